@@ -1,0 +1,3 @@
+import { wiresealVitest } from '@wireseal-tooling/vitest-config';
+
+export default wiresealVitest();
