@@ -1,1 +1,19 @@
-export {};
+/**
+ * @wireseal/core: key sets, the token format (seal/open), engines, field
+ * policies, key providers. No network; runs in Node, browsers and edge runtimes.
+ *
+ * @module
+ */
+export { KeySet } from './keyset.ts';
+export type { Jwks, OctJwk, KeyInfo, KeyRole, GenerateOptions } from './keyset.ts';
+export { seal, open, openToken, decodeProtectedHeader, DEFAULT_LIMITS } from './compact.ts';
+export type { SealOptions, OpenOptions, OpenedToken } from './compact.ts';
+export type { ProtectedHeader, SymmetricAlg } from './header.ts';
+export { contextDigest } from './context.ts';
+export type { Context } from './context.ts';
+export { getEngine } from './engine.ts';
+export type { Engine, EngineName } from './engine.ts';
+export { currentKeys, staticKeyProvider } from './provider.ts';
+export type { KeyProvider, KeySource } from './provider.ts';
+export { WiresealError } from './errors.ts';
+export type { WiresealErrorCode } from './errors.ts';

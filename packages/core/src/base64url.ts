@@ -1,0 +1,69 @@
+/**
+ * Strict base64url (RFC 4648 §5, no padding), as JWS/JWE require: any other
+ * character, a length that cannot be base64, or non-zero trailing bits is
+ * rejected, so every token has exactly one encoding.
+ */
+import { NodeBuffer } from './runtime.ts';
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const LOOKUP = new Int16Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
+
+/** Encodes bytes as unpadded base64url. */
+export function encode(bytes: Uint8Array): string {
+  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+  let out = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + ALPHABET[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i]! << 16;
+    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]!;
+  } else if (rest === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]!;
+  }
+  return out;
+}
+
+/** Encodes a string's UTF-8 bytes as unpadded base64url. */
+export function encodeString(text: string): string {
+  if (NodeBuffer) return (NodeBuffer.from(text, 'utf8') as Uint8Array & { toString(e: string): string }).toString('base64url');
+  return encode(new TextEncoder().encode(text));
+}
+
+/**
+ * Decodes strict unpadded base64url; returns undefined when `text` is not
+ * canonical base64url (the caller turns that into a typed error).
+ */
+export function decode(text: string): Uint8Array | undefined {
+  const len = text.length;
+  if (len % 4 === 1) return undefined;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127 || LOOKUP[c] === -1) return undefined;
+  }
+  // Non-zero trailing bits would make two strings decode to the same bytes.
+  const tail = len % 4;
+  if (tail === 2 && (LOOKUP[text.charCodeAt(len - 1)]! & 15) !== 0) return undefined;
+  if (tail === 3 && (LOOKUP[text.charCodeAt(len - 1)]! & 3) !== 0) return undefined;
+  if (NodeBuffer) return NodeBuffer.from(text, 'base64url');
+  const out = new Uint8Array(Math.floor((len * 3) / 4));
+  let o = 0;
+  let i = 0;
+  for (; i + 3 < len; i += 4) {
+    const n = (LOOKUP[text.charCodeAt(i)]! << 18) | (LOOKUP[text.charCodeAt(i + 1)]! << 12) |
+      (LOOKUP[text.charCodeAt(i + 2)]! << 6) | LOOKUP[text.charCodeAt(i + 3)]!;
+    out[o++] = n >> 16; out[o++] = (n >> 8) & 255; out[o++] = n & 255;
+  }
+  if (tail === 2) {
+    out[o++] = ((LOOKUP[text.charCodeAt(i)]! << 2) | (LOOKUP[text.charCodeAt(i + 1)]! >> 4)) & 255;
+  } else if (tail === 3) {
+    const n = (LOOKUP[text.charCodeAt(i)]! << 12) | (LOOKUP[text.charCodeAt(i + 1)]! << 6) | LOOKUP[text.charCodeAt(i + 2)]!;
+    out[o++] = (n >> 10) & 255; out[o++] = (n >> 2) & 255;
+  }
+  return out;
+}

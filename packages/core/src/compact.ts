@@ -1,0 +1,295 @@
+/**
+ * seal/open: JWE Compact Serialization (RFC 7516) with `enc: A256GCM` and
+ * `alg: A256KW` (default: a fresh content key per token, wrapped under the
+ * primary key) or `alg: dir`.
+ */
+import { decode, encode } from './base64url.ts';
+import type { Context } from './context.ts';
+import { contextDigest } from './context.ts';
+import type { Engine, EngineName } from './engine.ts';
+import { getEngine } from './engine.ts';
+import {
+  AlgUnsupportedError,
+  ContextMismatchError,
+  FieldMismatchError,
+  KeyUnknownError,
+  StaleError,
+  TokenMalformedError,
+} from './errors.ts';
+import type { EncodedHeader, ProtectedHeader, SymmetricAlg } from './header.ts';
+import { encodeHeader } from './header.ts';
+import type { KeyEntry, KeySet } from './keyset.ts';
+
+/** Options for {@link seal}. */
+export interface SealOptions {
+  /** `A256KW` (default: fresh content key per token) or `dir` (the key encrypts; shorter tokens). */
+  alg?: SymmetricAlg;
+  /** Media type of the plaintext (whole payloads), written as `cty`. */
+  cty?: string;
+  /** `true` writes the current time; a number writes those seconds since the epoch. */
+  iat?: number | boolean;
+  /** The policy path this token belongs at, written as `wsf`. */
+  field?: string;
+  /** A context both sides know (topic, tenant), bound as `wsc`. */
+  context?: Context;
+  /** `node` (default on Node) or `noble`. */
+  engine?: EngineName | Engine;
+}
+
+/** Options for {@link open}. */
+export interface OpenOptions {
+  /** The policy path the token was found at: must equal its `wsf` (and a token with `wsf` needs it). */
+  field?: string;
+  /** The expected context: must match its `wsc` (and a token with `wsc` needs it). */
+  context?: Context;
+  /** When set, `iat` is required and must be at most this old. */
+  maxAgeSeconds?: number;
+  /** How far in the future `iat` may be, with `maxAgeSeconds`. Default 30. */
+  clockSkewSeconds?: number;
+  /** Clock in milliseconds since the epoch (for tests). Default `Date.now`. */
+  now?: () => number;
+  /** Allowed `alg` values. Default `['A256KW', 'dir']`. */
+  algorithms?: readonly SymmetricAlg[];
+  /** Longest token accepted, in characters. Default 16 MiB. */
+  maxTokenLength?: number;
+  /** Longest protected header accepted, in base64url characters. Default 4096. */
+  maxHeaderLength?: number;
+  /** `node` (default on Node) or `noble`. */
+  engine?: EngineName | Engine;
+}
+
+/** An opened token: the plaintext and its authenticated protected header. */
+export interface OpenedToken {
+  plaintext: Uint8Array;
+  header: ProtectedHeader;
+}
+
+/** Default size limits for {@link open}. */
+export const DEFAULT_LIMITS: Readonly<{ maxTokenLength: number; maxHeaderLength: number }> = Object.freeze({
+  maxTokenLength: 16 * 1024 * 1024,
+  maxHeaderLength: 4096,
+});
+
+const DEFAULT_ALGS: readonly SymmetricAlg[] = ['A256KW', 'dir'];
+const utf8 = new TextEncoder();
+
+function toBytes(plaintext: Uint8Array | string): Uint8Array {
+  if (typeof plaintext === 'string') return utf8.encode(plaintext);
+  if (plaintext instanceof Uint8Array) return plaintext;
+  throw new TypeError('plaintext must be a Uint8Array or a string');
+}
+
+/** @internal Joins the five segments. */
+export function assemble(header: EncodedHeader, ek: string, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): string {
+  return `${header.b64}.${ek}.${encode(iv)}.${encode(ciphertext)}.${encode(tag)}`;
+}
+
+/**
+ * @internal Seals with explicit content key and IV. Only for content keys
+ * fresh per document (fields) and for fixed test vectors: never reuse an IV.
+ */
+export function sealWith(
+  engine: Engine,
+  key: KeyEntry,
+  alg: SymmetricAlg,
+  cek: Uint8Array,
+  ekB64: string,
+  iv: Uint8Array,
+  plaintext: Uint8Array,
+  header: EncodedHeader,
+): string {
+  const { ciphertext, tag } = engine.gcmEncrypt(alg === 'dir' ? key.bytes : cek, iv, plaintext, header.aad);
+  return assemble(header, ekB64, iv, ciphertext, tag);
+}
+
+/**
+ * Seals bytes or a UTF-8 string into a JWE compact token under the key set's primary key.
+ * @example
+ * const token = seal(keys, '{"pan":"4111..."}', { cty: 'application/json', iat: true });
+ */
+export function seal(keys: KeySet, plaintext: Uint8Array | string, options: SealOptions = {}): string {
+  const engine = getEngine(options.engine);
+  const alg = options.alg ?? 'A256KW';
+  if (alg !== 'A256KW' && alg !== 'dir') throw new AlgUnsupportedError(`alg "${String(alg)}" is not supported for sealing (A256KW or dir)`);
+  const key = keys.primaryEntry();
+  const iat = options.iat === true ? Math.floor(Date.now() / 1000) : options.iat === false ? undefined : options.iat;
+  const wsc = options.context ? contextDigest(options.context, engine) : undefined;
+  const header = encodeHeader(alg, key.kid, options.cty, iat, options.field, wsc);
+  const data = toBytes(plaintext);
+  if (alg === 'dir') {
+    return sealWith(engine, key, alg, key.bytes, '', engine.randomBytes(12), data, header);
+  }
+  const cek = engine.randomBytes(32);
+  const ek = encode(engine.keyWrap(key.bytes, cek));
+  return sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), data, header);
+}
+
+/** @internal A token split and checked, ready to decrypt. */
+export interface ParsedToken {
+  header: ProtectedHeader;
+  headerB64: string;
+  ek: Uint8Array;
+  iv: Uint8Array;
+  ciphertext: Uint8Array;
+  tag: Uint8Array;
+}
+
+function segments(token: string): [string, string, string, string, string] {
+  const a = token.indexOf('.');
+  const b = a < 0 ? -1 : token.indexOf('.', a + 1);
+  const c = b < 0 ? -1 : token.indexOf('.', b + 1);
+  const d = c < 0 ? -1 : token.indexOf('.', c + 1);
+  if (d < 0 || token.indexOf('.', d + 1) >= 0) {
+    throw new TokenMalformedError('token is not JWE compact serialization: expected 5 dot-separated segments');
+  }
+  return [token.slice(0, a), token.slice(a + 1, b), token.slice(b + 1, c), token.slice(c + 1, d), token.slice(d + 1)];
+}
+
+function decodeSegment(text: string, name: string): Uint8Array {
+  const bytes = decode(text);
+  if (!bytes) throw new TokenMalformedError(`token ${name} segment is not valid unpadded base64url`);
+  return bytes;
+}
+
+/**
+ * Decodes and checks the protected header of a compact JWE without
+ * decrypting anything (what `wireseal inspect` shows). The header is not
+ * authenticated until the token is opened.
+ * @throws TokenMalformedError when the token or header is malformed
+ */
+export function decodeProtectedHeader(token: string, maxHeaderLength: number = DEFAULT_LIMITS.maxHeaderLength): ProtectedHeader {
+  if (typeof token !== 'string') throw new TokenMalformedError('token must be a string');
+  const end = token.indexOf('.');
+  const first = end < 0 ? token : token.slice(0, end);
+  return parseHeader(first, maxHeaderLength);
+}
+
+function parseHeader(b64: string, maxHeaderLength: number): ProtectedHeader {
+  if (b64.length === 0) throw new TokenMalformedError('token protected header is empty');
+  if (b64.length > maxHeaderLength) throw new TokenMalformedError(`token protected header is over the limit of ${maxHeaderLength} characters`);
+  const bytes = decodeSegment(b64, 'protected header');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new TokenMalformedError('token protected header is not UTF-8 JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new TokenMalformedError('token protected header is not a JSON object');
+  }
+  const h = parsed as ProtectedHeader;
+  for (const name of ['alg', 'enc', 'kid', 'cty', 'wsf', 'wsc'] as const) {
+    if (h[name] !== undefined && typeof h[name] !== 'string') throw new TokenMalformedError(`token header member "${name}" must be a string`);
+  }
+  if (h.iat !== undefined && !(typeof h.iat === 'number' && Number.isSafeInteger(h.iat))) {
+    throw new TokenMalformedError('token header member "iat" must be an integer');
+  }
+  return h;
+}
+
+/** @internal Splits and validates a token without decrypting. */
+export function parseToken(token: string, options: OpenOptions): ParsedToken {
+  if (typeof token !== 'string') throw new TokenMalformedError('token must be a string');
+  const maxLen = options.maxTokenLength ?? DEFAULT_LIMITS.maxTokenLength;
+  if (token.length > maxLen) throw new TokenMalformedError(`token is over the limit of ${maxLen} characters`);
+  const [h, ek, iv, ct, tag] = segments(token);
+  const header = parseHeader(h, options.maxHeaderLength ?? DEFAULT_LIMITS.maxHeaderLength);
+  if (header.crit !== undefined) throw new AlgUnsupportedError('token header has "crit": no critical extensions are supported');
+  if (header.zip !== undefined) throw new AlgUnsupportedError('token header has "zip": compression is not supported');
+  const algs = options.algorithms ?? DEFAULT_ALGS;
+  if (typeof header.alg !== 'string' || !(algs as readonly string[]).includes(header.alg)) {
+    throw new AlgUnsupportedError(`token alg ${JSON.stringify(header.alg ?? null)} is not allowed (allowed: ${algs.join(', ')})`);
+  }
+  if (header.enc !== 'A256GCM') throw new AlgUnsupportedError(`token enc ${JSON.stringify(header.enc ?? null)} is not allowed (allowed: A256GCM)`);
+  const parsed: ParsedToken = {
+    header,
+    headerB64: h,
+    ek: decodeSegment(ek, 'encrypted key'),
+    iv: decodeSegment(iv, 'iv'),
+    ciphertext: decodeSegment(ct, 'ciphertext'),
+    tag: decodeSegment(tag, 'tag'),
+  };
+  if (header.alg === 'dir' ? parsed.ek.length !== 0 : parsed.ek.length !== 40) {
+    throw new TokenMalformedError(`token encrypted key is ${parsed.ek.length} bytes; ${header.alg} needs ${header.alg === 'dir' ? 0 : 40}`);
+  }
+  if (parsed.iv.length !== 12) throw new TokenMalformedError(`token iv is ${parsed.iv.length} bytes; A256GCM needs 12`);
+  if (parsed.tag.length !== 16) throw new TokenMalformedError(`token tag is ${parsed.tag.length} bytes; A256GCM needs 16`);
+  return parsed;
+}
+
+/** @internal Finds the key that opens a parsed token. */
+export function keyFor(keys: KeySet, header: ProtectedHeader): KeyEntry {
+  if (typeof header.kid !== 'string') throw new KeyUnknownError('token header has no kid');
+  const key = keys.entry(header.kid);
+  if (!key) throw new KeyUnknownError(`token kid "${header.kid.slice(0, 64)}" is not in the key set (have: ${keys.list().map((k) => k.kid).join(', ')})`);
+  if (!key.canDecrypt) throw new KeyUnknownError(`key "${key.kid}" is not allowed to decrypt (key_ops)`);
+  return key;
+}
+
+const asciiCache = new Map<string, Uint8Array>();
+function asciiBytes(s: string): Uint8Array {
+  let hit = asciiCache.get(s);
+  if (hit) return hit;
+  hit = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) hit[i] = s.charCodeAt(i);
+  if (asciiCache.size > 4096) asciiCache.clear();
+  asciiCache.set(s, hit);
+  return hit;
+}
+
+/** @internal Authenticates and decrypts a parsed token; `cek` is reused when the caller already unwrapped this ek. */
+export function decryptParsed(engine: Engine, key: KeyEntry, p: ParsedToken, cek?: Uint8Array): { plaintext: Uint8Array; cek: Uint8Array } {
+  const contentKey = p.header.alg === 'dir' ? key.bytes : cek ?? engine.keyUnwrap(key.bytes, p.ek);
+  const plaintext = engine.gcmDecrypt(contentKey, p.iv, p.ciphertext, p.tag, asciiBytes(p.headerB64));
+  return { plaintext, cek: contentKey };
+}
+
+/** @internal The checks that follow authentication: wsf, wsc, iat. */
+export function checkClaims(header: ProtectedHeader, options: OpenOptions, engine: Engine, expectedWsc?: string): void {
+  if (options.field !== undefined || header.wsf !== undefined) {
+    if (header.wsf !== options.field) {
+      throw new FieldMismatchError(
+        options.field === undefined
+          ? `token is bound to field "${header.wsf}" but was opened as a whole value`
+          : header.wsf === undefined
+            ? `token found at field "${options.field}" is not bound to a field`
+            : `token is bound to field "${header.wsf}" but was found at "${options.field}"`,
+      );
+    }
+  }
+  if (options.context !== undefined || header.wsc !== undefined) {
+    if (options.context === undefined) throw new ContextMismatchError('token is bound to a context (wsc) but none was expected');
+    if (header.wsc === undefined) throw new ContextMismatchError('token is not bound to a context but one was expected');
+    if (header.wsc !== (expectedWsc ?? contextDigest(options.context, engine))) {
+      throw new ContextMismatchError('token was sealed for another context (wsc does not match)');
+    }
+  }
+  if (options.maxAgeSeconds !== undefined) {
+    if (header.iat === undefined) throw new StaleError('token has no iat but freshness is required');
+    const now = Math.floor((options.now ?? Date.now)() / 1000);
+    const skew = options.clockSkewSeconds ?? 30;
+    if (now - header.iat > options.maxAgeSeconds) throw new StaleError(`token iat is ${now - header.iat}s old; the limit is ${options.maxAgeSeconds}s`);
+    if (header.iat - now > skew) throw new StaleError(`token iat is ${header.iat - now}s in the future; the allowed clock skew is ${skew}s`);
+  }
+}
+
+/**
+ * Opens a token and returns the plaintext with its authenticated header.
+ * @throws WiresealError with a stable code; never returns unauthenticated plaintext
+ */
+export function openToken(keys: KeySet, token: string, options: OpenOptions = {}): OpenedToken {
+  const engine = getEngine(options.engine);
+  const parsed = parseToken(token, options);
+  const key = keyFor(keys, parsed.header);
+  const { plaintext } = decryptParsed(engine, key, parsed);
+  checkClaims(parsed.header, options, engine);
+  return { plaintext, header: parsed.header };
+}
+
+/**
+ * Opens a token sealed by {@link seal} (or any conforming JOSE library).
+ * @throws WiresealError with a stable code; never returns unauthenticated plaintext
+ */
+export function open(keys: KeySet, token: string, options: OpenOptions = {}): Uint8Array {
+  return openToken(keys, token, options).plaintext;
+}

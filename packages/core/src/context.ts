@@ -1,0 +1,34 @@
+/**
+ * The `wsc` context binding: base64url of the first 16 bytes of SHA-256 over
+ * the UTF-8 of the compact JSON array of the context's `[key, value]` pairs,
+ * sorted by key in code-unit order (DESIGN.md).
+ */
+import { encode } from './base64url.ts';
+import type { Engine } from './engine.ts';
+import { defaultEngine } from './engine.ts';
+import { WiresealError } from './errors.ts';
+
+/** A context both sides know and that is not sent: Kafka topic, tenant, route. */
+export type Context = Readonly<Record<string, string>>;
+
+const cache = new WeakMap<object, string>();
+
+/**
+ * Computes the `wsc` digest of a context.
+ * @throws WiresealError `ERR_CONTEXT_MISMATCH` when a value is not a string
+ */
+export function contextDigest(context: Context, engine: Engine = defaultEngine): string {
+  const hit = cache.get(context);
+  if (hit !== undefined) return hit;
+  const entries = Object.entries(context);
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') {
+      throw new WiresealError('ERR_CONTEXT_MISMATCH', `context value for "${k}" must be a string (got ${typeof v})`);
+    }
+  }
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const digest = engine.sha256(new TextEncoder().encode(JSON.stringify(entries)));
+  const wsc = encode(digest.subarray(0, 16));
+  if (Object.isFrozen(context)) cache.set(context, wsc);
+  return wsc;
+}

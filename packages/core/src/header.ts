@@ -1,0 +1,54 @@
+/**
+ * Protected headers: built with a fixed member order and cached as their
+ * base64url text and AAD bytes, so sealing many fields with the same shape
+ * does no JSON or base64 work per token.
+ */
+import { encodeString } from './base64url.ts';
+
+/** The algorithms wireseal seals and opens with a shared key. */
+export type SymmetricAlg = 'A256KW' | 'dir';
+
+/** A protected header as wireseal writes it. */
+export interface ProtectedHeader {
+  alg: string;
+  enc: string;
+  kid?: string;
+  cty?: string;
+  iat?: number;
+  wsf?: string;
+  wsc?: string;
+  [member: string]: unknown;
+}
+
+/** @internal A header ready to use: its first segment and the AAD bytes. */
+export interface EncodedHeader {
+  readonly b64: string;
+  readonly aad: Uint8Array;
+}
+
+const MAX_CACHE = 4096;
+const cache = new Map<string, EncodedHeader>();
+
+/** @internal Builds (or fetches from cache) the encoded protected header. */
+export function encodeHeader(alg: SymmetricAlg, kid: string, cty?: string, iat?: number, wsf?: string, wsc?: string): EncodedHeader {
+  const cacheable = iat === undefined;
+  const key = cacheable ? `${alg}\u0000${kid}\u0000${cty ?? ''}\u0000${wsf ?? '\u0001'}\u0000${wsc ?? ''}` : '';
+  if (cacheable) {
+    const hit = cache.get(key);
+    if (hit) return hit;
+  }
+  const h: ProtectedHeader = { alg, enc: 'A256GCM', kid };
+  if (cty !== undefined) h.cty = cty;
+  if (iat !== undefined) h.iat = iat;
+  if (wsf !== undefined) h.wsf = wsf;
+  if (wsc !== undefined) h.wsc = wsc;
+  const b64 = encodeString(JSON.stringify(h));
+  const aad = new Uint8Array(b64.length);
+  for (let i = 0; i < b64.length; i++) aad[i] = b64.charCodeAt(i);
+  const encoded = { b64, aad };
+  if (cacheable) {
+    if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value as string);
+    cache.set(key, encoded);
+  }
+  return encoded;
+}
