@@ -17,3 +17,15 @@ export { currentKeys, staticKeyProvider } from './provider.ts';
 export type { KeyProvider, KeySource } from './provider.ts';
 export { WiresealError } from './errors.ts';
 export type { WiresealErrorCode } from './errors.ts';
+export { FieldPolicy } from './policy.ts';
+export type { FieldPath, FieldPolicyJson, PolicyLimits, PathStep } from './policy.ts';
+export { encryptFields, decryptFields } from './fields.ts';
+export type {
+  JsonValue,
+  DocumentLimits,
+  EncryptFieldsOptions,
+  DecryptFieldsOptions,
+  DecryptFieldsResult,
+  DecryptMode,
+  LegacyFieldReader,
+} from './fields.ts';

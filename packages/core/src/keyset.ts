@@ -208,7 +208,7 @@ export class KeySet {
     const entries = [...this.#byKid.values()];
     for (const e of other.#byKid.values()) {
       if (this.#byKid.has(e.kid) || !e.canDecrypt && !e.canEncrypt) continue;
-      entries.push({ ...e, canEncrypt: false, canDecrypt: true, jwk: Object.freeze({ ...e.jwk, key_ops: ['decrypt'] }) });
+      entries.push({ ...e, canEncrypt: false, canDecrypt: true, jwk: Object.freeze({ ...e.jwk, key_ops: ['decrypt'] as Array<'encrypt' | 'decrypt'> }) });
     }
     return new KeySet(entries);
   }

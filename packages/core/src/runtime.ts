@@ -7,18 +7,19 @@ import type * as NodeCrypto from 'node:crypto';
 
 type BuiltinLoader = { getBuiltinModule?: (id: string) => unknown };
 
-function loadNodeCrypto(): typeof NodeCrypto | undefined {
+/** A Node built-in module when the runtime has it (Node 20.16+, Deno, Bun), else undefined. */
+export function nodeBuiltin<T>(id: string): T | undefined {
   const proc = (globalThis as { process?: BuiltinLoader }).process;
   if (typeof proc?.getBuiltinModule !== 'function') return undefined;
   try {
-    return proc.getBuiltinModule('node:crypto') as typeof NodeCrypto | undefined;
+    return (proc.getBuiltinModule(id) as T | undefined) ?? undefined;
   } catch {
     return undefined;
   }
 }
 
 /** node:crypto when the runtime has it, else undefined. */
-export const nodeCrypto: typeof NodeCrypto | undefined = loadNodeCrypto();
+export const nodeCrypto: typeof NodeCrypto | undefined = nodeBuiltin<typeof NodeCrypto>('node:crypto');
 
 type BufferCtor = {
   from(data: string, enc: string): Uint8Array;

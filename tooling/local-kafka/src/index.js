@@ -231,13 +231,23 @@ function probeMetadata(port, timeoutMs) {
     sock.on('data', (d) => {
       chunks.push(d);
       got += d.length;
-      if (got < 12) return;
+      if (got < 12) return; // size, correlation id, brokers array length
       const buf = Buffer.concat(chunks);
-      const len = buf.readInt32BE(0);
       if (buf.readInt32BE(4) !== 1) return done(new Error('bad correlation id in metadata response'));
-      if (got >= 4 + Math.min(len, 8)) done(null, buf.readInt32BE(8));
+      done(null, buf.readInt32BE(8));
     });
   });
+}
+
+/**
+ * A Kafka Uuid as StorageTool wants it: 16 random bytes, base64url, 22 chars. Like Kafka's own
+ * Uuid.randomUuid(), never one starting with '-': argparse4j would take `-t -abc...` for an option.
+ */
+function newClusterId() {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** @param {number} ms */
@@ -373,7 +383,7 @@ export async function startKafka(options = {}) {
   // Format the storage unless this dir already holds a formatted broker (then its data is reused).
   const metaFile = path.join(dataDir, 'meta.properties');
   if (!readClusterId(metaFile)) {
-    const clusterId = randomBytes(16).toString('base64url'); // a Kafka Uuid: 22 chars, base64url
+    const clusterId = newClusterId();
     const t0 = Date.now();
     log(`formatting KRaft storage in ${dataDir} (cluster ${clusterId})`);
     await runTool(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted']);
@@ -454,8 +464,12 @@ export async function startKafka(options = {}) {
     proc = undefined;
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      const timer = new Promise((r) => setTimeout(r, stopTimeoutMs, 'timeout'));
-      if ((await Promise.race([exited, timer])) === 'timeout') {
+      /** @type {NodeJS.Timeout | undefined} */
+      let timer;
+      const timeout = new Promise((r) => (timer = setTimeout(r, stopTimeoutMs, 'timeout')));
+      const outcome = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
         log(`broker did not stop within ${stopTimeoutMs} ms, sending SIGKILL`);
         child.kill('SIGKILL');
         await exited;

@@ -1,0 +1,272 @@
+/**
+ * Field-level encryption: seal the policy paths of a JSON document as JWE
+ * tokens, leave everything else readable. One content key per document (one
+ * key wrap), one IV and one header per field: every field token is still a
+ * valid standalone JWE that any JOSE library opens.
+ */
+import { encode } from './base64url.ts';
+import type { OpenOptions } from './compact.ts';
+import { checkClaims, decryptParsed, keyFor, parseToken, sealWith } from './compact.ts';
+import type { Context } from './context.ts';
+import { contextDigest } from './context.ts';
+import type { Engine, EngineName } from './engine.ts';
+import { getEngine } from './engine.ts';
+import { LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
+import type { SymmetricAlg } from './header.ts';
+import { encodeHeader } from './header.ts';
+import type { KeySet } from './keyset.ts';
+import type { FieldPath, FieldPolicy } from './policy.ts';
+
+/** A JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Limits on the documents a field codec accepts. */
+export interface DocumentLimits {
+  /** Deepest nesting of objects and arrays. Default 64. */
+  maxDepth?: number;
+  /** Most values (objects, arrays, scalars) in one document. Default 100,000. */
+  maxNodes?: number;
+  /** Most tokens sealed or opened in one document (after `[*]` expansion). Default 10,000. */
+  maxTokens?: number;
+}
+
+/** Options for {@link encryptFields}. */
+export interface EncryptFieldsOptions {
+  /** Context bound into every token as `wsc` (topic, tenant, route). */
+  context?: Context;
+  /** `A256KW` (default) or `dir`. */
+  alg?: SymmetricAlg;
+  /** `node` (default on Node) or `noble`. */
+  engine?: EngineName | Engine;
+  /** Document limits. */
+  limits?: DocumentLimits;
+}
+
+/** How {@link decryptFields} treats plaintext at a policy path. */
+export type DecryptMode = 'strict' | 'migrate';
+
+/**
+ * A reader for values that are not wireseal tokens (e.g. legacy AES-CBC), tried
+ * in `migrate` mode before a value passes through as plaintext. Returns the
+ * decoded value, or `undefined` when the value is not in its format.
+ */
+export interface LegacyFieldReader {
+  /** Name reported in {@link DecryptFieldsResult.legacy}. */
+  readonly name: string;
+  /** Paths (policy text) it applies to; all when absent. */
+  readonly paths?: readonly string[];
+  /** Decodes a value, or returns undefined when it is not in this format. */
+  read(value: JsonValue, path: string): JsonValue | undefined;
+}
+
+/** Options for {@link decryptFields}. */
+export interface DecryptFieldsOptions {
+  /** `strict` (default): plaintext at a policy path is `ERR_PLAINTEXT_FIELD`. `migrate`: it passes through. */
+  mode?: DecryptMode;
+  /** Expected context; must match each token's `wsc`. */
+  context?: Context;
+  /** `node` (default on Node) or `noble`. */
+  engine?: EngineName | Engine;
+  /** Document limits. */
+  limits?: DocumentLimits;
+  /** Token limits and allowed algorithms, as for `open`. */
+  token?: Pick<OpenOptions, 'algorithms' | 'maxTokenLength' | 'maxHeaderLength'>;
+  /** Legacy readers tried in `migrate` mode before passing plaintext through. */
+  legacy?: readonly LegacyFieldReader[];
+}
+
+/** The outcome of {@link decryptFields}. */
+export interface DecryptFieldsResult<T = JsonValue> {
+  /** The plaintext document (a new object; the input is not changed). */
+  doc: T;
+  /** Concrete paths (e.g. `accounts[1].iban`) whose tokens were opened. */
+  decrypted: string[];
+  /** Concrete paths that held plaintext and passed through (`migrate` mode). */
+  passedThrough: string[];
+  /** Concrete paths read by a legacy reader (`migrate` mode), with its name. */
+  legacy: Array<{ path: string; reader: string }>;
+}
+
+const DEFAULTS = { maxDepth: 64, maxNodes: 100_000, maxTokens: 10_000 };
+
+interface CloneState {
+  nodes: number;
+  readonly maxNodes: number;
+  readonly maxDepth: number;
+}
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** Deep copy of JSON data that can never touch a prototype. */
+function clone(value: unknown, depth: number, st: CloneState): unknown {
+  if (++st.nodes > st.maxNodes) throw new LimitExceededError(`document has more than ${st.maxNodes} values (limits.maxNodes)`);
+  if (value === null || typeof value !== 'object') {
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
+      throw new WiresealError('ERR_POLICY_INVALID', `document holds a ${typeof value}, which is not JSON`);
+    }
+    return value;
+  }
+  if (depth >= st.maxDepth) throw new LimitExceededError(`document nests deeper than ${st.maxDepth} levels (limits.maxDepth)`);
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = clone(value[i], depth + 1, st);
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) setOwn(out, k, clone((value as Record<string, unknown>)[k], depth + 1, st));
+  return out;
+}
+
+function hasOwn(o: object, k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+type Visit = (holder: Record<string, unknown> | unknown[], key: string | number, concrete: string) => void;
+
+/** Calls `visit` for every location the path reaches in `root` (a box holding the document). */
+function walk(box: { v: unknown }, path: FieldPath, visit: Visit): void {
+  const steps = path.steps;
+  if (steps.length === 0) {
+    visit(box as unknown as Record<string, unknown>, 'v', '$');
+    return;
+  }
+  const go = (holder: unknown, i: number, concrete: string): void => {
+    const step = steps[i]!;
+    const last = i === steps.length - 1;
+    if (step.kind === 'each') {
+      if (!Array.isArray(holder)) return;
+      for (let j = 0; j < holder.length; j++) {
+        const c = `${concrete}[${j}]`;
+        if (last) visit(holder, j, c);
+        else go(holder[j], i + 1, c);
+      }
+      return;
+    }
+    if (holder === null || typeof holder !== 'object' || Array.isArray(holder) || !hasOwn(holder, step.key)) return;
+    const c = concrete === '' ? step.key : `${concrete}.${step.key}`;
+    if (last) visit(holder as Record<string, unknown>, step.key, c);
+    else go((holder as Record<string, unknown>)[step.key], i + 1, c);
+  };
+  go(box.v, 0, '');
+}
+
+function tooMany(max: number): never {
+  throw new LimitExceededError(`document has more than ${max} policy values (limits.maxTokens)`);
+}
+
+/**
+ * Seals every policy path of `doc` as a JWE token (`wsf` = the path; `wsc`
+ * when a context is given) and returns a new document. Paths that match
+ * nothing are skipped; the input is never changed.
+ * @example
+ * const sealed = encryptFields(keys, payment, policy, { context: { topic: 'payments' } });
+ */
+export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: FieldPolicy, options: EncryptFieldsOptions = {}): T {
+  const engine = getEngine(options.engine);
+  const limits = { ...DEFAULTS, ...options.limits };
+  const box = { v: clone(doc, 0, { nodes: 0, maxNodes: limits.maxNodes, maxDepth: limits.maxDepth }) };
+  const alg = options.alg ?? 'A256KW';
+  const key = keys.primaryEntry();
+  const wsc = options.context ? contextDigest(options.context, engine) : undefined;
+  let cek: Uint8Array | undefined;
+  let ek = '';
+  let count = 0;
+  for (const path of policy.paths) {
+    const header = encodeHeader(alg, key.kid, undefined, undefined, path.text, wsc);
+    walk(box, path, (holder, k) => {
+      const value = (holder as Record<string | number, unknown>)[k];
+      if (value === undefined) return;
+      if (++count > limits.maxTokens) tooMany(limits.maxTokens);
+      if (cek === undefined) {
+        if (alg === 'dir') cek = key.bytes;
+        else {
+          cek = engine.randomBytes(32);
+          ek = encode(engine.keyWrap(key.bytes, cek));
+        }
+      }
+      const plaintext = new TextEncoder().encode(JSON.stringify(value));
+      const token = sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), plaintext, header);
+      if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, token);
+      else (holder as unknown[])[k] = token;
+    });
+  }
+  return box.v as T;
+}
+
+/** A JWE compact token: a JSON-object header (`eyJ` = base64url of `{"`) and five segments. */
+function looksLikeToken(v: unknown): v is string {
+  if (typeof v !== 'string' || !v.startsWith('eyJ')) return false;
+  let dots = 0;
+  for (let i = v.indexOf('.'); i >= 0; i = v.indexOf('.', i + 1)) if (++dots > 4) return false;
+  return dots === 4;
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Opens every policy token of `doc` (checking `wsf` against the path it sits
+ * at and `wsc` against `options.context`) and returns a new document with a
+ * report of what was decrypted and what passed through.
+ * @throws WiresealError `ERR_PLAINTEXT_FIELD` in strict mode, or the token's error, naming the concrete path
+ */
+export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy: FieldPolicy, options: DecryptFieldsOptions = {}): DecryptFieldsResult<T> {
+  const engine = getEngine(options.engine);
+  const limits = { ...DEFAULTS, ...options.limits };
+  const mode = options.mode ?? 'strict';
+  if (mode !== 'strict' && mode !== 'migrate') throw new WiresealError('ERR_POLICY_INVALID', `mode must be "strict" or "migrate"`);
+  const box = { v: clone(doc, 0, { nodes: 0, maxNodes: limits.maxNodes, maxDepth: limits.maxDepth }) };
+  const wsc = options.context ? contextDigest(options.context, engine) : undefined;
+  const tokenOptions: OpenOptions = { ...options.token };
+  if (options.context) tokenOptions.context = options.context;
+  const result: DecryptFieldsResult<T> = { doc: undefined as T, decrypted: [], passedThrough: [], legacy: [] };
+  // Tokens of one document usually share one wrapped content key: unwrap it once.
+  const ceks = new Map<string, Uint8Array>();
+  let count = 0;
+  for (const path of policy.paths) {
+    walk(box, path, (holder, k, concrete) => {
+      const value = (holder as Record<string | number, unknown>)[k];
+      if (value === undefined) return;
+      if (++count > limits.maxTokens) tooMany(limits.maxTokens);
+      let out: unknown;
+      if (looksLikeToken(value)) {
+        try {
+          const parsed = parseToken(value, tokenOptions);
+          const entry = keyFor(keys, parsed.header);
+          const ekText = parsed.header.alg === 'dir' ? '' : value.slice(value.indexOf('.') + 1, value.indexOf('.', value.indexOf('.') + 1));
+          const cacheKey = `${entry.kid}.${ekText}`;
+          const { plaintext, cek } = decryptParsed(engine, entry, parsed, ceks.get(cacheKey));
+          ceks.set(cacheKey, cek);
+          checkClaims(parsed.header, { ...tokenOptions, field: path.text }, engine, wsc);
+          out = JSON.parse(utf8Decoder.decode(plaintext));
+        } catch (err) {
+          if (err instanceof WiresealError) {
+            err.message = `field "${concrete}": ${err.message}`;
+            throw err;
+          }
+          throw new WiresealError('ERR_TOKEN_MALFORMED', `field "${concrete}": token plaintext is not UTF-8 JSON`);
+        }
+        result.decrypted.push(concrete);
+      } else {
+        if (mode === 'strict') {
+          throw new PlaintextFieldError(concrete, `field "${concrete}" holds plaintext where the policy requires a token (strict mode)`);
+        }
+        const reader = options.legacy?.find((r) => !r.paths || r.paths.includes(path.text));
+        const read = reader?.read(value as JsonValue, concrete);
+        if (reader && read !== undefined) {
+          out = read;
+          result.legacy.push({ path: concrete, reader: reader.name });
+        } else {
+          result.passedThrough.push(concrete);
+          return;
+        }
+      }
+      if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, out);
+      else (holder as unknown[])[k] = out;
+    });
+  }
+  result.doc = box.v as T;
+  return result;
+}
