@@ -156,7 +156,11 @@ function uninstallHooks() {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Two distinct free ports on 127.0.0.1 (both held open while picking, so they differ). */
+/**
+ * Distinct free ports on 127.0.0.1 (all held open while picking, so they differ).
+ * @param {number} count
+ * @returns {Promise<number[]>}
+ */
 async function freePorts(count) {
   /** @type {net.Server[]} */
   const servers = [];
@@ -380,16 +384,6 @@ export async function startKafka(options = {}) {
     }
   };
 
-  // Format the storage unless this dir already holds a formatted broker (then its data is reused).
-  const metaFile = path.join(dataDir, 'meta.properties');
-  if (!readClusterId(metaFile)) {
-    const clusterId = newClusterId();
-    const t0 = Date.now();
-    log(`formatting KRaft storage in ${dataDir} (cluster ${clusterId})`);
-    await runTool(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted']);
-    log(`formatted in ${Date.now() - t0} ms`);
-  }
-
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let proc;
   /** @type {Promise<unknown> | undefined} */
@@ -481,6 +475,15 @@ export async function startKafka(options = {}) {
   };
 
   try {
+    // Format the storage unless this dir already holds a formatted broker (then its data is reused).
+    const metaFile = path.join(dataDir, 'meta.properties');
+    if (!readClusterId(metaFile)) {
+      const clusterId = newClusterId();
+      const t0 = Date.now();
+      log(`formatting KRaft storage in ${dataDir} (cluster ${clusterId})`);
+      await runTool(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted']);
+      log(`formatted in ${Date.now() - t0} ms`);
+    }
     await startProcess();
   } catch (e) {
     if (!keep) fs.rmSync(logDir, { recursive: true, force: true });

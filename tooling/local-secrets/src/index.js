@@ -1,1 +1,353 @@
-export {};
+// @ts-check
+/**
+ * A throw-away AWS Secrets Manager API for tests and demos: `moto_server` (PyPI `moto[server]`)
+ * from the project's virtualenv, on a free 127.0.0.1 port. Point any AWS SDK client at it with
+ * `handle.clientConfig()` (endpoint, region, dummy credentials).
+ *
+ * moto keeps its state in memory: after stop()/start() every secret is gone; recreate what you need.
+ * This module never writes to the console; moto's own output goes to a temp log file, whose tail is
+ * quoted in start-up errors.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
+const HOST = '127.0.0.1';
+const REGION = 'us-east-1';
+
+/** @param {string | undefined} override */
+function pythonOf(override) {
+  return override ?? process.env.WIRESEAL_PYTHON ?? path.join(REPO_ROOT, '.toolchain', 'venv', 'bin', 'python');
+}
+
+/** @param {string} p */
+function isExecutable(p) {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Can moto_server be started here? True when the project's virtualenv python exists.
+ * @param {{ python?: string }} [options]
+ * @returns {{ ok: true } | { ok: false, reason: string }}
+ */
+export function secretsManagerAvailable(options = {}) {
+  const python = pythonOf(options.python);
+  if (!isExecutable(python)) {
+    return {
+      ok: false,
+      reason: `local-secrets: the project virtualenv python (${python}) is missing; run ./dev setup (it installs moto[server])`,
+    };
+  }
+  return { ok: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every live moto process is killed when this Node process exits or is signalled.
+
+/** @type {Set<{ kill(): void }>} */
+const live = new Set();
+const SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP']);
+let hooksInstalled = false;
+
+function killAllSync() {
+  for (const entry of [...live]) {
+    try {
+      entry.kill();
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+/** @param {NodeJS.Signals} signal */
+function onSignal(signal) {
+  killAllSync();
+  if (process.listenerCount(signal) <= 1) {
+    uninstallHooks();
+    process.kill(process.pid, signal);
+  }
+}
+
+function installHooks() {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killAllSync);
+  for (const s of SIGNALS) process.on(s, onSignal);
+}
+
+function uninstallHooks() {
+  if (!hooksInstalled) return;
+  hooksInstalled = false;
+  process.removeListener('exit', killAllSync);
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
+async function freePort() {
+  const srv = net.createServer();
+  srv.listen(0, HOST);
+  await once(srv, 'listening');
+  const { port } = /** @type {net.AddressInfo} */ (srv.address());
+  await new Promise((r) => srv.close(() => r(undefined)));
+  return port;
+}
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One HTTP GET to moto's management API; resolves to the status code, rejects if nothing answers.
+ * @param {number} port
+ * @param {number} timeoutMs
+ * @returns {Promise<number>}
+ */
+function probe(port, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: HOST, port, path: '/moto-api/', agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('probe timed out')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * POST to moto's management API (reset).
+ * @param {number} port
+ * @param {string} urlPath
+ */
+function post(port, urlPath) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: HOST, port, path: urlPath, method: 'POST', agent: false, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolve(undefined) : reject(new Error(`local-secrets: ${urlPath} answered ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error(`local-secrets: ${urlPath} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** @param {string} file @param {number} lines */
+function tail(file, lines) {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n').trimEnd();
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * @typedef {object} StartSecretsManagerOptions
+ * @property {number} [port] Port on 127.0.0.1; default: a free one.
+ * @property {string} [python] Python with moto[server] (default: $WIRESEAL_PYTHON, else <repo>/.toolchain/venv/bin/python).
+ * @property {number} [timeoutMs] How long to wait until moto answers HTTP (default 30000).
+ * @property {(line: string) => void} [onLog] Receives this module's own progress messages (never printed).
+ */
+
+/**
+ * @typedef {object} AwsClientConfig
+ * @property {string} endpoint
+ * @property {string} region
+ * @property {{ accessKeyId: string, secretAccessKey: string }} credentials
+ */
+
+/**
+ * @typedef {object} SecretsManagerHandle
+ * @property {string} endpoint e.g. 'http://127.0.0.1:40123'
+ * @property {number} port
+ * @property {string} region always 'us-east-1'
+ * @property {{ accessKeyId: string, secretAccessKey: string }} credentials dummy credentials moto accepts
+ * @property {() => AwsClientConfig} clientConfig A fresh `{ endpoint, region, credentials }` for an AWS SDK v3 client.
+ * @property {() => Promise<void>} stop Stops moto (its state is lost) and removes its log; idempotent.
+ * @property {() => Promise<void>} start Starts moto again on the same port (after stop()); no-op while running.
+ * @property {() => Promise<void>} reset Deletes every secret (moto's /moto-api/reset) without a restart.
+ * @property {() => boolean} running True while the moto process is up.
+ * @property {string} logFile moto's stdout/stderr log (removed by stop()).
+ */
+
+/**
+ * Starts moto_server on 127.0.0.1 and resolves once it answers HTTP.
+ * @param {StartSecretsManagerOptions} [options]
+ * @returns {Promise<SecretsManagerHandle>}
+ */
+export async function startSecretsManager(options = {}) {
+  const log = options.onLog ?? (() => {});
+  const python = pythonOf(options.python);
+  const avail = secretsManagerAvailable({ python });
+  if (!avail.ok) throw new Error(avail.reason);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const fixedPort = options.port !== undefined;
+  let port = options.port ?? (await freePort());
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wireseal-moto-'));
+  const logFile = path.join(logDir, 'moto.log');
+
+  /** @type {import('node:child_process').ChildProcess | undefined} */
+  let proc;
+  /** @type {Promise<unknown> | undefined} */
+  let exited;
+  /** @type {{ kill(): void } | undefined} */
+  let liveEntry;
+
+  const removeLogDir = () => fs.rmSync(logDir, { recursive: true, force: true });
+
+  /** One attempt to start moto on `port`; rejects if it exits or does not answer in time. */
+  const startOnce = async () => {
+    const t0 = Date.now();
+    fs.mkdirSync(logDir, { recursive: true });
+    const out = fs.openSync(logFile, 'a');
+    const child = spawn(python, ['-m', 'moto.server', '-H', HOST, '-p', String(port)], {
+      stdio: ['ignore', out, out],
+      env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    });
+    fs.closeSync(out);
+    child.unref(); // a forgotten server must not keep Node alive; the exit hook kills it
+    proc = child;
+    exited = once(child, 'exit').catch(() => undefined);
+    /** @type {string | undefined} */
+    let exitInfo;
+    child.once('exit', (code, sig) => (exitInfo = `exit ${code ?? sig}`));
+    child.once('error', (e) => (exitInfo = e.message));
+    // Watchdog: if Node dies without running its exit hooks (SIGKILL), the pipe closes, `read` returns
+    // and the shell kills moto.
+    const watchdog = spawn('/bin/sh', ['-c', 'read _x; kill -9 "$1" 2>/dev/null', 'local-secrets-watchdog', String(child.pid)], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    watchdog.unref();
+    watchdog.stdin?.on('error', () => {});
+    /** @type {any} */ (watchdog.stdin)?.unref?.();
+    child.once('exit', () => watchdog.kill('SIGKILL'));
+    liveEntry = {
+      kill: () => {
+        watchdog.kill('SIGKILL');
+        child.kill('SIGKILL');
+        removeLogDir();
+      },
+    };
+    live.add(liveEntry);
+    installHooks();
+    log(`started moto_server pid ${child.pid} on ${HOST}:${port}`);
+
+    let lastErr = '';
+    while (Date.now() - t0 < timeoutMs) {
+      if (exitInfo) {
+        live.delete(liveEntry);
+        liveEntry = undefined;
+        proc = undefined;
+        throw new Error(`local-secrets: moto_server ended during start-up (${exitInfo}). Last lines of ${logFile}:\n${tail(logFile, 20)}`);
+      }
+      try {
+        const status = await probe(port, 1000);
+        if (status === 200) {
+          log(`moto_server ready in ${Date.now() - t0} ms`);
+          return;
+        }
+        lastErr = `HTTP ${status}`;
+      } catch (e) {
+        lastErr = /** @type {Error} */ (e).message;
+      }
+      await sleep(50);
+    }
+    await stopProcess();
+    throw new Error(`local-secrets: moto_server not ready after ${timeoutMs} ms (last probe: ${lastErr}). Last lines of ${logFile}:\n${tail(logFile, 20)}`);
+  };
+
+  const stopProcess = async () => {
+    const child = proc;
+    proc = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      /** @type {NodeJS.Timeout | undefined} */
+      let timer;
+      const timeout = new Promise((r) => (timer = setTimeout(r, 5000, 'timeout')));
+      const outcome = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    if (liveEntry) live.delete(liveEntry);
+    liveEntry = undefined;
+    if (live.size === 0) uninstallHooks();
+  };
+
+  const startProcess = async () => {
+    // A port picked by binding 0 can be taken by someone else before moto binds it: pick another.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await startOnce();
+        return;
+      } catch (e) {
+        if (fixedPort || attempt >= 3) throw e;
+        port = await freePort();
+      }
+    }
+  };
+
+  try {
+    await startProcess();
+  } catch (e) {
+    removeLogDir();
+    throw e;
+  }
+
+  const endpointOf = () => `http://${HOST}:${port}`;
+  const credentials = Object.freeze({ accessKeyId: 'test', secretAccessKey: 'test' });
+
+  /** @type {SecretsManagerHandle} */
+  const handle = {
+    get endpoint() {
+      return endpointOf();
+    },
+    get port() {
+      return port;
+    },
+    region: REGION,
+    credentials,
+    logFile,
+    clientConfig: () => ({ endpoint: endpointOf(), region: REGION, credentials: { ...credentials } }),
+    running: () => proc !== undefined && proc.exitCode === null && proc.signalCode === null,
+    async stop() {
+      if (!proc) return;
+      const t0 = Date.now();
+      await stopProcess();
+      removeLogDir();
+      log(`moto_server stopped in ${Date.now() - t0} ms`);
+    },
+    async start() {
+      if (handle.running()) return;
+      // Restart on the same port, so clients configured with the endpoint keep working.
+      const t0 = Date.now();
+      for (;;) {
+        try {
+          await startOnce();
+          return;
+        } catch (e) {
+          // The old socket can linger for a moment; retry a few times within the time budget.
+          if (Date.now() - t0 > timeoutMs) throw e;
+          await sleep(200);
+        }
+      }
+    },
+    async reset() {
+      await post(port, '/moto-api/reset');
+    },
+  };
+  return handle;
+}
