@@ -2,13 +2,14 @@
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
 import { FieldPolicy, KeySet, contextDigest, encryptFields, open, openToken, seal } from '@wireseal/core';
+import type { SealOptions } from '@wireseal/core';
 import { FIXED_JWKS, td, te } from './helpers.ts';
 
 const keys = KeySet.fromJwks(FIXED_JWKS);
 const joseKey = (kid: string) => Buffer.from(FIXED_JWKS.keys.find((k) => k.kid === kid)!.k, 'base64url');
 
 describe('wireseal -> jose', () => {
-  const cases = [
+  const cases: Array<{ name: string; opts: SealOptions }> = [
     { name: 'A256KW', opts: {} },
     { name: 'dir', opts: { alg: 'dir' as const } },
     { name: 'A256KW + wsf + wsc', opts: { field: 'card.number', context: { topic: 'payments' } } },
@@ -26,8 +27,8 @@ describe('wireseal -> jose', () => {
       expect(protectedHeader.kid).toBe('k-new');
       expect(protectedHeader.enc).toBe('A256GCM');
       expect(protectedHeader.alg).toBe(opts.alg ?? 'A256KW');
-      if ('field' in opts) expect(protectedHeader.wsf).toBe(opts.field);
-      if ('context' in opts) expect(protectedHeader.wsc).toBe(contextDigest(opts.context));
+      expect(protectedHeader.wsf).toBe(opts.field);
+      expect(protectedHeader.wsc).toBe(opts.context ? contextDigest(opts.context) : undefined);
     });
   }
 
