@@ -1,0 +1,273 @@
+/**
+ * wireseal core benchmarks (issues #2 and #3). Every figure is a ratio against
+ * a named peer measured in the same run, interleaved round by round, because
+ * the machine is shared and absolute timings are noise.
+ *
+ *   pnpm bench                                   # from the repo root (builds, runs against dist/)
+ *   node --conditions=@wireseal/source bench/run.ts   # in packages/core, against src/
+ *
+ * Knobs: WIRESEAL_BENCH_ROUNDS (5), WIRESEAL_BENCH_MS (500 per case per round),
+ * WIRESEAL_BENCH_OPENSSL_SECONDS (3), WIRESEAL_BENCH_ONLY (comma list of
+ * sections: small,large,fields), WIRESEAL_BENCH_STRICT=1 (exit 1 when a target
+ * is missed; benchmarks are not tests, so by default it only reports).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { deepStrictEqual } from 'node:assert/strict';
+import * as jose from 'jose';
+import cloak from '@47ng/cloak';
+import { KeySet, FieldPolicy, decryptFields, encryptFields, open, seal } from '@wireseal/core';
+import type { Case, Measured } from './harness.ts';
+import { envNumber, fmt, median, ratio, runGroup, spread, table } from './harness.ts';
+import { opensslSpeed, opensslVersion } from './openssl.ts';
+import type { Payment } from './payment.ts';
+import {
+  FIELDS,
+  checkFloor,
+  cloakFieldPeer,
+  cloakSyncFieldPeer,
+  floorPeer,
+  joseFieldPeer,
+  mastercardPaths,
+  mastercardPeer,
+  paymentDocument,
+  sensitiveValues,
+} from './payment.ts';
+
+const run = promisify(execFile);
+
+const ROUNDS = envNumber('WIRESEAL_BENCH_ROUNDS', 5);
+const MS = envNumber('WIRESEAL_BENCH_MS', 500);
+const WARMUP_MS = Math.min(MS, 300);
+const OPENSSL_SECONDS = Math.round(envNumber('WIRESEAL_BENCH_OPENSSL_SECONDS', 3));
+const ONLY = new Set((process.env.WIRESEAL_BENCH_ONLY ?? 'small,large,fields').split(',').map((s) => s.trim()));
+const STRICT = process.env.WIRESEAL_BENCH_STRICT === '1';
+
+/** A comparison row: `subject` against `peer`, with an optional minimum ratio. */
+interface Comparison {
+  readonly subject: string;
+  readonly peer?: string;
+  readonly target?: number;
+}
+
+const missed: string[] = [];
+
+function report(title: string, unit: string, results: readonly Measured[], comparisons: readonly Comparison[], scale = 1, digits = 0): void {
+  const byName = new Map(results.map((m) => [m.name, m]));
+  const rows: string[][] = [];
+  for (const c of comparisons) {
+    const m = byName.get(c.subject);
+    if (!m) throw new Error(`no case named ${c.subject}`);
+    const value = `${fmt(median(m.perRound) / scale, digits)} (±${fmt(spread(m) / 2, 0)}%)`;
+    if (!c.peer) {
+      rows.push([c.subject, value, '—', '—', '—', '—']);
+      continue;
+    }
+    const p = byName.get(c.peer);
+    if (!p) throw new Error(`no case named ${c.peer}`);
+    const r = ratio(m, p);
+    const met = c.target === undefined ? '—' : r >= c.target ? 'yes' : 'NO';
+    if (met === 'NO') missed.push(`${title}: ${c.subject} vs ${c.peer} = ${r.toFixed(2)}x < ${c.target}x`);
+    rows.push([c.subject, value, c.peer, `${r.toFixed(2)}x`, c.target === undefined ? '—' : `≥ ${c.target}x`, met]);
+  }
+  console.log(`\n### ${title}\n`);
+  console.log(table(['case', unit, 'vs', 'ratio', 'target', 'met?'], rows));
+}
+
+async function machineInfo(): Promise<void> {
+  const cpu = cpus();
+  console.log('## wireseal core benchmarks\n');
+  console.log(`- date: ${new Date().toISOString()}`);
+  console.log(`- cpu: ${cpu[0]?.model ?? 'unknown'} × ${cpu.length} (load average at start: ${loadavg().map((l) => l.toFixed(2)).join(', ')})`);
+  console.log(`- memory: ${fmt(totalmem() / 2 ** 30, 1)} GiB`);
+  console.log(`- node: ${process.version} (bundled OpenSSL ${process.versions.openssl}), ${process.platform}/${process.arch}`);
+  console.log(`- openssl CLI: ${(await opensslVersion()) ?? 'not found'}`);
+  console.log(`- @wireseal/core resolved to: ${import.meta.resolve('@wireseal/core')}`);
+  console.log(`- method: ${ROUNDS} interleaved rounds of ${MS} ms per case after ${WARMUP_MS} ms warm-up; figures are medians over rounds (± half the max-min spread); ratios are medians of per-round ratios. Async peers are awaited per call.`);
+}
+
+/** Throws unless two byte arrays hold the same bytes (Buffer or plain Uint8Array alike). */
+function assertBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
+  if (Buffer.compare(actual, expected) !== 0) throw new Error(`${what}: round trip returned different bytes`);
+}
+
+function keyBytes(keys: KeySet): Uint8Array<ArrayBuffer> {
+  const k = keys.toJwks().keys[0]!.k;
+  return new Uint8Array(Buffer.from(k, 'base64url'));
+}
+
+/** Issue #2: a 16-byte value, seal + open, wireseal (node, noble) against jose CompactEncrypt + compactDecrypt. */
+async function smallValues(keys: KeySet, raw: Uint8Array<ArrayBuffer>): Promise<void> {
+  const value = new Uint8Array(16).fill(0x42);
+  const kid = keys.primaryKid;
+  const kwKey = await crypto.subtle.importKey('raw', raw, 'AES-KW', false, ['wrapKey', 'unwrapKey']);
+  const gcmKey = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+  const joseRoundTrip = (alg: 'A256KW' | 'dir', key: CryptoKey) => async (): Promise<Uint8Array> => {
+    const token = await new jose.CompactEncrypt(value).setProtectedHeader({ alg, enc: 'A256GCM', kid }).encrypt(key);
+    return (await jose.compactDecrypt(token, key)).plaintext;
+  };
+  const ws = (alg: 'A256KW' | 'dir', engine: 'node' | 'noble') => (): Uint8Array => open(keys, seal(keys, value, { alg, engine }), { engine });
+
+  // Check before measuring: each round trip returns the value, and jose opens wireseal's tokens.
+  for (const alg of ['A256KW', 'dir'] as const) {
+    for (const engine of ['node', 'noble'] as const) assertBytes(ws(alg, engine)(), value, `wireseal ${engine} ${alg}`);
+    assertBytes(await joseRoundTrip(alg, alg === 'dir' ? gcmKey : kwKey)(), value, `jose ${alg}`);
+    assertBytes((await jose.compactDecrypt(seal(keys, value, { alg }), alg === 'dir' ? gcmKey : kwKey)).plaintext, value, `jose opening wireseal ${alg}`);
+  }
+
+  const cases: Case[] = [
+    { name: 'wireseal node A256KW', fn: ws('A256KW', 'node') },
+    { name: 'wireseal noble A256KW', fn: ws('A256KW', 'noble') },
+    { name: 'jose A256KW', fn: joseRoundTrip('A256KW', kwKey) },
+    { name: 'wireseal node dir', fn: ws('dir', 'node') },
+    { name: 'wireseal noble dir', fn: ws('dir', 'noble') },
+    { name: 'jose dir', fn: joseRoundTrip('dir', gcmKey) },
+  ];
+  const results = await runGroup(cases, { rounds: ROUNDS, msPerRound: MS, warmupMs: WARMUP_MS });
+  report('Issue #2 — 16-byte value, seal + open (A256GCM)', 'round trips/s', results, [
+    { subject: 'wireseal node A256KW', peer: 'jose A256KW', target: 10 },
+    { subject: 'wireseal noble A256KW', peer: 'jose A256KW' },
+    { subject: 'jose A256KW' },
+    { subject: 'wireseal node dir', peer: 'jose dir', target: 10 },
+    { subject: 'wireseal noble dir', peer: 'jose dir' },
+    { subject: 'jose dir' },
+  ]);
+}
+
+/** Issue #2: a 1 MiB value, seal, against `openssl speed -evp aes-256-gcm` at 16 KiB blocks in the same run. */
+async function largeValues(keys: KeySet): Promise<void> {
+  const size = 1024 * 1024;
+  const value = new Uint8Array(size);
+  crypto.getRandomValues(value.subarray(0, 65536));
+  for (let i = 65536; i < size; i += 65536) value.copyWithin(i, 0, 65536);
+  const ws = (engine: 'node' | 'noble') => (): number => seal(keys, value, { engine }).length;
+  // Check: the token opens to the same bytes with both engines.
+  for (const engine of ['node', 'noble'] as const) assertBytes(open(keys, seal(keys, value, { engine }), { engine }), value, `wireseal ${engine} 1 MiB`);
+
+  const openssl: Measured = { name: `openssl speed (16 KiB blocks)`, perRound: [] };
+  let command = '';
+  const rounds = Math.max(3, Math.ceil(ROUNDS / 2));
+  const results = await runGroup(
+    [
+      { name: 'wireseal node seal 1 MiB', fn: ws('node'), unitsPerCall: size },
+      { name: 'wireseal noble seal 1 MiB', fn: ws('noble'), unitsPerCall: size },
+    ],
+    {
+      rounds,
+      msPerRound: Math.max(MS, 1000),
+      warmupMs: WARMUP_MS,
+      onRound: async () => {
+        const s = await opensslSpeed(OPENSSL_SECONDS);
+        command = s.command;
+        openssl.perRound.push(s.bytesPerSecond);
+      },
+    },
+  );
+  const all = [...results, openssl];
+  report('Issue #2 — 1 MiB value, seal (A256KW + A256GCM, token string out)', 'MB/s', all, [
+    { subject: 'wireseal node seal 1 MiB', peer: openssl.name, target: 0.5 },
+    { subject: 'wireseal noble seal 1 MiB', peer: openssl.name },
+    { subject: openssl.name },
+  ], 1e6, 0);
+  console.log(`\nopenssl peer: \`${command}\`, once per round (${rounds} rounds); MB = 10^6 bytes of plaintext.`);
+}
+
+/** Issue #3: the ~1 KB payment document, encrypt + decrypt, against jose, cloak, mastercard and the floor. */
+async function fieldDocuments(keys: KeySet, raw: Uint8Array<ArrayBuffer>): Promise<void> {
+  const doc = paymentDocument();
+  const docBytes = Buffer.byteLength(JSON.stringify(doc));
+  const policy = FieldPolicy.parse({ fields: [...FIELDS] });
+  const ws = (engine: 'node' | 'noble') => (): Payment =>
+    decryptFields<Payment>(keys, encryptFields(keys, doc, policy, { engine }), policy, { engine }).doc;
+
+  // wireseal: round trip, and every field token is a standalone JWE that jose opens; one key wrap per document.
+  const sealed = encryptFields(keys, doc, policy) as Payment;
+  const tokens = [sealed.card.number, sealed.card.cvv, sealed.card.expiry, sealed.customer.ssn, sealed.customer.dob, ...sealed.accounts.map((a) => a.iban)];
+  const kwKey = await crypto.subtle.importKey('raw', raw, 'AES-KW', false, ['unwrapKey', 'wrapKey']);
+  const expected = sensitiveValues(doc);
+  for (let i = 0; i < tokens.length; i++) {
+    const { plaintext } = await jose.compactDecrypt(tokens[i]!, kwKey);
+    deepStrictEqual(new TextDecoder().decode(plaintext), expected[i]);
+  }
+  const wraps = new Set(tokens.map((t) => t.split('.')[1]));
+  for (const engine of ['node', 'noble'] as const) deepStrictEqual(ws(engine)(), doc);
+
+  const josePeer = joseFieldPeer(kwKey, keys.primaryKid);
+  deepStrictEqual(await josePeer(doc), doc);
+  // A cloak key is `k1.aesgcm256.<base64url of the raw key>` (its formatKey is not exported from the package root).
+  const cloakKey = await cloak.parseKey(`k1.aesgcm256.${Buffer.from(raw).toString('base64url')}`);
+  const cloakPeer = cloakFieldPeer(cloakKey);
+  const cloakSync = cloakSyncFieldPeer(cloakKey);
+  deepStrictEqual(await cloakPeer(doc), doc);
+  deepStrictEqual(cloakSync(doc), doc);
+  checkFloor(raw, doc);
+
+  const dir = await mkdtemp(join(tmpdir(), 'wireseal-bench-'));
+  try {
+    const certPath = join(dir, 'cert.pem');
+    const keyPath = join(dir, 'key.pem');
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-subj', '/CN=wireseal-bench', '-days', '1']);
+    const mc = mastercardPeer(certPath, keyPath, doc);
+    // mastercard round-trips each value through JSON.parse of its text, so "4111111111111111" and "737" come back as numbers.
+    const back = mc(doc);
+    const loose = (p: Payment): string[] => sensitiveValues(p).map((s) => String(JSON.parse(s)));
+    deepStrictEqual(loose(back), loose(doc));
+    const quirks = sensitiveValues(back).filter((s, i) => s !== expected[i]).length;
+
+    const cases: Case[] = [
+      { name: 'wireseal node', fn: ws('node') },
+      { name: 'wireseal noble', fn: ws('noble') },
+      { name: 'jose, field by field', fn: () => josePeer(doc) },
+      { name: '@47ng/cloak (async)', fn: () => cloakPeer(doc) },
+      { name: '@47ng/cloak (sync API)', fn: () => cloakSync(doc) },
+      { name: 'mastercard-client-encryption JWE', fn: () => mc(doc) },
+      { name: 'floor: bare node:crypto AES-256-GCM', fn: floorPeer(raw, doc) },
+    ];
+    const results = await runGroup(cases, { rounds: ROUNDS, msPerRound: MS, warmupMs: WARMUP_MS });
+    report(`Issue #3 — ${docBytes}-byte payment document, 8 fields, encrypt + decrypt`, 'documents/s', results, [
+      { subject: 'wireseal node', peer: 'jose, field by field', target: 20 },
+      { subject: 'wireseal node', peer: 'mastercard-client-encryption JWE', target: 3 },
+      { subject: 'wireseal node', peer: '@47ng/cloak (async)', target: 1.5 },
+      { subject: 'wireseal node', peer: 'floor: bare node:crypto AES-256-GCM', target: 0.5 },
+      { subject: 'wireseal node', peer: '@47ng/cloak (sync API)' },
+      { subject: 'wireseal noble', peer: 'jose, field by field' },
+      { subject: 'wireseal noble', peer: '@47ng/cloak (async)' },
+      { subject: 'wireseal noble', peer: 'floor: bare node:crypto AES-256-GCM' },
+      { subject: 'jose, field by field' },
+      { subject: '@47ng/cloak (async)' },
+      { subject: '@47ng/cloak (sync API)' },
+      { subject: 'mastercard-client-encryption JWE' },
+      { subject: 'floor: bare node:crypto AES-256-GCM' },
+    ]);
+    console.log(`
+Notes:
+- fields: ${FIELDS.join(', ')} (8 values). wireseal: encryptFields + decryptFields (A256KW, one key wrap per document: ${wraps.size} distinct encrypted key across ${tokens.length} tokens; each token checked to open on its own with jose).
+- jose: CompactEncrypt + compactDecrypt per field (A256KW, a fresh content key per field), CryptoKey imported once.
+- @47ng/cloak: encryptString/decryptString per field with a key parsed once; on Node its "async" API runs node:crypto synchronously inside an async function (WebCrypto only in browsers).
+- mastercard-client-encryption: JweEncryption (RSA-OAEP-256 + A256GCM, its only JWE algorithm; RSA-2048 key and self-signed certificate made with \`openssl req -x509\`). Its paths have no wildcard, so \`accounts[*].iban\` is written as ${mastercardPaths(doc).slice(5).map((p) => `\`${p}\``).join(', ')} (works only for a known array length). Each token lands as \`{ "encryptedData": "<JWE>" }\` at the path. It round-trips values through JSON.parse, so ${quirks} of 8 values come back as numbers ("4111111111111111" → 4111111111111111).
+- peers copy only the objects on the sensitive paths; wireseal copies and checks the whole document (depth, size, prototype safety).
+- floor: createCipheriv/createDecipheriv per field over the same ${expected.reduce((n, s) => n + Buffer.byteLength(s), 0)} bytes of JSON text, a fresh IV each (one randomFillSync per document), no AAD, no encoding, no document.`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  await machineInfo();
+  const keys = KeySet.generate({ kid: 'bench-2026-11' });
+  const raw = keyBytes(keys);
+  if (ONLY.has('small')) await smallValues(keys, raw);
+  if (ONLY.has('large')) await largeValues(keys);
+  if (ONLY.has('fields')) await fieldDocuments(keys, raw);
+  if (missed.length > 0) {
+    console.log(`\nTargets missed:\n${missed.map((m) => `- ${m}`).join('\n')}`);
+    if (STRICT) process.exitCode = 1;
+  } else {
+    console.log('\nAll targets met.');
+  }
+}
+
+await main();
