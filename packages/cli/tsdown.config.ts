@@ -1,10 +1,12 @@
 import { defineConfig } from 'tsdown';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/cli.ts'],
   format: 'esm',
-  platform: 'neutral',
+  platform: 'node',
   target: 'node20.19',
   dts: true,
   clean: true,
+  // The executable gets its shebang line; "bin" in package.json points at dist/cli.js.
+  banner: ({ fileName }) => (fileName === 'cli.js' ? '#!/usr/bin/env node' : undefined),
 });

@@ -53,6 +53,7 @@ export interface SecretsManagerKeyProviderOptions {
 
 /** What {@link SecretsManagerKeyProviderOptions.onRefresh} receives: ids, never key bytes. */
 export interface SecretsManagerRefreshInfo {
+  /** The `secretId` option. */
   secretId: string;
   /** VersionId of AWSCURRENT. */
   versionId: string | undefined;
@@ -68,6 +69,7 @@ export interface SecretsManagerRefreshInfo {
 
 /** What {@link SecretsManagerKeyProviderOptions.onError} receives: never key bytes. */
 export interface SecretsManagerErrorInfo {
+  /** The `secretId` option. */
   secretId: string;
   /** `startup`: `ready()` failed, no key set is in force. `refresh`: the last good set is kept. */
   phase: 'startup' | 'refresh';
@@ -89,13 +91,19 @@ export interface SecretsManagerErrorInfo {
 export interface SecretsManagerProviderStatus {
   /** A key set has been loaded. */
   loaded: boolean;
-  /** `current()` would throw now (not loaded, stale or closed). */
+  /** `current()` would return a key set now (false: not loaded, stale or closed). */
   usable: boolean;
+  /** `close()` was called. */
   closed: boolean;
+  /** VersionId of the AWSCURRENT version in force. */
   versionId: string | undefined;
+  /** VersionId of the AWSPREVIOUS version whose keys are in force as decrypt-only. */
   previousVersionId: string | undefined;
+  /** The primary (sealing) key's id. */
   primaryKid: string | undefined;
+  /** Time of the last successful refresh, ms since the epoch. */
   lastSuccessAt: number | undefined;
+  /** Failed refreshes since the last success. */
   consecutiveFailures: number;
   /** The last refresh failure since the last success, if any. */
   lastError: WiresealError | undefined;

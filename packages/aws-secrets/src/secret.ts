@@ -51,8 +51,8 @@ export function describeAwsError(err: unknown): string {
 }
 
 /**
- * Fetches one staged version. Rejects with the SDK's error (callers map it),
- * or with `undefined`-free output.
+ * Fetches one staged version. Rejects with the SDK's error as is: callers
+ * turn it into a KeySourceError with {@link describeAwsError}.
  */
 export async function fetchVersion(
   client: SecretsManagerClientLike,

@@ -1,7 +1,8 @@
 /**
  * CLI errors and exit codes. Library failures arrive as `WiresealError`s with
  * their own stable codes (exit 1); the CLI adds `ERR_USAGE` (exit 2) and
- * `ERR_IO` (exit 3). Every error is printed as `error CODE: message`.
+ * `ERR_INPUT_INVALID` (exit 1: input that is not JSON/JSONL), `ERR_USAGE`
+ * (exit 2) and `ERR_IO` (exit 3). Every error is printed as `error CODE: message`.
  */
 import { WiresealError } from '@wireseal/core';
 
@@ -9,7 +10,7 @@ import { WiresealError } from '@wireseal/core';
 export const EXIT = Object.freeze({
   /** Success. */
   OK: 0,
-  /** A wireseal error (bad key set, token, policy, key source, ...): `error ERR_...: message`. */
+  /** A wireseal error (bad key set, token, policy, key source, ...) or `ERR_INPUT_INVALID`: `error ERR_...: message`. */
   WIRESEAL: 1,
   /** Bad command line, or an action refused without `--force`: `error ERR_USAGE: message`. */
   USAGE: 2,
@@ -22,11 +23,11 @@ export const EXIT = Object.freeze({
 } as const);
 
 /** Codes the CLI itself adds to wireseal's. */
-export type CliErrorCode = 'ERR_USAGE' | 'ERR_IO';
+export type CliErrorCode = 'ERR_USAGE' | 'ERR_IO' | 'ERR_INPUT_INVALID';
 
 /** An error raised by the CLI itself, with a stable code and exit status. */
 export class CliError extends Error {
-  /** `ERR_USAGE` or `ERR_IO`. */
+  /** `ERR_USAGE`, `ERR_IO` or `ERR_INPUT_INVALID`. */
   readonly code: CliErrorCode;
   /** The process exit status this error maps to. */
   readonly exitCode: number;
@@ -38,7 +39,7 @@ export class CliError extends Error {
   constructor(code: CliErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
-    this.exitCode = code === 'ERR_USAGE' ? EXIT.USAGE : EXIT.IO;
+    this.exitCode = code === 'ERR_USAGE' ? EXIT.USAGE : code === 'ERR_IO' ? EXIT.IO : EXIT.WIRESEAL;
     this.name = 'CliError';
   }
 }
@@ -52,6 +53,11 @@ export function usageError(message: string): CliError {
 export function ioError(message: string, cause?: unknown): CliError {
   const code = (cause as { code?: unknown } | undefined)?.code;
   return new CliError('ERR_IO', typeof code === 'string' ? `${message} (${code})` : message, cause === undefined ? undefined : { cause });
+}
+
+/** Input that is not what the command reads (not JSON, not JSONL) (exit 1). */
+export function inputError(message: string): CliError {
+  return new CliError('ERR_INPUT_INVALID', message);
 }
 
 /** The exit status and the one line (`error CODE: message`) to print for any thrown value. */

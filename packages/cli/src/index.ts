@@ -1,1 +1,13 @@
-export {};
+/**
+ * wireseal CLI, as a library: `run(argv)` does what the `wireseal` executable
+ * does and returns the exit code. Use the executable from the shell; use this
+ * to embed the same commands in a Node program.
+ *
+ * @module
+ */
+export { run, COMMANDS } from './main.ts';
+export { EXIT, CliError } from './errors.ts';
+export type { CliErrorCode } from './errors.ts';
+export type { Io } from './io.ts';
+export type { CommandSpec, OptionSpec } from './args.ts';
+export { VERSION } from './version.ts';

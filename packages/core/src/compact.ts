@@ -161,12 +161,36 @@ export function decodeProtectedHeader(token: string, maxHeaderLength: number = D
   if (typeof token !== 'string') throw new TokenMalformedError('token must be a string');
   const end = token.indexOf('.');
   const first = end < 0 ? token : token.slice(0, end);
-  return parseHeader(first, maxHeaderLength);
+  return ownHeader(parseHeader(first, maxHeaderLength));
+}
+
+/**
+ * Validated headers by their base64url text. Field tokens repeat a handful of
+ * headers (one per policy path), so opening them skips base64, UTF-8 and JSON
+ * work. Only headers whose members are all strings are kept (a shallow copy is
+ * then a full copy), frozen, and copied before they reach a caller.
+ */
+const headerCache = new Map<string, ProtectedHeader>();
+const HEADER_CACHE_MAX = 1024;
+const HEADER_CACHE_MAX_LENGTH = 1024;
+
+function cacheHeader(b64: string, h: ProtectedHeader): void {
+  if (b64.length > HEADER_CACHE_MAX_LENGTH) return;
+  for (const k in h) if (typeof h[k] !== 'string') return;
+  if (headerCache.size >= HEADER_CACHE_MAX) headerCache.delete(headerCache.keys().next().value as string);
+  headerCache.set(b64, Object.freeze(h));
+}
+
+/** A header safe to hand to a caller: cached (frozen) headers are copied. */
+function ownHeader(h: ProtectedHeader): ProtectedHeader {
+  return Object.isFrozen(h) ? { ...h } : h;
 }
 
 function parseHeader(b64: string, maxHeaderLength: number): ProtectedHeader {
   if (b64.length === 0) throw new TokenMalformedError('token protected header is empty');
   if (b64.length > maxHeaderLength) throw new TokenMalformedError(`token protected header is over the limit of ${maxHeaderLength} characters`);
+  const cached = headerCache.get(b64);
+  if (cached !== undefined) return cached;
   const bytes = decodeSegment(b64, 'protected header');
   let parsed: unknown;
   try {
@@ -184,6 +208,7 @@ function parseHeader(b64: string, maxHeaderLength: number): ProtectedHeader {
   if (h.iat !== undefined && !(typeof h.iat === 'number' && Number.isSafeInteger(h.iat))) {
     throw new TokenMalformedError('token header member "iat" must be an integer');
   }
+  cacheHeader(b64, h);
   return h;
 }
 
@@ -283,7 +308,7 @@ export function openToken(keys: KeySet, token: string, options: OpenOptions = {}
   const key = keyFor(keys, parsed.header);
   const { plaintext } = decryptParsed(engine, key, parsed);
   checkClaims(parsed.header, options, engine);
-  return { plaintext, header: parsed.header };
+  return { plaintext, header: ownHeader(parsed.header) };
 }
 
 /**

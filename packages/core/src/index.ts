@@ -29,3 +29,5 @@ export type {
   DecryptMode,
   LegacyFieldReader,
 } from './fields.ts';
+export { envKeyProvider, fileKeyProvider } from './providers.ts';
+export type { EnvKeyProviderOptions, FileKeyProviderOptions, FileKeyProvider, KeySetLoadInfo, KeySourceErrorInfo } from './providers.ts';

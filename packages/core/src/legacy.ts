@@ -333,7 +333,8 @@ export function legacyCbcReader(options: LegacyCbcReaderOptions): LegacyCbcReade
         out = parse === 'json' ? (JSON.parse(text) as JsonValue) : text;
       } catch {
         report('field', 'rejected', path);
-        throw new DecryptError(DECRYPT_FAILED);
+        // The same message for padding, UTF-8 and JSON failures: only the (public) path varies.
+        throw new DecryptError(`field "${path}": ${DECRYPT_FAILED}`);
       }
       report('field', 'read', path);
       return out;

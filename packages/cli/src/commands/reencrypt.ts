@@ -1,0 +1,211 @@
+/**
+ * `wireseal reencrypt`: re-seal every policy field of a JSONL file (or of a
+ * Kafka topic into a new topic) under the current primary key, with progress,
+ * a summary, a reject file, and resumption after an interruption.
+ */
+import { createHash } from 'node:crypto';
+import type { Context, KeySet } from '@wireseal/core';
+import type { CommandSpec, Values } from '../args.ts';
+import { CONTEXT_OPTION, choice, flag, list, parseContext, positiveNumber, required, str } from '../args.ts';
+import { EXIT, usageError } from '../errors.ts';
+import type { Io } from '../io.ts';
+import { write } from '../io.ts';
+import { KEY_SOURCE_OPTIONS, loadKeys } from '../keys/source.ts';
+import { reencryptJsonl } from '../reencrypt/jsonl.ts';
+import { Progress } from '../reencrypt/progress.ts';
+import type { ResealOptions } from '../reencrypt/record.ts';
+import type { Counters } from '../reencrypt/summary.ts';
+import { summaryLine } from '../reencrypt/summary.ts';
+import { readPolicy } from './fields.ts';
+
+/** Runs `body` with SIGINT/SIGTERM turned into a stop request (a second signal exits at once). */
+async function withStopSignals<T>(body: (stopRequested: () => boolean) => Promise<T>): Promise<T> {
+  let stop = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop) process.exit(signal === 'SIGINT' ? 130 : 143);
+    stop = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await body(() => stop);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Digest of everything that decides how records are re-sealed (checkpoints refuse to mix settings). */
+function settingsDigest(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+interface Finished {
+  counters: Counters;
+  interrupted: boolean;
+  resumed: boolean;
+  seconds: number;
+  primaryKid: string;
+  output: string;
+  rejects: string;
+  checkpoint?: string;
+}
+
+async function report(io: Io, values: Values, f: Finished): Promise<number> {
+  if (f.interrupted) {
+    await write(io.stderr, `reencrypt: interrupted after ${f.counters.records} records; ${f.checkpoint ? `checkpoint ${f.checkpoint}: run the same command with --resume to continue` : 'run the same command again to continue'}\n`);
+  } else {
+    await write(io.stderr, `${summaryLine(f.counters, f.seconds, f.primaryKid, f.counters.failed > 0 ? f.rejects : undefined)}\n`);
+  }
+  if (flag(values, 'json')) {
+    const c = f.counters;
+    const summary = {
+      status: f.interrupted ? 'interrupted' : 'done',
+      primaryKid: f.primaryKid,
+      records: c.records,
+      written: c.written,
+      failed: c.failed,
+      fieldsResealed: c.resealed,
+      alreadyCurrent: c.current,
+      sealedFromPlaintext: c.fromPlaintext,
+      legacyConverted: c.legacy,
+      resealedByKid: c.byKid,
+      failedByCode: c.failedByCode,
+      resumed: f.resumed,
+      seconds: Math.round(f.seconds * 1000) / 1000,
+      output: f.output,
+      rejects: f.rejects,
+    };
+    await write(io.stdout, `${JSON.stringify(summary)}\n`);
+  }
+  return f.interrupted ? EXIT.INTERRUPTED : f.counters.failed > 0 ? EXIT.REJECTED : EXIT.OK;
+}
+
+async function runJsonl(values: Values, io: Io, keys: KeySet, reseal: ResealOptions, progress: Progress, settings: unknown): Promise<number> {
+  const input = required(values, 'in', 'reencrypt');
+  const output = required(values, 'out', 'reencrypt');
+  const rejects = str(values, 'reject') ?? `${output}.rejects.jsonl`;
+  const checkpoint = str(values, 'checkpoint') ?? `${output}.checkpoint`;
+  const started = Date.now();
+  const result = await withStopSignals((stopRequested) =>
+    reencryptJsonl({
+      input,
+      output,
+      rejects,
+      checkpoint,
+      resume: flag(values, 'resume'),
+      force: flag(values, 'force'),
+      keys,
+      reseal,
+      settings: settingsDigest(settings),
+      progress,
+      checkpointRecords: Math.floor(positiveNumber(values, 'checkpoint-every', 10_000)),
+      checkpointMs: 1000,
+      stopRequested,
+    }),
+  );
+  return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, primaryKid: keys.primaryKid, output, rejects, checkpoint });
+}
+
+async function runKafka(values: Values, io: Io, keys: KeySet, base: ResealOptions, progress: Progress, extra: Context | undefined): Promise<number> {
+  const topic = required(values, 'topic', 'reencrypt');
+  const toTopic = required(values, 'to-topic', 'reencrypt');
+  if (topic === toTopic) throw usageError('--to-topic must differ from --topic (records are re-sealed into a new topic)');
+  const brokers = required(values, 'brokers', 'reencrypt').split(',').map((b) => b.trim()).filter(Boolean);
+  const rejects = str(values, 'reject') ?? `wireseal-reencrypt-${topic}-to-${toTopic}.rejects.jsonl`;
+  const fromContext = Object.freeze({ ...extra, topic: str(values, 'context-topic') ?? topic });
+  const toContext = Object.freeze({ ...extra, topic: toTopic });
+  const { reencryptTopic } = await import('../reencrypt/kafka.ts');
+  const started = Date.now();
+  const result = await withStopSignals((stopRequested) =>
+    reencryptTopic({
+      brokers,
+      topic,
+      toTopic,
+      group: str(values, 'group') ?? `wireseal-reencrypt-${topic}-to-${toTopic}`,
+      mode: choice(values, 'mode', ['fields', 'whole'] as const, 'fields'),
+      keys,
+      reseal: { ...base, fromContext, toContext },
+      rejects,
+      progress,
+      stopRequested,
+    }),
+  );
+  return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, primaryKid: keys.primaryKid, output: toTopic, rejects });
+}
+
+export const reencrypt: CommandSpec = {
+  name: 'reencrypt',
+  summary: 'Re-seal every policy field of a JSONL file (or a Kafka topic into a new topic) under the current primary key.',
+  usage: [
+    'reencrypt --policy FILE --in FILE --out FILE [key source] [--context K=V]... [--reject FILE] [--checkpoint FILE] [--resume | --force]',
+    'reencrypt --policy FILE --topic SRC --to-topic DST --brokers HOST:PORT[,...] [key source] [--mode fields|whole] [--group ID] [--reject FILE]',
+  ],
+  description: [
+    'Per field: a token under the primary kid is verified and left byte-identical ("already current"); a token under',
+    'an older kid is opened and sealed again ("re-sealed"); plaintext is sealed ("sealed from plaintext"), or with',
+    '--strict fails the record (ERR_PLAINTEXT_FIELD). A record that fails goes to the reject file with its error code.',
+    'Output keeps input order; only changed values are rewritten, the rest of each line keeps its bytes.',
+    '',
+    'JSONL: a checkpoint (default OUT.checkpoint) is written after every batch; after an interruption run the same',
+    'command with --resume: the output is cut back to the checkpoint and continues, with no record lost or repeated.',
+    'Kafka: consume SRC from the group\'s committed offsets up to the end offsets seen at start; produce to DST in',
+    'transactions that also commit the offsets (exactly once: run again to resume). Context is {topic} as @wireseal/kafka binds it.',
+    '',
+    'Progress goes to stderr: a bar on a terminal, a line every --progress-interval seconds otherwise; then a summary.',
+    'Exit 0: done; 4: done, but records were rejected; 130: interrupted (resumable).',
+  ].join('\n'),
+  options: {
+    policy: { type: 'string', metavar: 'FILE', help: 'Field policy JSON file (required)' },
+    in: { type: 'string', metavar: 'FILE', help: 'JSONL input' },
+    out: { type: 'string', metavar: 'FILE', help: 'JSONL output (mode 0600; refused if it exists, unless --force or --resume)' },
+    topic: { type: 'string', metavar: 'TOPIC', help: 'Kafka: source topic' },
+    'to-topic': { type: 'string', metavar: 'TOPIC', help: 'Kafka: destination topic (created with the source\'s partition count if missing)' },
+    brokers: { type: 'string', metavar: 'LIST', help: 'Kafka: bootstrap brokers, comma-separated' },
+    group: { type: 'string', metavar: 'ID', help: 'Kafka: consumer group (default wireseal-reencrypt-SRC-to-DST); its offsets are the resume point' },
+    mode: { type: 'string', metavar: 'MODE', help: 'Kafka: fields (default: values are JSON with policy fields) or whole (wireseal-jwe framing)' },
+    'context-topic': { type: 'string', metavar: 'NAME', help: 'Kafka: topic name the source tokens are bound to, if not SRC (mirrored topics)' },
+    ...KEY_SOURCE_OPTIONS,
+    ...CONTEXT_OPTION,
+    strict: { type: 'boolean', help: 'Fail records with plaintext at a policy path instead of sealing it' },
+    reject: { type: 'string', metavar: 'FILE', help: 'Reject file (JSONL: line, code, message, record); default OUT.rejects.jsonl' },
+    checkpoint: { type: 'string', metavar: 'FILE', help: 'Checkpoint file; default OUT.checkpoint (removed when the run completes)' },
+    'checkpoint-every': { type: 'string', metavar: 'N', help: 'Checkpoint after N records (and at least every second); default 10000' },
+    resume: { type: 'boolean', help: 'Continue an interrupted run from its checkpoint' },
+    force: { type: 'boolean', short: 'f', help: 'Start over: overwrite the output and reject files, discard a checkpoint' },
+    progress: { type: 'string', metavar: 'MODE', help: 'auto (default: bar on a terminal, else lines), bar, lines or none' },
+    'progress-interval': { type: 'string', metavar: 'SECONDS', help: 'Seconds between progress lines when not a terminal; default 10' },
+    json: { type: 'boolean', help: 'Also print the summary as JSON on stdout' },
+  },
+  examples: [
+    'wireseal reencrypt --policy policy.json --keyset keys.json --in events.jsonl --out events.v2.jsonl',
+    'wireseal reencrypt --policy policy.json --keyset keys.json --in events.jsonl --out events.v2.jsonl --resume',
+    'wireseal reencrypt --policy policy.json --secret-id prod/wireseal --topic payments --to-topic payments.v2 --brokers kafka:9092',
+  ],
+  async run({ values, io }) {
+    const kafka = str(values, 'topic') !== undefined || str(values, 'to-topic') !== undefined || str(values, 'brokers') !== undefined;
+    const file = str(values, 'in') !== undefined || str(values, 'out') !== undefined;
+    if (kafka && file) throw usageError('give either --in/--out (JSONL) or --topic/--to-topic/--brokers (Kafka), not both');
+    if (!kafka && !file) throw usageError('reencrypt needs --in FILE --out FILE, or --topic SRC --to-topic DST --brokers LIST (see: wireseal reencrypt --help)');
+    const policy = await readPolicy(required(values, 'policy', 'reencrypt'));
+    const context = parseContext(list(values, 'context'));
+    const progress = new Progress(
+      io.stderr,
+      choice(values, 'progress', ['auto', 'bar', 'lines', 'none'] as const, 'auto'),
+      io.stderrIsTTY,
+      positiveNumber(values, 'progress-interval', 10) * 1000,
+      'reencrypt',
+    );
+    const strict = flag(values, 'strict');
+    const keys = await loadKeys(values, io, 'reencrypt');
+    const base: ResealOptions = { policy, strict, ...(context ? { fromContext: context } : {}) };
+    if (kafka) {
+      for (const o of ['checkpoint', 'checkpoint-every', 'resume']) {
+        if (values[o] !== undefined) throw usageError(`--${o} applies to JSONL files; a Kafka run resumes from its consumer group's committed offsets`);
+      }
+      return runKafka(values, io, keys, base, progress, context);
+    }
+    for (const o of ['group', 'mode', 'context-topic']) if (values[o] !== undefined) throw usageError(`--${o} applies only with --topic`);
+    return runJsonl(values, io, keys, base, progress, { policy: policy.toJSON(), context: context ?? null, strict });
+  },
+};

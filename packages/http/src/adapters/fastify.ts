@@ -1,0 +1,193 @@
+/**
+ * Fastify plugin. Routes opt in with `config: { wireseal: { mode, … } }`.
+ * Per route it adds: a `preValidation` hook that opens the body (so schemas
+ * validate plaintext and the handler never runs for a body that fails), an
+ * `onSend` hook that seals the response, and an error handler that answers
+ * Fastify's own body errors (too large, bad JSON, unknown media type) with
+ * RFC 9457 problems and hands every other error to yours.
+ */
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions as FastifyRouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Readable } from 'node:stream';
+import { LimitExceededError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
+import type { HttpCodecOptions, JsonParser, ResponsePlan, WiresealRequestInfo } from '../core/codec.ts';
+import { HttpCodec } from '../core/codec.ts';
+import { UnsupportedMediaTypeError } from '../core/errors.ts';
+import type { RequestHead } from '../core/media.ts';
+import type { ProblemResponse } from '../core/problem.ts';
+import type { CompiledRoute, RouteOptions } from '../core/route.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Seal this route with wireseal. */
+    wireseal?: RouteOptions;
+  }
+  interface FastifyRequest {
+    /** How the request was protected; null on routes without wireseal. */
+    wireseal: WiresealRequestInfo | null;
+  }
+}
+
+/** Options for {@link wiresealFastify}: the codec options (`keys`, `profiles`, `replay`, limits, hooks). */
+export interface WiresealFastifyOptions extends HttpCodecOptions {
+  /** Use this codec (shared replay cache with other adapters) instead of building one from the options. */
+  codec?: HttpCodec;
+}
+
+interface State {
+  route?: CompiledRoute;
+  head?: RequestHead;
+  plan?: ResponsePlan;
+  /** A wireseal problem is being sent: never seal it. */
+  problem?: boolean;
+}
+
+const STATE = Symbol('wireseal.state');
+type Req = FastifyRequest & { [STATE]?: State };
+
+function headOf(request: FastifyRequest): RequestHead {
+  const url = request.url;
+  const q = url.indexOf('?');
+  return { method: request.method, path: q < 0 ? url : url.slice(0, q), headers: request.headers };
+}
+
+function sendProblem(request: Req, reply: FastifyReply, problem: ProblemResponse): FastifyReply {
+  (request[STATE] ??= {}).problem = true;
+  reply.code(problem.status).headers(problem.headers);
+  if (problem.status === 413) reply.header('connection', 'close');
+  return reply.send(problem.body);
+}
+
+/** Fastify's own body errors, in wireseal terms; undefined for anything else. */
+function fromFastifyError(error: FastifyError): WiresealError | undefined {
+  if (error instanceof WiresealError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new LimitExceededError('request body is over the limit for this route');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new UnsupportedMediaTypeError('this route does not accept the request content type', []);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new TokenMalformedError('request body is not valid JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new TokenMalformedError('request body does not match its content-length');
+    default:
+      return undefined;
+  }
+}
+
+async function collect(stream: Readable): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+function jsonParserOf(fastify: FastifyInstance): JsonParser {
+  const cfg = fastify.initialConfig as { onProtoPoisoning?: 'error' | 'remove' | 'ignore'; onConstructorPoisoning?: 'error' | 'remove' | 'ignore' };
+  const parse = fastify.getDefaultJsonParser(cfg.onProtoPoisoning ?? 'error', cfg.onConstructorPoisoning ?? 'ignore');
+  return (text) => {
+    let out: unknown;
+    let failed: unknown;
+    parse(undefined as unknown as FastifyRequest, text, (err: Error | null, value?: unknown) => {
+      failed = err ?? undefined;
+      out = value;
+    });
+    if (failed !== undefined) throw failed;
+    return out;
+  };
+}
+
+const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, options) => {
+  const codec = options.codec ?? new HttpCodec(options);
+  const keys = options.keys as { ready?: () => Promise<void> };
+  if (typeof keys?.ready === 'function') await keys.ready();
+  const parseJson = jsonParserOf(fastify);
+  fastify.decorateRequest('wireseal', null);
+  for (const type of codec.profiles.keys()) {
+    if (!fastify.hasContentTypeParser(type)) {
+      fastify.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    }
+  }
+
+  fastify.addHook('onRoute', (routeOptions: FastifyRouteOptions) => {
+    const cfg = routeOptions.config?.wireseal;
+    if (!cfg) return;
+    const route = codec.route({
+      ...cfg,
+      maxBodyBytes: cfg.maxBodyBytes ?? routeOptions.bodyLimit ?? options.maxBodyBytes ?? fastify.initialConfig.bodyLimit,
+    });
+    // Fastify enforces the limit while reading, before anything is parsed or opened.
+    routeOptions.bodyLimit = route.maxBodyBytes;
+
+    const preValidation = async (request: Req, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+      const head = headOf(request);
+      try {
+        const decision = codec.inspect(route, head);
+        let decoded;
+        if (decision.action === 'fields') {
+          decoded = codec.decodeFields(route, head, request.body);
+        } else if (decision.action === 'payload') {
+          decoded = await codec.decodePayload(route, head, decision.profile, request.body as string | Uint8Array, parseJson);
+          if (decoded.info.contentType) request.headers['content-type'] = decoded.info.contentType;
+        }
+        if (decoded) request.body = decoded.body;
+        request.wireseal = decoded?.info ?? { mode: route.mode, sealed: false };
+        request[STATE] = { route, head, plan: codec.planResponse(route, head, decoded) };
+        return undefined;
+      } catch (err) {
+        return sendProblem(request, reply, codec.failure(err, 'request', head));
+      }
+    };
+
+    const onSend = async (request: Req, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+      const state = request[STATE];
+      if (!state || state.problem || !state.plan || state.plan.kind === 'none' || payload === null || payload === undefined) return payload;
+      const head = state.head!;
+      try {
+        let body: Uint8Array | string;
+        if (typeof payload === 'string' || payload instanceof Uint8Array) body = payload;
+        else if (typeof (payload as Readable).pipe === 'function') body = await collect(payload as Readable);
+        else return payload;
+        const ct = reply.getHeader('content-type');
+        const sealed = await codec.encodeResponse(route, head, state.plan, body, ct === undefined ? undefined : String(ct), reply.statusCode);
+        if (!sealed) return body;
+        reply.header('content-type', sealed.contentType);
+        reply.removeHeader('content-length');
+        // A validator computed over the plaintext would be an oracle for it.
+        reply.removeHeader('etag');
+        if (sealed.headers) reply.headers(sealed.headers);
+        return sealed.body;
+      } catch (err) {
+        const problem = codec.failure(err, 'response', head);
+        state.problem = true;
+        for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+        reply.code(problem.status).headers(problem.headers);
+        return problem.body;
+      }
+    };
+
+    const userErrorHandler = routeOptions.errorHandler;
+    const errorHandler = function (this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): unknown {
+      const failure = fromFastifyError(error);
+      if (failure) return sendProblem(request as Req, reply, codec.failure(failure, 'request', headOf(request)));
+      if (userErrorHandler) return userErrorHandler.call(this, error, request, reply);
+      throw error; // to the instance's error handler
+    };
+
+    routeOptions.preValidation = [preValidation, ...toArray(routeOptions.preValidation)] as FastifyRouteOptions['preValidation'];
+    routeOptions.onSend = [...toArray(routeOptions.onSend), onSend] as FastifyRouteOptions['onSend'];
+    routeOptions.errorHandler = errorHandler as FastifyRouteOptions['errorHandler'];
+  });
+};
+
+function toArray<T>(v: T | readonly T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? [...(v as T[])] : [v as T];
+}
+
+/**
+ * The Fastify plugin. Register it before the routes it should see.
+ * @example
+ * await app.register(wiresealFastify, { keys });
+ * app.post('/payments', { config: { wireseal: { mode: 'fields', policy: ['card.number'] } } }, async (req) => req.body);
+ */
+export const wiresealFastify: FastifyPluginAsync<WiresealFastifyOptions> = fp(plugin, { fastify: '5.x', name: '@wireseal/http' });

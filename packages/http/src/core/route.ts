@@ -1,0 +1,169 @@
+/**
+ * Per-route configuration: mode, field policy, required/optional, keys,
+ * context binding, limits, freshness. Compiled once at start-up so that bad
+ * configuration fails there (`ERR_POLICY_INVALID`), not on the first request.
+ */
+import { FieldPolicy } from '@wireseal/core';
+import type { Context, FieldPolicyJson, KeySource, SymmetricAlg } from '@wireseal/core';
+import { PolicyInvalidError } from '@wireseal/core/errors';
+import type { RequestHead } from './media.ts';
+
+/** `fields`: JSON whose policy fields hold tokens. `whole`: the body is one sealed payload (`application/jose`). */
+export type SealMode = 'fields' | 'whole';
+
+/**
+ * `required`: every request body must be sealed (and responses are always
+ * sealed). `optional`: plaintext clients keep working during adoption;
+ * responses are sealed only for clients that sealed their request or asked.
+ */
+export type Encryption = 'required' | 'optional';
+
+/** A `wsc` context, fixed or computed from the request (e.g. a tenant header). */
+export type ContextOption = Context | ((request: RequestHead) => Context);
+
+/** A field policy, parsed or as JSON. */
+export type PolicyOption = FieldPolicy | FieldPolicyJson | readonly string[];
+
+/** The freshness window for whole payloads (`iat`). */
+export interface FreshnessOptions {
+  /** Oldest accepted `iat`, in seconds before now. Default 120. */
+  maxAgeSeconds?: number;
+  /** How far `iat` may lie in the future (clock skew). Default 30. */
+  clockSkewSeconds?: number;
+}
+
+/** How one route (or one client call) seals and opens bodies. */
+export interface RouteOptions {
+  /** `fields` or `whole`. */
+  mode: SealMode;
+  /** `required` (default) or `optional`. */
+  encryption?: Encryption;
+  /** Fields mode: the policy for request bodies (and responses, unless `responsePolicy`). */
+  policy?: PolicyOption;
+  /** Fields mode: the policy for response bodies. Default: `policy`. */
+  responsePolicy?: PolicyOption;
+  /** Keys for this route. Default: the adapter's `keys`. */
+  keys?: KeySource;
+  /** Context bound (`wsc`) into request tokens. Default: none; both sides must configure the same. */
+  context?: ContextOption;
+  /** Context bound (`wsc`) into response tokens. Default: none. */
+  responseContext?: ContextOption;
+  /** `alg` for tokens this side seals: `A256KW` (default) or `dir`. */
+  alg?: SymmetricAlg;
+  /** Largest request body accepted, in bytes as sent (sealed). Default: the adapter's (1 MiB). */
+  maxBodyBytes?: number;
+  /** Whole mode freshness window. Default: the adapter's (120 s, 30 s skew). */
+  freshness?: FreshnessOptions;
+}
+
+/** A validated route, ready for the codec. */
+export interface CompiledRoute {
+  readonly mode: SealMode;
+  readonly required: boolean;
+  readonly policy: FieldPolicy | undefined;
+  readonly responsePolicy: FieldPolicy | undefined;
+  readonly keys: KeySource;
+  readonly context: ContextOption | undefined;
+  readonly responseContext: ContextOption | undefined;
+  readonly alg: SymmetricAlg;
+  readonly maxBodyBytes: number;
+  readonly maxAgeSeconds: number;
+  readonly clockSkewSeconds: number;
+}
+
+/** Defaults a route inherits from its adapter. */
+export interface RouteDefaults {
+  keys: KeySource;
+  maxBodyBytes: number;
+  freshness: Required<FreshnessOptions>;
+}
+
+/** Default body limit: 1 MiB, as Fastify's. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Default freshness window. */
+export const DEFAULT_FRESHNESS: Readonly<Required<FreshnessOptions>> = Object.freeze({ maxAgeSeconds: 120, clockSkewSeconds: 30 });
+
+function bad(why: string): never {
+  throw new PolicyInvalidError(`wireseal route: ${why}`);
+}
+
+function toPolicy(p: PolicyOption): FieldPolicy {
+  return p instanceof FieldPolicy ? p : FieldPolicy.parse(p as FieldPolicyJson | readonly string[]);
+}
+
+function nonNegative(n: unknown, name: string): number {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) bad(`${name} must be a non-negative number`);
+  return n;
+}
+
+/**
+ * Validates route options against their defaults.
+ * @throws PolicyInvalidError (`ERR_POLICY_INVALID`) naming the bad option
+ */
+export function compileRoute(options: RouteOptions, defaults: RouteDefaults): CompiledRoute {
+  if (options === null || typeof options !== 'object') bad('options must be an object');
+  const { mode } = options;
+  if (mode !== 'fields' && mode !== 'whole') bad(`mode must be "fields" or "whole" (got ${JSON.stringify(mode)})`);
+  const encryption = options.encryption ?? 'required';
+  if (encryption !== 'required' && encryption !== 'optional') bad(`encryption must be "required" or "optional"`);
+  const alg = options.alg ?? 'A256KW';
+  if (alg !== 'A256KW' && alg !== 'dir') bad('alg must be "A256KW" or "dir"');
+  let policy: FieldPolicy | undefined;
+  let responsePolicy: FieldPolicy | undefined;
+  if (mode === 'fields') {
+    if (options.policy === undefined) bad('fields mode needs a policy');
+    policy = toPolicy(options.policy);
+    responsePolicy = options.responsePolicy === undefined ? policy : toPolicy(options.responsePolicy);
+  } else if (options.policy !== undefined || options.responsePolicy !== undefined) {
+    bad('a policy only applies to fields mode');
+  }
+  const maxBodyBytes = options.maxBodyBytes === undefined ? defaults.maxBodyBytes : nonNegative(options.maxBodyBytes, 'maxBodyBytes');
+  const f = { ...defaults.freshness, ...options.freshness };
+  const keys = options.keys ?? defaults.keys;
+  if (keys === undefined || keys === null) bad('no keys: pass keys to the adapter or the route');
+  return Object.freeze({
+    mode,
+    required: encryption === 'required',
+    policy,
+    responsePolicy,
+    keys,
+    context: options.context,
+    responseContext: options.responseContext,
+    alg,
+    maxBodyBytes,
+    maxAgeSeconds: nonNegative(f.maxAgeSeconds, 'freshness.maxAgeSeconds'),
+    clockSkewSeconds: nonNegative(f.clockSkewSeconds, 'freshness.clockSkewSeconds'),
+  });
+}
+
+/** The context for a request, or undefined. */
+export function resolveContext(option: ContextOption | undefined, head: RequestHead): Context | undefined {
+  if (option === undefined) return undefined;
+  return typeof option === 'function' ? (option as (r: RequestHead) => Context)(head) : option;
+}
+
+/**
+ * A route table: keys are `"METHOD /path"` (one method) or `"/path"` (every
+ * method); paths match exactly, without the query string.
+ */
+export type RouteTable<T = RouteOptions> = Readonly<Record<string, T>>;
+
+/** A compiled route table lookup. */
+export type RouteMatcher<T> = (method: string, path: string) => T | undefined;
+
+/**
+ * Compiles a {@link RouteTable} into a lookup function.
+ * @throws PolicyInvalidError for a key that is not `"METHOD /path"` or `"/path"`
+ */
+export function routeMatcher<T, U>(table: RouteTable<T>, compile: (value: T, key: string) => U): RouteMatcher<U> {
+  const exact = new Map<string, U>();
+  const anyMethod = new Map<string, U>();
+  for (const [key, value] of Object.entries(table)) {
+    const m = /^(?:([A-Za-z]+)\s+)?(\/\S*)$/.exec(key.trim());
+    if (!m) bad(`route key ${JSON.stringify(key)} must be "METHOD /path" or "/path"`);
+    const compiled = compile(value, key);
+    if (m[1]) exact.set(`${m[1].toUpperCase()} ${m[2]}`, compiled);
+    else anyMethod.set(m[2]!, compiled);
+  }
+  return (method, path) => exact.get(`${method.toUpperCase()} ${path}`) ?? anyMethod.get(path);
+}

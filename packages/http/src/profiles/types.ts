@@ -1,0 +1,60 @@
+/**
+ * Whole-payload profiles: one per request media type. The codec picks the
+ * profile by the request's `Content-Type` (and, for responses to plaintext
+ * requests, by `Accept`), then applies freshness and replay checks to what
+ * the profile reports. Shared-key JWE (`application/jose`) ships here; the
+ * public-key JWE and HPKE profiles plug in the same way.
+ */
+import type { Context, KeySource, SymmetricAlg } from '@wireseal/core';
+import type { RequestHead } from '../core/media.ts';
+
+/** What a profile is given to open or seal one message. */
+export interface ProfileContext {
+  /** The route's keys. */
+  readonly keys: KeySource;
+  /** The `wsc` context for this direction (request or response), if any. */
+  readonly context: Context | undefined;
+  /** `alg` for sealing with a shared key. */
+  readonly alg: SymmetricAlg;
+  /** The HTTP request this message belongs to (a client passes its outgoing request). */
+  readonly head: RequestHead;
+  /** Milliseconds since the epoch. */
+  readonly now: number;
+  /** When sealing a response: the `state` the profile returned when it opened the request. */
+  readonly state?: unknown;
+}
+
+/** A payload a profile opened (authenticated and decrypted). */
+export interface OpenedPayload {
+  /** The plaintext body. */
+  plaintext: Uint8Array;
+  /** The plaintext's media type (`cty`), already validated. */
+  contentType?: string;
+  /** Seconds since the epoch when the sender sealed it; the codec enforces the freshness window. */
+  iat?: number;
+  /** A value unique per sealed message, for replay detection (e.g. the GCM tag). */
+  replayId?: string;
+  /** Anything the profile needs to seal the response (e.g. the sender's registered key id). */
+  state?: unknown;
+}
+
+/** A sealed body. */
+export interface SealedPayload {
+  /** The body to send; its `Content-Type` is the profile's `mediaType`. */
+  body: string | Uint8Array;
+  /** Extra response headers the profile needs. */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** A whole-payload protection profile keyed by media type. */
+export interface PayloadProfile {
+  /** The media type (essence, lower-case) of sealed bodies, e.g. `application/jose`. */
+  readonly mediaType: string;
+  /**
+   * Opens a sealed body.
+   * @throws WiresealError with a stable code; never returns unauthenticated plaintext
+   */
+  open(body: Uint8Array | string, ctx: ProfileContext): OpenedPayload | Promise<OpenedPayload>;
+  /** Seals a plaintext body whose media type is `contentType`. */
+  seal(plaintext: Uint8Array, contentType: string, ctx: ProfileContext): SealedPayload | Promise<SealedPayload>;
+}

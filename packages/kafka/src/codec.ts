@@ -1,0 +1,347 @@
+/**
+ * The Kafka codec: seals record values per topic on the way out and opens
+ * them on the way in. Keys, timestamps, partitions and the caller's headers
+ * are left as they are. The topic is bound as context `{ topic }`, so a
+ * record replayed into another topic does not open.
+ */
+import type { Engine, EngineName, JsonValue, KeySet, KeySource } from '@wireseal/core';
+import { currentKeys, decryptFields, encryptFields, openToken, seal } from '@wireseal/core';
+import { PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
+import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+import { HEADER_JWE, HEADER_MARKER, headerText, joinToken, splitToken, stripFraming } from './framing.ts';
+import type { ResolvedTopic, TopicConfigs } from './topics.ts';
+import { lookupTopic, resolveTopic } from './topics.ts';
+
+/** A JSON object or array: a document a field-mode topic carries. */
+export type JsonDocument = { [key: string]: JsonValue } | JsonValue[];
+
+/**
+ * A message to seal: a kafkajs `Message` whose value may also be a JSON
+ * document (an object or array), which saves a parse in field mode.
+ */
+export interface SealableMessage extends Omit<Message, 'value'> {
+  /** Bytes or text (JSON text in field mode), a JSON document, or `null` (a tombstone: never sealed). */
+  value: Buffer | string | JsonDocument | null;
+}
+
+/** What wireseal found in a consumed record. */
+export interface OpenedInfo {
+  /** How the topic is configured. */
+  readonly mode: 'fields' | 'whole' | 'plain';
+  /** True when the record carried wireseal tokens and they were opened. */
+  readonly encrypted: boolean;
+  /** Field mode: the decrypted document (already parsed). */
+  readonly doc?: JsonValue;
+  /** Field mode: the concrete paths that were decrypted. Whole mode: `['$']` when opened. */
+  readonly decrypted: readonly string[];
+  /** Concrete paths that held plaintext and passed through (`migrate` mode); `['$']` for a whole plaintext record. */
+  readonly passedThrough: readonly string[];
+  /** Whole mode: the `kid` of the key that opened the record. */
+  readonly kid?: string;
+  /** Whole mode: the sealed media type (`cty`), when the producer set one. */
+  readonly cty?: string;
+}
+
+/**
+ * A consumed record after opening: the kafkajs message with the plaintext
+ * value and without wireseal's framing headers.
+ */
+export interface OpenedMessage {
+  /** The record key, untouched. */
+  key: Buffer | null;
+  /**
+   * The plaintext value. In field mode this is `JSON.stringify(doc)`: the same
+   * data the producer sent, not necessarily the same bytes (computed on first read).
+   */
+  value: Buffer | null;
+  /** The record timestamp, untouched. */
+  timestamp: string;
+  /** The record attributes, untouched. */
+  attributes: number;
+  /** The record offset. */
+  offset: string;
+  /** Legacy message-set size, when kafkajs reports one. */
+  size?: number;
+  /** The record headers without `wireseal` and `wireseal-jwe`. */
+  headers: IHeaders;
+  /** What wireseal did with this record. */
+  wireseal: OpenedInfo;
+}
+
+/** Counters kept by a codec (and the consumer wrappers that use it). */
+export interface KafkaCodecStats {
+  /** Records sealed by `encode` (field or whole mode). */
+  encrypted: number;
+  /** Records opened and handed on (every policy token decrypted). */
+  decrypted: number;
+  /** Records handed on with plaintext where tokens belong (`migrate` mode). */
+  passedThrough: number;
+  /** Records that failed to open and were published to a dead-letter topic. */
+  deadLettered: number;
+  /** Records that failed to open and were skipped (`onFailure: 'skip'`). */
+  skipped: number;
+  /** Records that failed to open and stopped consumption (`onFailure: 'fail'`). */
+  failed: number;
+}
+
+/** Where a consumed record came from. */
+export interface RecordOrigin {
+  /** Source topic. */
+  readonly topic: string;
+  /** Source partition (`-1` when unknown). */
+  readonly partition: number;
+  /** Source offset. */
+  readonly offset: string;
+}
+
+/** Something an operator may want to know about; delivered to `onEvent`. Never holds key bytes or plaintext. */
+export type KafkaCodecEvent =
+  | (RecordOrigin & { readonly type: 'passed-through'; readonly paths: readonly string[] })
+  | (RecordOrigin & { readonly type: 'dead-lettered'; readonly error: WiresealError; readonly dlqTopic: string })
+  | (RecordOrigin & { readonly type: 'dead-letter-failed'; readonly error: WiresealError; readonly dlqTopic: string; readonly cause: unknown })
+  | (RecordOrigin & { readonly type: 'skipped'; readonly error: WiresealError })
+  | (RecordOrigin & { readonly type: 'failed'; readonly error: WiresealError });
+
+/** Options for {@link createKafkaCodec}. */
+export interface KafkaCodecOptions {
+  /** A key provider (refreshing; its current key set is used per record) or a fixed `KeySet`. */
+  keys: KeySource;
+  /** How each topic is encoded. A topic without a configuration is an error, never silently plaintext. */
+  topics: TopicConfigs;
+  /** `node` (default on Node) or `noble`, or an engine object. */
+  engine?: EngineName | Engine;
+  /** Receives events (pass-throughs, dead letters, skips, failures). Exceptions it throws are ignored. */
+  onEvent?: (event: KafkaCodecEvent) => void;
+}
+
+/** @internal The outcome of opening one record. */
+export type OpenOutcome = { ok: true; message: OpenedMessage } | { ok: false; error: WiresealError };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const EMPTY: readonly string[] = Object.freeze([]);
+const WHOLE: readonly string[] = Object.freeze(['$']);
+
+function isDocument(v: unknown): v is JsonDocument {
+  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function opened(message: KafkaMessage, value: Buffer | null, headers: IHeaders, info: OpenedInfo): OpenedMessage {
+  const out: OpenedMessage = {
+    key: message.key,
+    value,
+    timestamp: message.timestamp,
+    attributes: message.attributes,
+    offset: message.offset,
+    headers,
+    wireseal: info,
+  };
+  if (message.size !== undefined) out.size = message.size;
+  return out;
+}
+
+/** A field-mode message whose `value` is serialized only if someone reads it. */
+function openedDoc(message: KafkaMessage, doc: JsonValue, headers: IHeaders, info: OpenedInfo): OpenedMessage {
+  const out = opened(message, null, headers, info);
+  let cached: Buffer | null | undefined;
+  Object.defineProperty(out, 'value', {
+    enumerable: true,
+    configurable: true,
+    get: () => (cached ??= Buffer.from(JSON.stringify(doc))),
+    set: (v: Buffer | null) => {
+      cached = v;
+    },
+  });
+  return out;
+}
+
+/**
+ * Seals and opens Kafka records per topic. Build one with
+ * {@link createKafkaCodec} at start-up and share it between the producer and
+ * consumer wrappers; it keeps the counters in {@link KafkaCodec.stats}.
+ */
+export class KafkaCodec {
+  readonly #keys: KeySource;
+  readonly #configs: TopicConfigs;
+  readonly #engine: EngineName | Engine | undefined;
+  readonly #onEvent: ((event: KafkaCodecEvent) => void) | undefined;
+  readonly #topics = new Map<string, ResolvedTopic>();
+  readonly #stats: KafkaCodecStats = { encrypted: 0, decrypted: 0, passedThrough: 0, deadLettered: 0, skipped: 0, failed: 0 };
+
+  /** Use {@link createKafkaCodec}. */
+  constructor(options: KafkaCodecOptions) {
+    if (options === null || typeof options !== 'object' || !options.keys) throw new PolicyInvalidError('createKafkaCodec needs { keys, topics }');
+    const topics = options.topics as unknown;
+    if (topics === null || (typeof topics !== 'object' && typeof topics !== 'function')) {
+      throw new PolicyInvalidError('createKafkaCodec needs "topics": an object by topic name, or a function');
+    }
+    this.#keys = options.keys;
+    this.#configs = options.topics;
+    this.#engine = options.engine;
+    this.#onEvent = options.onEvent;
+    // Validate the named topics now rather than at the first record.
+    if (typeof options.topics === 'object') for (const t of Object.keys(options.topics)) this.topic(t);
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): Readonly<KafkaCodecStats> {
+    return { ...this.#stats };
+  }
+
+  /**
+   * @internal The resolved configuration of a topic.
+   * @throws PolicyInvalidError when the topic has no (valid) configuration
+   */
+  topic(topic: string): ResolvedTopic {
+    let t = this.#topics.get(topic);
+    if (t === undefined) {
+      t = resolveTopic(topic, lookupTopic(this.#configs, topic));
+      this.#topics.set(topic, t);
+    }
+    return t;
+  }
+
+  /**
+   * @internal The key set in force now (per record, so rotation needs no restart).
+   * @throws WiresealError `ERR_KEY_SOURCE` when the provider has no usable key set
+   */
+  keys(): KeySet {
+    return currentKeys(this.#keys);
+  }
+
+  /** @internal Counts and reports an event; never throws. */
+  report(counter: keyof KafkaCodecStats | undefined, event?: KafkaCodecEvent): void {
+    if (counter) this.#stats[counter]++;
+    if (event && this.#onEvent) {
+      try {
+        this.#onEvent(event);
+      } catch {
+        // An operator hook must not change what happens to a record.
+      }
+    }
+  }
+
+  /**
+   * Seals one message for `topic`: field mode seals the policy fields of the
+   * JSON value; whole mode replaces the value with its ciphertext and adds the
+   * `wireseal-jwe` header. Both add `wireseal: 1`. Key, partition, timestamp
+   * and other headers are kept; `null` values (tombstones) pass unsealed.
+   * @throws WiresealError `ERR_POLICY_INVALID` for an unconfigured topic, a value that is not JSON (field mode) or a message that already has wireseal headers; `ERR_KEY_SOURCE` when no key set is available
+   */
+  encode(topic: string, message: SealableMessage): Message {
+    const t = this.topic(topic);
+    const value = message.value;
+    if (t.mode === 'plain') return isDocument(value) ? { ...message, value: JSON.stringify(value) } : (message as Message);
+    if (value === null || value === undefined) return message as Message;
+    const headers = message.headers;
+    if (headers !== undefined && (headers[HEADER_MARKER] !== undefined || headers[HEADER_JWE] !== undefined)) {
+      throw new PolicyInvalidError(`topic "${topic}": message already carries "${HEADER_MARKER}" headers; refusing to seal it again`);
+    }
+    const keys = this.keys();
+    let out: Message;
+    if (t.mode === 'fields') {
+      let doc: unknown = value;
+      if (!isDocument(value)) {
+        try {
+          doc = JSON.parse(typeof value === 'string' ? value : utf8.decode(value));
+        } catch {
+          throw new PolicyInvalidError(`topic "${topic}" is in fields mode: the message value must be a JSON document`);
+        }
+      }
+      const sealed = encryptFields(keys, doc, t.policy!, { context: t.context, alg: t.alg, engine: this.#engine, limits: t.limits });
+      out = { ...message, value: JSON.stringify(sealed), headers: { ...headers, [HEADER_MARKER]: '1' } };
+    } else {
+      const bytes = isDocument(value) ? JSON.stringify(value) : value;
+      const split = splitToken(seal(keys, bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
+      out = { ...message, value: split.value, headers: { ...headers, [HEADER_MARKER]: '1', [HEADER_JWE]: split.frame } };
+    }
+    this.#stats.encrypted++;
+    return out;
+  }
+
+  /**
+   * Opens one consumed record of `topic`. Records that fail throw; use the
+   * consumer wrappers to get the failure policy (dead-letter, fail, skip).
+   * @param partition - for events only
+   * @throws WiresealError with the record's failure code, `ERR_POLICY_INVALID` for an unconfigured topic, or `ERR_KEY_SOURCE`
+   */
+  decode(topic: string, message: KafkaMessage, partition = -1): OpenedMessage {
+    const t = this.topic(topic);
+    const outcome = this.open(t, this.keys(), message, partition);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.message;
+  }
+
+  /**
+   * @internal Opens a record. Failures of the record itself come back as
+   * `{ ok: false }`; anything else (a bug) throws.
+   */
+  open(t: ResolvedTopic, keys: KeySet, message: KafkaMessage, partition: number): OpenOutcome {
+    try {
+      return { ok: true, message: this.#open(t, keys, message, partition) };
+    } catch (err) {
+      if (err instanceof WiresealError) return { ok: false, error: err };
+      throw err;
+    }
+  }
+
+  #passed(t: ResolvedTopic, message: KafkaMessage, partition: number, paths: readonly string[]): void {
+    this.report('passedThrough', { type: 'passed-through', topic: t.topic, partition, offset: message.offset, paths });
+  }
+
+  #open(t: ResolvedTopic, keys: KeySet, message: KafkaMessage, partition: number): OpenedMessage {
+    const value = message.value;
+    const headers = message.headers;
+    if (t.mode === 'plain' || value === null) {
+      return opened(message, value, stripFraming(headers), { mode: t.mode, encrypted: false, decrypted: EMPTY, passedThrough: EMPTY });
+    }
+    if (t.mode === 'fields') {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(utf8.decode(value));
+      } catch {
+        throw new TokenMalformedError(`record on fields-mode topic "${t.topic}" is not UTF-8 JSON`);
+      }
+      const r = decryptFields(keys, doc, t.policy!, { mode: t.decryptMode, context: t.context, engine: this.#engine, limits: t.limits });
+      const passed = r.passedThrough.length > 0 || r.legacy.length > 0;
+      const info: OpenedInfo = { mode: 'fields', encrypted: r.decrypted.length > 0, doc: r.doc, decrypted: r.decrypted, passedThrough: r.passedThrough };
+      if (passed) this.#passed(t, message, partition, r.passedThrough);
+      else this.#stats.decrypted++;
+      return openedDoc(message, r.doc, stripFraming(headers), info);
+    }
+    const marker = headerText(headers, HEADER_MARKER);
+    const frame = headerText(headers, HEADER_JWE);
+    if (marker === undefined && frame === undefined) {
+      if (t.decryptMode === 'strict') {
+        throw new PlaintextFieldError('$', `record on whole-value topic "${t.topic}" has no wireseal headers: plaintext where ciphertext belongs (strict mode)`);
+      }
+      this.#passed(t, message, partition, WHOLE);
+      return opened(message, value, stripFraming(headers), { mode: 'whole', encrypted: false, decrypted: EMPTY, passedThrough: WHOLE });
+    }
+    if (marker !== '1') throw new TokenMalformedError(`record header "${HEADER_MARKER}" must be exactly one "1"`);
+    if (typeof frame !== 'string') throw new TokenMalformedError(`record has "${HEADER_MARKER}: 1" but not exactly one "${HEADER_JWE}" header`);
+    const { plaintext, header } = openToken(keys, joinToken(frame, value), { context: t.context, engine: this.#engine });
+    this.#stats.decrypted++;
+    const info: OpenedInfo = { mode: 'whole', encrypted: true, decrypted: WHOLE, passedThrough: EMPTY, kid: header.kid, cty: header.cty };
+    return opened(message, asBuffer(plaintext), stripFraming(headers), info);
+  }
+}
+
+/**
+ * Creates a codec for the given keys and topic configurations.
+ * @example
+ * const codec = createKafkaCodec({
+ *   keys: provider,
+ *   topics: {
+ *     payments: { mode: 'fields', policy: { fields: ['card.number', 'card.cvv'] } },
+ *     documents: { mode: 'whole', cty: 'application/pdf' },
+ *   },
+ * });
+ * @throws WiresealError `ERR_POLICY_INVALID` when a named topic's configuration is invalid
+ */
+export function createKafkaCodec(options: KafkaCodecOptions): KafkaCodec {
+  return new KafkaCodec(options);
+}

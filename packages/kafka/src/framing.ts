@@ -1,0 +1,82 @@
+/**
+ * Kafka framing (DESIGN.md): header names, and the whole-value split of a
+ * compact JWE into the record value (raw ciphertext bytes) and the
+ * `wireseal-jwe` header (`header.ek.iv..tag`, ciphertext slot empty).
+ */
+import { TokenMalformedError } from '@wireseal/core/errors';
+import type { IHeaders } from 'kafkajs';
+
+/** Header that marks a record as wireseal-encoded; its value is `1`. */
+export const HEADER_MARKER = 'wireseal';
+/** Whole-value mode: the other four JWE segments, `header.ek.iv..tag`. */
+export const HEADER_JWE = 'wireseal-jwe';
+/** Dead-letter records: the error code that sent the record there. */
+export const HEADER_ERROR = 'wireseal-error';
+/** Dead-letter records: the topic the record was read from. */
+export const HEADER_SOURCE_TOPIC = 'wireseal-source-topic';
+/** Dead-letter records: the partition the record was read from (decimal). */
+export const HEADER_SOURCE_PARTITION = 'wireseal-source-partition';
+/** Dead-letter records: the offset the record was read from (decimal). */
+export const HEADER_SOURCE_OFFSET = 'wireseal-source-offset';
+
+/** @internal A sealed whole value, split for the record. */
+export interface SplitToken {
+  /** The ciphertext bytes: the record value. */
+  value: Buffer;
+  /** `header.ek.iv..tag`: the `wireseal-jwe` header. */
+  frame: string;
+}
+
+/** @internal Splits a compact JWE into the raw ciphertext and the `wireseal-jwe` frame. */
+export function splitToken(token: string): SplitToken {
+  const a = token.indexOf('.');
+  const b = token.indexOf('.', a + 1);
+  const c = token.indexOf('.', b + 1);
+  const d = token.indexOf('.', c + 1);
+  return {
+    value: Buffer.from(token.slice(c + 1, d), 'base64url'),
+    frame: `${token.slice(0, c)}..${token.slice(d + 1)}`,
+  };
+}
+
+/** Longest `wireseal-jwe` header accepted (characters): header limit plus ek, iv, tag. */
+const MAX_FRAME = 4096 + 4 + 54 + 16 + 22;
+
+/**
+ * @internal Rebuilds the compact JWE from a record value and its
+ * `wireseal-jwe` frame.
+ * @throws TokenMalformedError when the frame is not `header.ek.iv..tag`
+ */
+export function joinToken(frame: string, value: Uint8Array): string {
+  if (frame.length > MAX_FRAME) throw new TokenMalformedError(`"${HEADER_JWE}" header is over ${MAX_FRAME} characters`);
+  const a = frame.indexOf('.');
+  const b = a < 0 ? -1 : frame.indexOf('.', a + 1);
+  const c = b < 0 ? -1 : frame.indexOf('.', b + 1);
+  const d = c < 0 ? -1 : frame.indexOf('.', c + 1);
+  if (d !== c + 1 || frame.indexOf('.', d + 1) >= 0) {
+    throw new TokenMalformedError(`"${HEADER_JWE}" header is not "header.ek.iv..tag" (four segments, ciphertext slot empty)`);
+  }
+  const ct = Buffer.isBuffer(value) ? value.toString('base64url') : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64url');
+  return `${frame.slice(0, d)}${ct}${frame.slice(d)}`;
+}
+
+/** @internal One header value as a string; `undefined` when absent; `null` when repeated or not text. */
+export function headerText(headers: IHeaders | undefined, name: string): string | undefined | null {
+  const v = headers?.[name];
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('latin1');
+  return null;
+}
+
+/** @internal The headers without wireseal's framing headers (what the producer's caller set). */
+export function stripFraming(headers: IHeaders | undefined): IHeaders {
+  const out: IHeaders = {};
+  if (!headers) return out;
+  for (const k of Object.keys(headers)) {
+    if (k === HEADER_MARKER || k === HEADER_JWE) continue;
+    if (k === '__proto__') Object.defineProperty(out, k, { value: headers[k], enumerable: true, writable: true, configurable: true });
+    else out[k] = headers[k];
+  }
+  return out;
+}

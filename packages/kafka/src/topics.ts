@@ -1,0 +1,109 @@
+/**
+ * Per-topic configuration: which topics carry field-encrypted JSON, which
+ * carry whole encrypted values, and which are plaintext on purpose. Resolved
+ * once per topic name and cached.
+ */
+import type { Context, DecryptMode, DocumentLimits, FieldPolicyJson, SymmetricAlg } from '@wireseal/core';
+import { FieldPolicy } from '@wireseal/core';
+import { PolicyInvalidError } from '@wireseal/core/errors';
+
+/** A topic whose record values are JSON documents with the policy's fields sealed as tokens. */
+export interface FieldsTopicConfig {
+  /** Field mode. */
+  readonly mode: 'fields';
+  /** The fields to seal: a parsed {@link FieldPolicy}, `{ fields: [...] }`, or an array of paths. */
+  readonly policy: FieldPolicy | FieldPolicyJson | readonly string[];
+  /** `strict` (default): plaintext at a policy path is a failure. `migrate`: it passes through (counted). */
+  readonly decryptMode?: DecryptMode;
+  /** `A256KW` (default: a fresh content key per record) or `dir`. */
+  readonly alg?: SymmetricAlg;
+  /** Topic name bound into `wsc`, when it differs from the topic (e.g. a mirrored `us-east.payments`). */
+  readonly contextTopic?: string;
+  /** Document limits (depth, nodes, tokens), as for `encryptFields`/`decryptFields`. */
+  readonly limits?: DocumentLimits;
+}
+
+/** A topic whose record values are raw ciphertext; the rest of the JWE travels in the `wireseal-jwe` header. */
+export interface WholeTopicConfig {
+  /** Whole-value mode. */
+  readonly mode: 'whole';
+  /** Media type of the plaintext, sealed as `cty` (e.g. `application/json`). */
+  readonly cty?: string;
+  /** `A256KW` (default) or `dir` (54 bytes smaller per record; mind the per-key message bound). */
+  readonly alg?: SymmetricAlg;
+  /** `strict` (default): a record without wireseal headers is a failure. `migrate`: it passes through (counted). */
+  readonly decryptMode?: DecryptMode;
+  /** Topic name bound into `wsc`, when it differs from the topic. */
+  readonly contextTopic?: string;
+}
+
+/** A topic that is plaintext on purpose: records pass both ways untouched. */
+export interface PlainTopicConfig {
+  /** Plaintext, explicitly. */
+  readonly mode: 'plain';
+}
+
+/** How one topic is encoded. */
+export type TopicConfig = FieldsTopicConfig | WholeTopicConfig | PlainTopicConfig;
+
+/**
+ * Topic configurations by exact name, or a function from a topic name to its
+ * configuration (for patterns). A function's answer is cached per topic name,
+ * so it must be deterministic. A topic without a configuration is an error
+ * (`ERR_POLICY_INVALID`), never silently plaintext.
+ */
+export type TopicConfigs = Readonly<Record<string, TopicConfig>> | ((topic: string) => TopicConfig | undefined);
+
+/** @internal A topic configuration, validated and ready to use. */
+export interface ResolvedTopic {
+  readonly topic: string;
+  readonly mode: 'fields' | 'whole' | 'plain';
+  readonly policy: FieldPolicy | undefined;
+  readonly decryptMode: DecryptMode;
+  readonly alg: SymmetricAlg;
+  readonly cty: string | undefined;
+  readonly limits: DocumentLimits | undefined;
+  /** Frozen `{ topic }`, so core caches its digest. */
+  readonly context: Context;
+}
+
+function toPolicy(topic: string, policy: FieldsTopicConfig['policy'] | undefined): FieldPolicy {
+  if (policy instanceof FieldPolicy) return policy;
+  if (policy === undefined || policy === null) throw new PolicyInvalidError(`topic "${topic}": fields mode needs a policy`);
+  return FieldPolicy.parse(policy as FieldPolicyJson | readonly string[]);
+}
+
+/** @internal Validates one topic's configuration. */
+export function resolveTopic(topic: string, config: TopicConfig | undefined): ResolvedTopic {
+  if (config === undefined) {
+    throw new PolicyInvalidError(`topic "${topic}" has no wireseal configuration (add it to "topics", or declare it { mode: 'plain' })`);
+  }
+  const mode = (config as { mode?: unknown }).mode;
+  if (mode !== 'fields' && mode !== 'whole' && mode !== 'plain') {
+    throw new PolicyInvalidError(`topic "${topic}": mode must be 'fields', 'whole' or 'plain'`);
+  }
+  const c = config as Partial<Omit<FieldsTopicConfig, 'mode'> & Omit<WholeTopicConfig, 'mode'>>;
+  const decryptMode = c.decryptMode ?? 'strict';
+  if (decryptMode !== 'strict' && decryptMode !== 'migrate') throw new PolicyInvalidError(`topic "${topic}": decryptMode must be 'strict' or 'migrate'`);
+  const alg = c.alg ?? 'A256KW';
+  if (alg !== 'A256KW' && alg !== 'dir') throw new PolicyInvalidError(`topic "${topic}": alg must be 'A256KW' or 'dir'`);
+  const contextTopic = c.contextTopic ?? topic;
+  if (typeof contextTopic !== 'string' || contextTopic.length === 0) throw new PolicyInvalidError(`topic "${topic}": contextTopic must be a non-empty string`);
+  if (c.cty !== undefined && typeof c.cty !== 'string') throw new PolicyInvalidError(`topic "${topic}": cty must be a string`);
+  return Object.freeze({
+    topic,
+    mode,
+    policy: mode === 'fields' ? toPolicy(topic, c.policy) : undefined,
+    decryptMode,
+    alg,
+    cty: mode === 'whole' ? c.cty : undefined,
+    limits: c.limits,
+    context: Object.freeze({ topic: contextTopic }),
+  });
+}
+
+/** @internal Looks a topic up in a {@link TopicConfigs}. */
+export function lookupTopic(configs: TopicConfigs, topic: string): TopicConfig | undefined {
+  if (typeof configs === 'function') return configs(topic);
+  return Object.prototype.hasOwnProperty.call(configs, topic) ? configs[topic] : undefined;
+}

@@ -1,0 +1,62 @@
+"""Independent JOSE peer for wireseal's interop tests, using jwcrypto.
+
+  python jwcrypto_interop.py open < {"keySets": {name: jwks}, "cases": [{"id", "keySet", "token"}]}
+      -> {id: {"plaintext": base64url, "header": {...}} | {"error": "..."}}
+      Opens each compact token with jwcrypto, picking the key by kid from the JWK Set.
+  python jwcrypto_interop.py seal < {"cases": [{"id", "jwk", "alg", "plaintext": base64url,
+                                                "header": {...}, "context": {...}?}]}
+      -> {id: token}
+      Makes compact JWE tokens (alg A256KW or dir, enc A256GCM) with jwcrypto; when
+      "context" is given, adds wsc computed as docs/format.md section 5.2 says.
+"""
+import base64, hashlib, json, sys
+from jwcrypto import jwe, jwk
+from jwcrypto.common import base64url_decode, base64url_encode
+
+ALGS = ['A256KW', 'dir', 'A256GCM']
+
+
+def key_set(jwks):
+    # Only what JOSE needs: jwcrypto need not know wireseal's key_ops roles.
+    return jwk.JWKSet.from_json(json.dumps({'keys': [{'kty': 'oct', 'kid': k['kid'], 'k': k['k']} for k in jwks['keys']]}))
+
+
+def wsc(ctx):
+    s = json.dumps(sorted(ctx.items(), key=lambda kv: kv[0].encode('utf-16-be')), ensure_ascii=False, separators=(',', ':'))
+    return base64url_encode(hashlib.sha256(s.encode('utf-8')).digest()[:16])
+
+
+def open_all(req):
+    sets = {name: key_set(j) for name, j in req['keySets'].items()}
+    out = {}
+    for c in req['cases']:
+        try:
+            token = jwe.JWE()
+            token.allowed_algs = ALGS
+            token.deserialize(c['token'], key=sets[c['keySet']])
+            out[c['id']] = {'plaintext': base64url_encode(token.plaintext), 'header': json.loads(token.objects['protected'])}
+        except Exception as e:  # report, do not crash: negative cases are expected to fail
+            out[c['id']] = {'error': type(e).__name__}
+    return out
+
+
+def seal_all(req):
+    out = {}
+    for c in req['cases']:
+        header = dict(c.get('header', {}), alg=c['alg'], enc='A256GCM')
+        if 'context' in c:
+            header['wsc'] = wsc(c['context'])
+        key = jwk.JWK(kty='oct', k=c['jwk']['k'], kid=c['jwk']['kid'])
+        token = jwe.JWE(base64url_decode(c['plaintext']), protected=json.dumps(header))
+        token.allowed_algs = ALGS
+        token.add_recipient(key)
+        out[c['id']] = token.serialize(compact=True)
+    return out
+
+
+if __name__ == '__main__':
+    request = json.load(sys.stdin)
+    mode = sys.argv[1] if len(sys.argv) > 1 else ''
+    if mode not in ('open', 'seal'):
+        sys.exit('usage: jwcrypto_interop.py open|seal < request.json')
+    json.dump(open_all(request) if mode == 'open' else seal_all(request), sys.stdout)
