@@ -7,6 +7,7 @@ export default defineConfig({
   target: 'node20.19',
   dts: true,
   clean: true,
+  fixedExtension: false, // .js and .d.ts, as package.json's exports and bin say
   // The executable gets its shebang line; "bin" in package.json points at dist/cli.js.
   banner: ({ fileName }) => (fileName === 'cli.js' ? '#!/usr/bin/env node' : undefined),
 });

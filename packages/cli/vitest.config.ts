@@ -1,3 +1,3 @@
 import { wiresealVitest } from '@wireseal-tooling/vitest-config';
 
-export default wiresealVitest();
+export default wiresealVitest({ globalSetup: ['test/global-setup.ts'] });

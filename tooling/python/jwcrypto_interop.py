@@ -30,13 +30,21 @@ def open_all(req):
     sets = {name: key_set(j) for name, j in req['keySets'].items()}
     out = {}
     for c in req['cases']:
+        token = jwe.JWE()
+        token.allowed_algs = ALGS
         try:
-            token = jwe.JWE()
-            token.allowed_algs = ALGS
             token.deserialize(c['token'], key=sets[c['keySet']])
-            out[c['id']] = {'plaintext': base64url_encode(token.plaintext), 'header': json.loads(token.objects['protected'])}
+        except jwe.InvalidJWEData as e:
+            # jwcrypto 1.6.1 decrypts an empty plaintext (its log says only "Success") and
+            # then raises because it tests `if not self.plaintext`. Accept exactly that case.
+            log = getattr(token, 'decryptlog', None) or ['']
+            if not (token.plaintext == b'' and all(entry == 'Success' for entry in log)):
+                out[c['id']] = {'error': type(e).__name__}
+                continue
         except Exception as e:  # report, do not crash: negative cases are expected to fail
             out[c['id']] = {'error': type(e).__name__}
+            continue
+        out[c['id']] = {'plaintext': base64url_encode(token.plaintext), 'header': json.loads(token.objects['protected'])}
     return out
 
 

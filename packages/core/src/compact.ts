@@ -113,7 +113,7 @@ export function seal(keys: KeySet, plaintext: Uint8Array | string, options: Seal
   if (alg !== 'A256KW' && alg !== 'dir') throw new AlgUnsupportedError(`alg "${String(alg)}" is not supported for sealing (A256KW or dir)`);
   const key = keys.primaryEntry();
   const iat = options.iat === true ? Math.floor(Date.now() / 1000) : options.iat === false ? undefined : options.iat;
-  const wsc = options.context ? contextDigest(options.context, engine) : undefined;
+  const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
   const header = encodeHeader(alg, key.kid, options.cty, iat, options.field, wsc);
   const data = toBytes(plaintext);
   if (alg === 'dir') {
@@ -128,6 +128,8 @@ export function seal(keys: KeySet, plaintext: Uint8Array | string, options: Seal
 export interface ParsedToken {
   header: ProtectedHeader;
   headerB64: string;
+  /** The encrypted-key segment as it appears in the token (empty for `dir`). */
+  ekB64: string;
   ek: Uint8Array;
   iv: Uint8Array;
   ciphertext: Uint8Array;
@@ -229,6 +231,7 @@ export function parseToken(token: string, options: OpenOptions): ParsedToken {
   const parsed: ParsedToken = {
     header,
     headerB64: h,
+    ekB64: ek,
     ek: decodeSegment(ek, 'encrypted key'),
     iv: decodeSegment(iv, 'iv'),
     ciphertext: decodeSegment(ct, 'ciphertext'),
@@ -246,8 +249,8 @@ export function parseToken(token: string, options: OpenOptions): ParsedToken {
 export function keyFor(keys: KeySet, header: ProtectedHeader): KeyEntry {
   if (typeof header.kid !== 'string') throw new KeyUnknownError('token header has no kid');
   const key = keys.entry(header.kid);
-  if (!key) throw new KeyUnknownError(`token kid "${header.kid.slice(0, 64)}" is not in the key set (have: ${keys.list().map((k) => k.kid).join(', ')})`);
-  if (!key.canDecrypt) throw new KeyUnknownError(`key "${key.kid}" is not allowed to decrypt (key_ops)`);
+  if (!key) throw new KeyUnknownError(`token kid ${JSON.stringify(header.kid.slice(0, 64))} is not in the key set`);
+  if (!key.canDecrypt) throw new KeyUnknownError(`key ${JSON.stringify(key.kid)} is not allowed to decrypt (key_ops)`);
   return key;
 }
 

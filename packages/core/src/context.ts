@@ -18,6 +18,9 @@ const cache = new WeakMap<object, string>();
  * @throws WiresealError `ERR_CONTEXT_MISMATCH` when a value is not a string
  */
 export function contextDigest(context: Context, engine: Engine = defaultEngine): string {
+  if (context === null || typeof context !== 'object' || Array.isArray(context)) {
+    throw new WiresealError('ERR_CONTEXT_MISMATCH', 'context must be an object of string values, e.g. { topic: "payments" }');
+  }
   const hit = cache.get(context);
   if (hit !== undefined) return hit;
   const entries = Object.entries(context);

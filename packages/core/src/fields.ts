@@ -14,7 +14,7 @@ import { getEngine } from './engine.ts';
 import { LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
 import type { SymmetricAlg } from './header.ts';
 import { encodeHeader } from './header.ts';
-import type { KeySet } from './keyset.ts';
+import type { KeyEntry, KeySet } from './keyset.ts';
 import type { FieldPath, FieldPolicy } from './policy.ts';
 
 /** A JSON value. */
@@ -126,32 +126,38 @@ function hasOwn(o: object, k: string): boolean {
 
 type Visit = (holder: Record<string, unknown> | unknown[], key: string | number, concrete: string) => void;
 
-/** Calls `visit` for every location the path reaches in `root` (a box holding the document). */
-function walk(box: { v: unknown }, path: FieldPath, visit: Visit): void {
+/**
+ * Calls `visit` for every location the path reaches in `root` (a box holding
+ * the document). The concrete path (`accounts[1].iban`) is built only when
+ * `concrete` is true; otherwise `visit` gets an empty string.
+ */
+function walk(box: { v: unknown }, path: FieldPath, visit: Visit, concrete = true): void {
   const steps = path.steps;
   if (steps.length === 0) {
     visit(box as unknown as Record<string, unknown>, 'v', '$');
     return;
   }
-  const go = (holder: unknown, i: number, concrete: string): void => {
+  const go = (holder: unknown, i: number, at: string): void => {
     const step = steps[i]!;
     const last = i === steps.length - 1;
     if (step.kind === 'each') {
       if (!Array.isArray(holder)) return;
       for (let j = 0; j < holder.length; j++) {
-        const c = `${concrete}[${j}]`;
+        const c = concrete ? `${at}[${j}]` : '';
         if (last) visit(holder, j, c);
         else go(holder[j], i + 1, c);
       }
       return;
     }
     if (holder === null || typeof holder !== 'object' || Array.isArray(holder) || !hasOwn(holder, step.key)) return;
-    const c = concrete === '' ? step.key : `${concrete}.${step.key}`;
+    const c = !concrete ? '' : at === '' ? step.key : `${at}.${step.key}`;
     if (last) visit(holder as Record<string, unknown>, step.key, c);
     else go((holder as Record<string, unknown>)[step.key], i + 1, c);
   };
   go(box.v, 0, '');
 }
+
+const utf8 = new TextEncoder();
 
 function tooMany(max: number): never {
   throw new LimitExceededError(`document has more than ${max} policy values (limits.maxTokens)`);
@@ -170,7 +176,7 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
   const box = { v: clone(doc, 0, { nodes: 0, maxNodes: limits.maxNodes, maxDepth: limits.maxDepth }) };
   const alg = options.alg ?? 'A256KW';
   const key = keys.primaryEntry();
-  const wsc = options.context ? contextDigest(options.context, engine) : undefined;
+  const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
   let cek: Uint8Array | undefined;
   let ek = '';
   let count = 0;
@@ -187,11 +193,11 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
           ek = encode(engine.keyWrap(key.bytes, cek));
         }
       }
-      const plaintext = new TextEncoder().encode(JSON.stringify(value));
+      const plaintext = utf8.encode(JSON.stringify(value));
       const token = sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), plaintext, header);
       if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, token);
       else (holder as unknown[])[k] = token;
-    });
+    }, false);
   }
   return box.v as T;
 }
@@ -218,14 +224,19 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
   const mode = options.mode ?? 'strict';
   if (mode !== 'strict' && mode !== 'migrate') throw new WiresealError('ERR_POLICY_INVALID', `mode must be "strict" or "migrate"`);
   const box = { v: clone(doc, 0, { nodes: 0, maxNodes: limits.maxNodes, maxDepth: limits.maxDepth }) };
-  const wsc = options.context ? contextDigest(options.context, engine) : undefined;
+  const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
   const tokenOptions: OpenOptions = { ...options.token };
-  if (options.context) tokenOptions.context = options.context;
+  if (options.context !== undefined) tokenOptions.context = options.context;
   const result: DecryptFieldsResult<T> = { doc: undefined as T, decrypted: [], passedThrough: [], legacy: [] };
-  // Tokens of one document usually share one wrapped content key: unwrap it once.
+  // Tokens of one document usually share one wrapped content key: unwrap it
+  // once (the last one is checked first, without building a map key).
   const ceks = new Map<string, Uint8Array>();
+  let lastEntry: KeyEntry | undefined;
+  let lastEk = '';
+  let lastCek: Uint8Array | undefined;
   let count = 0;
   for (const path of policy.paths) {
+    const claimOptions: OpenOptions = { ...tokenOptions, field: path.text };
     walk(box, path, (holder, k, concrete) => {
       const value = (holder as Record<string | number, unknown>)[k];
       if (value === undefined) return;
@@ -235,11 +246,18 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
         try {
           const parsed = parseToken(value, tokenOptions);
           const entry = keyFor(keys, parsed.header);
-          const ekText = parsed.header.alg === 'dir' ? '' : value.slice(value.indexOf('.') + 1, value.indexOf('.', value.indexOf('.') + 1));
-          const cacheKey = `${entry.kid}.${ekText}`;
-          const { plaintext, cek } = decryptParsed(engine, entry, parsed, ceks.get(cacheKey));
-          ceks.set(cacheKey, cek);
-          checkClaims(parsed.header, { ...tokenOptions, field: path.text }, engine, wsc);
+          let known: Uint8Array | undefined;
+          if (parsed.header.alg !== 'dir') {
+            known = entry === lastEntry && parsed.ekB64 === lastEk ? lastCek : ceks.get(`${entry.kid}.${parsed.ekB64}`);
+          }
+          const { plaintext, cek } = decryptParsed(engine, entry, parsed, known);
+          if (parsed.header.alg !== 'dir') {
+            if (known === undefined) ceks.set(`${entry.kid}.${parsed.ekB64}`, cek);
+            lastEntry = entry;
+            lastEk = parsed.ekB64;
+            lastCek = cek;
+          }
+          checkClaims(parsed.header, claimOptions, engine, wsc);
           out = JSON.parse(utf8Decoder.decode(plaintext));
         } catch (err) {
           if (err instanceof WiresealError) {

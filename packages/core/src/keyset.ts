@@ -56,7 +56,10 @@ function validateKey(raw: unknown, index: number): KeyEntry {
   }
   const jwk = raw as Record<string, unknown>;
   const where = describeAt(index, jwk.kid);
-  if (jwk.kty !== 'oct') throw new KeySetInvalidError(`${where}: kty must be "oct" (got ${JSON.stringify(String(jwk.kty))})`);
+  if (jwk.kty !== 'oct') {
+    const got = typeof jwk.kty === 'string' && /^[A-Za-z]{1,8}$/.test(jwk.kty) ? ` (got "${jwk.kty}")` : '';
+    throw new KeySetInvalidError(`${where}: kty must be "oct"${got}`);
+  }
   if (typeof jwk.kid !== 'string' || !KID_RE.test(jwk.kid)) {
     throw new KeySetInvalidError(`key at index ${index}: kid must be 1-64 printable ASCII characters`);
   }

@@ -128,8 +128,8 @@ const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** @internal Validates a legacy key and returns its bytes (a copy). */
-export function legacyKeyBytes(key: LegacyKey): Uint8Array {
+/** Validates a legacy key and returns its bytes (a copy). */
+function legacyKeyBytes(key: LegacyKey): Uint8Array {
   const bytes = typeof key === 'string' ? utf8.encode(key) : key instanceof Uint8Array ? new Uint8Array(key) : undefined;
   if (!bytes) throw new KeySetInvalidError('legacy key must be a Uint8Array or a string');
   if (bytes.length !== 16 && bytes.length !== 24 && bytes.length !== 32) {

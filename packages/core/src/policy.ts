@@ -82,7 +82,11 @@ function parsePath(text: string, maxDepth: number): FieldPath {
       let j = i;
       while (j < text.length && !NAME_STOP.test(text[j]!)) j++;
       if (j === i) fail(text, `empty key at offset ${i}`);
-      steps.push({ kind: 'key', key: text.slice(i, j) });
+      const name = text.slice(i, j);
+      if (name === '$' || name === '*') {
+        fail(text, `unquoted "${name}" at offset ${i}: "$" is only valid as the whole path and arrays use [*]; quote a literal key as ["${name}"]`);
+      }
+      steps.push({ kind: 'key', key: name });
       i = j;
     }
     if (steps.length > maxDepth) fail(text, `has more than ${maxDepth} steps`);

@@ -45,6 +45,8 @@ describe('FieldPolicy grammar', () => {
     ['constructor', 'constructor'],
     ['quoted prototype', 'a["prototype"]'],
     ['not a string', 42],
+    ['JSONPath root prefix', '$.card.number'],
+    ['JSONPath wildcard', 'accounts.*.iban'],
   ])('rejects %s with ERR_POLICY_INVALID naming the path', (_n, path) => {
     expect(codeOf(() => FieldPolicy.parse({ fields: [path as string] }))).toBe('ERR_POLICY_INVALID');
   });
@@ -201,7 +203,7 @@ const docArb = fc.letrec((tie) => ({
 })).value;
 
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
-const seg = (k: string) => (/^[^.[\]"\s]+$/.test(k) ? k : `[${JSON.stringify(k)}]`);
+const seg = (k: string) => (/^[^.[\]"\s]+$/.test(k) && k !== '$' && k !== '*' ? k : `[${JSON.stringify(k)}]`);
 const pathArb = fc.array(fc.oneof(keyArb.filter((k) => !FORBIDDEN.has(k)).map((k) => ({ k })), fc.constant({ each: true })), { minLength: 1, maxLength: 4 }).map((steps) =>
   steps.map((s, i) => ('each' in s ? '[*]' : i === 0 || seg(s.k).startsWith('[') ? seg(s.k) : `.${seg(s.k)}`)).join(''),
 );

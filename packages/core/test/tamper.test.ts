@@ -131,6 +131,14 @@ describe('claims: field, context and freshness', () => {
     expect(Buffer.from(open(keys, t, { field: 'card.number', context: { topic: 'a' } })).toString()).toBe('x');
   });
 
+  it('a context that is not an object of strings is ERR_CONTEXT_MISMATCH, not a crash', () => {
+    const t = seal(keys, 'x', { context: { topic: 'a' } });
+    for (const bad of [null, 'topic', true, ['a'], { topic: 1 }]) {
+      expect(codeOf(() => open(keys, t, { context: bad as never }))).toBe('ERR_CONTEXT_MISMATCH');
+      expect(codeOf(() => seal(keys, 'x', { context: bad as never }))).toBe('ERR_CONTEXT_MISMATCH');
+    }
+  });
+
   it('context digest is independent of key order', () => {
     const t = seal(keys, 'x', { context: { topic: 'a', tenant: 'b' } });
     expect(Buffer.from(open(keys, t, { context: { tenant: 'b', topic: 'a' } })).toString()).toBe('x');

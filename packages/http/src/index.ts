@@ -1,1 +1,42 @@
-export {};
+/**
+ * @wireseal/http: encrypted request and response bodies over HTTP. This entry
+ * point is the framework-agnostic core (the codec, route options, profiles,
+ * replay store, problem details); the adapters live on their own subpaths:
+ * `@wireseal/http/express` (Express and `node:http`), `@wireseal/http/fastify`
+ * and `@wireseal/http/fetch`.
+ *
+ * @module
+ */
+export { HttpCodec } from './core/codec.ts';
+export type {
+  HttpCodecOptions,
+  FailureInfo,
+  RequestDecision,
+  WiresealRequestInfo,
+  DecodedRequest,
+  ResponsePlan,
+  EncodedResponse,
+  JsonParser,
+} from './core/codec.ts';
+export { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, routeMatcher } from './core/route.ts';
+export type {
+  RouteOptions,
+  CompiledRoute,
+  RouteDefaults,
+  RouteTable,
+  RouteMatcher,
+  SealMode,
+  Encryption,
+  ContextOption,
+  PolicyOption,
+  FreshnessOptions,
+} from './core/route.ts';
+export { MemoryReplayStore } from './core/replay.ts';
+export type { ReplayStore, ReplayVerdict, MemoryReplayStoreOptions } from './core/replay.ts';
+export { problemFor, statusFor, defaultProblemType } from './core/problem.ts';
+export type { ProblemDetails, ProblemResponse, FailurePhase } from './core/problem.ts';
+export { UnsupportedMediaTypeError } from './core/errors.ts';
+export { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER } from './core/media.ts';
+export type { RequestHead, HeaderMap } from './core/media.ts';
+export { sharedKeyJose, JOSE_TYPE } from './profiles/shared-jose.ts';
+export type { PayloadProfile, ProfileContext, OpenedPayload, SealedPayload } from './profiles/types.ts';

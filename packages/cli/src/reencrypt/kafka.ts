@@ -1,1 +1,264 @@
-export {};
+/**
+ * Re-encrypting a Kafka topic into a new topic: consume the source from the
+ * consumer group's committed offsets up to the end offsets seen at start,
+ * re-seal each record (`wsc` moves from the source topic to the destination),
+ * and produce to the same partition of the destination in a transaction that
+ * also commits the consumed offsets. Exactly once: an interrupted run resumes
+ * from the committed offsets and the destination (read_committed) holds each
+ * record once.
+ */
+import * as fs from 'node:fs/promises';
+import { WiresealError, openToken, seal } from '@wireseal/core';
+import type { KeySet } from '@wireseal/core';
+import { PlaintextFieldError, TokenMalformedError } from '@wireseal/core/errors';
+import type { Admin, Batch, Consumer, IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
+import { CliError, ioError, usageError } from '../errors.ts';
+import type { Progress } from './progress.ts';
+import type { ResealOptions, ResealResult } from './record.ts';
+import { resealDocument } from './record.ts';
+import type { Counters } from './summary.ts';
+import { addFailure, addResult, newCounters } from './summary.ts';
+
+/** A topic re-encryption job. */
+export interface TopicJob {
+  brokers: string[];
+  topic: string;
+  toTopic: string;
+  group: string;
+  /** `fields`: values are JSON documents; `whole`: values are framed whole tokens (`wireseal-jwe`). */
+  mode: 'fields' | 'whole';
+  keys: KeySet;
+  /** Must carry `fromContext` and `toContext`. */
+  reseal: ResealOptions;
+  rejects: string;
+  progress: Progress;
+  stopRequested: () => boolean;
+}
+
+const HEADER_MARKER = 'wireseal';
+const HEADER_JWE = 'wireseal-jwe';
+
+function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('latin1');
+  throw new TokenMalformedError(`header "${name}" is repeated or not text`);
+}
+
+function copyHeaders(headers: IHeaders | undefined, drop: readonly string[]): IHeaders {
+  const out: IHeaders = {};
+  for (const k of Object.keys(headers ?? {})) {
+    if (drop.includes(k)) continue;
+    Object.defineProperty(out, k, { value: headers![k], enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+const EMPTY: ResealResult = { text: '', changed: false, resealed: 0, current: 0, fromPlaintext: 0, legacy: 0, fromKids: [] };
+
+/** Re-seals one whole-value record. */
+function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: IHeaders; result: ResealResult } {
+  const value = m.value ?? Buffer.alloc(0);
+  const frame = headerText(m.headers, HEADER_JWE);
+  const from = job.reseal.fromContext;
+  const to = job.reseal.toContext ?? from;
+  let plaintext: Uint8Array;
+  let cty: string | undefined;
+  let alg: 'A256KW' | 'dir' = 'A256KW';
+  const result: ResealResult = { ...EMPTY, fromKids: [] };
+  if (frame === undefined) {
+    if (job.reseal.strict) throw new PlaintextFieldError('$', 'record has no wireseal-jwe header: plaintext where a whole token belongs (strict mode)');
+    plaintext = value;
+    result.fromPlaintext = 1;
+  } else {
+    const parts = frame.split('.');
+    if (parts.length !== 5 || parts[3] !== '') throw new TokenMalformedError(`"${HEADER_JWE}" header is not "header.ek.iv..tag"`);
+    const token = `${parts.slice(0, 3).join('.')}.${value.toString('base64url')}.${parts[4]}`;
+    const opened = openToken(job.keys, token, from ? { context: from } : {});
+    plaintext = opened.plaintext;
+    cty = opened.header.cty;
+    if (opened.header.alg === 'dir') alg = 'dir';
+    result.resealed = 1;
+    result.fromKids.push(String(opened.header.kid));
+  }
+  const token = seal(job.keys, plaintext, { alg, ...(cty !== undefined ? { cty } : {}), ...(to ? { context: to } : {}) });
+  const p = token.split('.');
+  const headers = copyHeaders(m.headers, [HEADER_MARKER, HEADER_JWE]);
+  headers[HEADER_MARKER] = '1';
+  headers[HEADER_JWE] = `${p[0]}.${p[1]}.${p[2]}..${p[4]}`;
+  result.changed = true;
+  return { value: Buffer.from(p[3]!, 'base64url'), headers, result };
+}
+
+/** Re-seals one field-mode record. */
+function resealFields(job: TopicJob, m: KafkaMessage): { value: Buffer | null; headers: IHeaders; result: ResealResult } {
+  if (m.value === null) return { value: null, headers: copyHeaders(m.headers, []), result: { ...EMPTY, fromKids: [] } }; // tombstone
+  const text = m.value.toString('utf8');
+  const result = resealDocument(job.keys, text, job.reseal);
+  const headers = copyHeaders(m.headers, [HEADER_MARKER]);
+  headers[HEADER_MARKER] = '1';
+  return { value: result.changed ? Buffer.from(result.text, 'utf8') : m.value, headers, result };
+}
+
+async function ensureTopics(admin: Admin, job: TopicJob): Promise<number> {
+  const existing = new Set(await admin.listTopics());
+  if (!existing.has(job.topic)) throw ioError(`source topic "${job.topic}" does not exist`);
+  const meta = await admin.fetchTopicMetadata({ topics: [job.topic] });
+  const partitions = meta.topics[0]?.partitions.length ?? 0;
+  if (!existing.has(job.toTopic)) {
+    await admin.createTopics({ topics: [{ topic: job.toTopic, numPartitions: partitions }], waitForLeaders: true });
+  } else {
+    const dst = await admin.fetchTopicMetadata({ topics: [job.toTopic] });
+    const n = dst.topics[0]?.partitions.length ?? 0;
+    if (n < partitions) throw usageError(`destination topic "${job.toTopic}" has ${n} partitions, fewer than the source's ${partitions}`);
+  }
+  return partitions;
+}
+
+/** Runs the job. */
+export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counters; interrupted: boolean; resumed: boolean }> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const kafka = new Kafka({ clientId: 'wireseal-reencrypt', brokers: job.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  let producer: Producer | undefined;
+  let consumer: Consumer | undefined;
+  const counters = newCounters();
+  let interrupted = false;
+  let resumed = false;
+  let rej: fs.FileHandle | undefined;
+  try {
+    try {
+      await admin.connect();
+    } catch (err) {
+      throw ioError(`cannot connect to Kafka at ${job.brokers.join(',')}: ${(err as Error).message}`);
+    }
+    await ensureTopics(admin, job);
+    const ends = new Map<number, bigint>();
+    const next = new Map<number, bigint>();
+    for (const o of await admin.fetchTopicOffsets(job.topic)) ends.set(o.partition, BigInt(o.high));
+    const committed = await admin.fetchOffsets({ groupId: job.group, topics: [job.topic] });
+    const lows = new Map((await admin.fetchTopicOffsets(job.topic)).map((o) => [o.partition, BigInt(o.low)] as const));
+    for (const p of committed[0]?.partitions ?? []) {
+      const c = BigInt(p.offset);
+      if (c >= 0n) resumed = true;
+      next.set(p.partition, c >= 0n ? c : lows.get(p.partition) ?? 0n);
+    }
+    for (const p of ends.keys()) if (!next.has(p)) next.set(p, lows.get(p) ?? 0n);
+    let total = 0n;
+    for (const [p, end] of ends) total += end > next.get(p)! ? end - next.get(p)! : 0n;
+    let done = 0n;
+    const pending = (): number[] => [...ends.keys()].filter((p) => next.get(p)! < ends.get(p)!);
+    const progressState = () => ({ records: counters.records, done: Number(done), total: Number(total), failed: counters.failed });
+    job.progress.begin(progressState());
+
+    if (pending().length > 0) {
+      rej = await fs.open(job.rejects, 'a', 0o600).catch((err: unknown) => {
+        throw ioError(`cannot open ${job.rejects}`, err);
+      });
+      producer = kafka.producer({ transactionalId: `wireseal-reencrypt.${job.topic}.${job.toTopic}`, idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      consumer = kafka.consumer({ groupId: job.group, allowAutoTopicCreation: false });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [job.topic], fromBeginning: true });
+      let finish!: () => void;
+      let fatal: unknown;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      const maybeFinish = (): void => {
+        if (pending().length === 0 || interrupted || fatal !== undefined) finish();
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        // Batches of only control records (transaction markers) never reach eachBatch.
+        const p = e.payload.partition;
+        if (e.payload.topic === job.topic && e.payload.batchSize === 0 && BigInt(e.payload.lastOffset) + 1n >= (ends.get(p) ?? 0n)) {
+          next.set(p, ends.get(p) ?? 0n);
+          maybeFinish();
+        }
+      });
+      const processBatch = async (batch: Batch, resolveOffset: (o: string) => void, heartbeat: () => Promise<void>): Promise<void> => {
+        const p = batch.partition;
+        const end = ends.get(p) ?? 0n;
+        const out: Message[] = [];
+        const rejected: string[] = [];
+        let last: bigint | undefined;
+        for (const m of batch.messages) {
+          const offset = BigInt(m.offset);
+          if (offset >= end) break;
+          if (offset < next.get(p)!) continue;
+          last = offset;
+          try {
+            const r = job.mode === 'whole' ? resealWhole(job, m) : resealFields(job, m);
+            out.push({ key: m.key, value: r.value, headers: r.headers, partition: p, timestamp: m.timestamp });
+            addResult(counters, r.result);
+          } catch (err) {
+            const code = err instanceof WiresealError || (err instanceof CliError && err.code === 'ERR_INPUT_INVALID') ? err.code : undefined;
+            if (code === undefined) throw err;
+            rejected.push(`${JSON.stringify({ topic: job.topic, partition: p, offset: m.offset, code, message: (err as Error).message, key: m.key?.toString('base64') ?? null, value: m.value?.toString('base64') ?? null })}\n`);
+            addFailure(counters, code);
+          }
+        }
+        if (last === undefined) return;
+        if (rejected.length) {
+          await rej!.write(rejected.join(''));
+          await rej!.sync();
+        }
+        const tx = await producer!.transaction();
+        try {
+          if (out.length) await tx.send({ topic: job.toTopic, messages: out });
+          await tx.sendOffsets({ consumerGroupId: job.group, topics: [{ topic: job.topic, partitions: [{ partition: p, offset: String(last + 1n) }] }] });
+          await tx.commit();
+        } catch (err) {
+          await tx.abort().catch(() => undefined);
+          throw err;
+        }
+        resolveOffset(String(last));
+        done += last + 1n - next.get(p)!;
+        next.set(p, last + 1n);
+        job.progress.update(progressState());
+        await heartbeat();
+      };
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (fatal !== undefined || interrupted || !isRunning() || isStale()) return;
+          if (job.stopRequested()) {
+            interrupted = true;
+            maybeFinish();
+            return;
+          }
+          try {
+            await processBatch(batch, resolveOffset, heartbeat);
+          } catch (err) {
+            fatal = err;
+          }
+          if (next.get(batch.partition)! >= (ends.get(batch.partition) ?? 0n)) consumer!.pause([{ topic: job.topic, partitions: [batch.partition] }]);
+          maybeFinish();
+        },
+      });
+      const poll = setInterval(() => {
+        if (job.stopRequested()) {
+          interrupted = true;
+          maybeFinish();
+        }
+      }, 200);
+      try {
+        await finished;
+      } finally {
+        clearInterval(poll);
+      }
+      if (fatal !== undefined) throw fatal;
+      if (!interrupted) interrupted = pending().length > 0;
+    }
+    return { counters, interrupted, resumed };
+  } catch (err) {
+    if (err instanceof CliError || err instanceof WiresealError) throw err;
+    throw ioError(`Kafka re-encryption failed: ${(err as Error).message}`);
+  } finally {
+    job.progress.end();
+    await consumer?.disconnect().catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await rej?.close().catch(() => undefined);
+  }
+}

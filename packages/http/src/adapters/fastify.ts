@@ -43,7 +43,9 @@ interface State {
 }
 
 const STATE = Symbol('wireseal.state');
+const COMPILED = Symbol('wireseal.route');
 type Req = FastifyRequest & { [STATE]?: State };
+type Config = { [COMPILED]?: CompiledRoute };
 
 function headOf(request: FastifyRequest): RequestHead {
   const url = request.url;
@@ -109,6 +111,62 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     }
   }
 
+  const preValidation = async (request: Req, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const route = (request.routeOptions.config as Config | undefined)?.[COMPILED];
+    if (!route) return undefined;
+    const head = headOf(request);
+    try {
+      const decision = codec.inspect(route, head);
+      let decoded;
+      if (decision.action === 'fields') {
+        decoded = codec.decodeFields(route, head, request.body);
+      } else if (decision.action === 'payload') {
+        decoded = await codec.decodePayload(route, head, decision.profile, request.body as string | Uint8Array, parseJson);
+        // The handler sees the request as a plaintext client would have sent it.
+        if (decoded.info.contentType) request.headers['content-type'] = decoded.info.contentType;
+      }
+      if (decoded) request.body = decoded.body;
+      request.wireseal = decoded?.info ?? { mode: route.mode, sealed: false };
+      request[STATE] = { route, head, plan: codec.planResponse(route, head, decoded) };
+      return undefined;
+    } catch (err) {
+      return sendProblem(request, reply, codec.failure(err, 'request', head));
+    }
+  };
+
+  const onSend = async (request: Req, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+    const state = request[STATE];
+    if (!state || state.problem || !state.plan || state.plan.kind === 'none' || payload === null || payload === undefined) return payload;
+    const head = state.head!;
+    try {
+      let body: Uint8Array | string;
+      if (typeof payload === 'string' || payload instanceof Uint8Array) body = payload;
+      else if (typeof (payload as Readable).pipe === 'function') body = await collect(payload as Readable);
+      else return payload;
+      const ct = reply.getHeader('content-type');
+      const sealed = await codec.encodeResponse(state.route!, head, state.plan, body, ct === undefined ? undefined : String(ct), reply.statusCode);
+      if (!sealed) return body;
+      reply.header('content-type', sealed.contentType);
+      reply.removeHeader('content-length');
+      // A validator computed over the plaintext would be an oracle for it.
+      reply.removeHeader('etag');
+      if (sealed.headers) reply.headers(sealed.headers);
+      return sealed.body;
+    } catch (err) {
+      const problem = codec.failure(err, 'response', head);
+      state.problem = true;
+      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+      reply.code(problem.status).headers(problem.headers);
+      return problem.body;
+    }
+  };
+
+  // Instance-level hooks, in registration order: register wireseal before
+  // plugins that must see plaintext bodies (auth on the body) or that must
+  // see the sealed response (compression).
+  fastify.addHook('preValidation', preValidation);
+  fastify.addHook('onSend', onSend);
+
   fastify.addHook('onRoute', (routeOptions: FastifyRouteOptions) => {
     const cfg = routeOptions.config?.wireseal;
     if (!cfg) return;
@@ -118,71 +176,16 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     });
     // Fastify enforces the limit while reading, before anything is parsed or opened.
     routeOptions.bodyLimit = route.maxBodyBytes;
-
-    const preValidation = async (request: Req, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-      const head = headOf(request);
-      try {
-        const decision = codec.inspect(route, head);
-        let decoded;
-        if (decision.action === 'fields') {
-          decoded = codec.decodeFields(route, head, request.body);
-        } else if (decision.action === 'payload') {
-          decoded = await codec.decodePayload(route, head, decision.profile, request.body as string | Uint8Array, parseJson);
-          if (decoded.info.contentType) request.headers['content-type'] = decoded.info.contentType;
-        }
-        if (decoded) request.body = decoded.body;
-        request.wireseal = decoded?.info ?? { mode: route.mode, sealed: false };
-        request[STATE] = { route, head, plan: codec.planResponse(route, head, decoded) };
-        return undefined;
-      } catch (err) {
-        return sendProblem(request, reply, codec.failure(err, 'request', head));
-      }
-    };
-
-    const onSend = async (request: Req, reply: FastifyReply, payload: unknown): Promise<unknown> => {
-      const state = request[STATE];
-      if (!state || state.problem || !state.plan || state.plan.kind === 'none' || payload === null || payload === undefined) return payload;
-      const head = state.head!;
-      try {
-        let body: Uint8Array | string;
-        if (typeof payload === 'string' || payload instanceof Uint8Array) body = payload;
-        else if (typeof (payload as Readable).pipe === 'function') body = await collect(payload as Readable);
-        else return payload;
-        const ct = reply.getHeader('content-type');
-        const sealed = await codec.encodeResponse(route, head, state.plan, body, ct === undefined ? undefined : String(ct), reply.statusCode);
-        if (!sealed) return body;
-        reply.header('content-type', sealed.contentType);
-        reply.removeHeader('content-length');
-        // A validator computed over the plaintext would be an oracle for it.
-        reply.removeHeader('etag');
-        if (sealed.headers) reply.headers(sealed.headers);
-        return sealed.body;
-      } catch (err) {
-        const problem = codec.failure(err, 'response', head);
-        state.problem = true;
-        for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-        reply.code(problem.status).headers(problem.headers);
-        return problem.body;
-      }
-    };
-
+    routeOptions.config = { ...routeOptions.config, [COMPILED]: route } as FastifyRouteOptions['config'];
     const userErrorHandler = routeOptions.errorHandler;
-    const errorHandler = function (this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): unknown {
+    routeOptions.errorHandler = function (this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): unknown {
       const failure = fromFastifyError(error);
       if (failure) return sendProblem(request as Req, reply, codec.failure(failure, 'request', headOf(request)));
       if (userErrorHandler) return userErrorHandler.call(this, error, request, reply);
-      throw error; // to the instance's error handler
-    };
-
-    routeOptions.preValidation = [preValidation, ...toArray(routeOptions.preValidation)] as FastifyRouteOptions['preValidation'];
-    routeOptions.onSend = [...toArray(routeOptions.onSend), onSend] as FastifyRouteOptions['onSend'];
-    routeOptions.errorHandler = errorHandler as FastifyRouteOptions['errorHandler'];
+      throw error; // on to the instance's error handler
+    } as FastifyRouteOptions['errorHandler'];
   });
 };
-
-function toArray<T>(v: T | readonly T[] | undefined): T[] {
-  return v === undefined ? [] : Array.isArray(v) ? [...(v as T[])] : [v as T];
-}
 
 /**
  * The Fastify plugin. Register it before the routes it should see.

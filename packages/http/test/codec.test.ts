@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { KeySet, seal } from '@wireseal/core';
+import { KeyUnknownError, PlaintextFieldError, WiresealError } from '@wireseal/core/errors';
+import {
+  HttpCodec,
+  MemoryReplayStore,
+  UnsupportedMediaTypeError,
+  problemFor,
+  sharedKeyJose,
+} from '@wireseal/http';
+import type { RequestHead } from '@wireseal/http';
+import { accepts, essence, mediaTypeFromCty } from '../src/core/media.ts';
+
+const keys = KeySet.generate({ kid: 'k-2026-11' });
+const head = (headers: Record<string, string> = {}, method = 'POST', path = '/x'): RequestHead => ({ method, path, headers });
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('media helpers', () => {
+  it('reads essences, Accept lists and cty values', () => {
+    expect(essence(' Application/JSON ; charset=utf-8')).toBe('application/json');
+    expect(essence('')).toBeUndefined();
+    expect(accepts('text/html, application/jose;q=0.5', 'application/jose')).toBe(true);
+    expect(accepts('application/jose;q=0', 'application/jose')).toBe(false);
+    expect(accepts('*/*', 'application/jose')).toBe(false);
+    expect(mediaTypeFromCty('json')).toBe('application/json');
+    expect(mediaTypeFromCty('text/plain; charset=utf-8')).toBe('text/plain; charset=utf-8');
+    expect(mediaTypeFromCty('text/html\r\nx-injected: 1')).toBeUndefined();
+    expect(mediaTypeFromCty('a'.repeat(300) + '/b')).toBeUndefined();
+  });
+});
+
+describe('problem details', () => {
+  it('maps codes to statuses and fixed titles', () => {
+    const cases: Array<[WiresealError, number]> = [
+      [new WiresealError('ERR_TOKEN_MALFORMED', 'x'), 400],
+      [new WiresealError('ERR_DECRYPT', 'x'), 400],
+      [new WiresealError('ERR_STALE', 'x'), 400],
+      [new WiresealError('ERR_REPLAY', 'x'), 400],
+      [new WiresealError('ERR_FIELD_MISMATCH', 'x'), 400],
+      [new WiresealError('ERR_CONTEXT_MISMATCH', 'x'), 400],
+      [new WiresealError('ERR_ALG_UNSUPPORTED', 'x'), 400],
+      [new UnsupportedMediaTypeError('x', []), 415],
+      [new PlaintextFieldError('a', 'x'), 422],
+      [new WiresealError('ERR_POLICY_INVALID', 'x'), 422],
+      [new WiresealError('ERR_LIMIT_EXCEEDED', 'x'), 413],
+      [new WiresealError('ERR_KEY_SOURCE', 'x'), 503],
+    ];
+    for (const [err, status] of cases) {
+      const p = problemFor(err);
+      expect(p.status).toBe(status);
+      expect(p.problem).toMatchObject({ status, code: err.code, type: `urn:wireseal:error:${err.code}` });
+      expect(p.headers['content-type']).toBe('application/problem+json');
+    }
+    expect(problemFor(new UnsupportedMediaTypeError('x', [])).problem.code).toBe('ERR_ALG_UNSUPPORTED');
+  });
+
+  it('never echoes key ids, key sources or foreign errors, and sanitises the rest', () => {
+    const unknown = problemFor(new KeyUnknownError('token kid "evil" is not in the key set (have: k-2026-11, k-2026-05)'));
+    expect(unknown.body).not.toContain('k-2026');
+    expect(unknown.body).not.toContain('evil');
+    const source = problemFor(new WiresealError('ERR_KEY_SOURCE', 'GetSecretValue failed for arn:aws:secretsmanager:...'));
+    expect(source.body).not.toContain('arn:aws');
+    expect(source.headers['retry-after']).toBe('5');
+    const foreign = problemFor(new Error('connection string postgres://user:pw@db'));
+    expect(foreign.status).toBe(500);
+    expect(foreign.problem.code).toBe('ERR_INTERNAL');
+    expect(foreign.body).not.toContain('postgres');
+    const long = problemFor(new WiresealError('ERR_FIELD_MISMATCH', `field "${'\u0000\n\u202e'.repeat(400)}"`));
+    expect(long.problem.detail.length).toBeLessThanOrEqual(300);
+    expect(long.problem.detail).toMatch(/^[\x20-\x7e]*$/);
+    expect(problemFor(new WiresealError('ERR_DECRYPT', 'x'), 'response').status).toBe(500);
+  });
+});
+
+describe('route options', () => {
+  const codec = new HttpCodec({ keys });
+  it('fail at start-up with ERR_POLICY_INVALID', () => {
+    const bad: unknown[] = [
+      { mode: 'fields' },
+      { mode: 'nope' },
+      { mode: 'whole', policy: ['a'] },
+      { mode: 'fields', policy: ['a.__proto__'] },
+      { mode: 'fields', policy: ['a'], encryption: 'sometimes' },
+      { mode: 'whole', maxBodyBytes: -1 },
+      { mode: 'whole', alg: 'RSA1_5' },
+    ];
+    for (const o of bad) {
+      expect(() => codec.route(o as never), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'ERR_POLICY_INVALID' }));
+    }
+  });
+
+  it('decide from the head alone: pass, read, 415 or 413', () => {
+    const fields = codec.route({ mode: 'fields', policy: ['a'] });
+    const optional = codec.route({ mode: 'whole', encryption: 'optional', maxBodyBytes: 10 });
+    expect(codec.inspect(fields, head({ 'content-type': 'application/json', 'content-length': '5' }))).toMatchObject({ action: 'fields' });
+    expect(codec.inspect(fields, head({}, 'GET'))).toMatchObject({ action: 'pass' });
+    expect(() => codec.inspect(fields, head({ 'content-type': 'text/plain', 'content-length': '5' }))).toThrow(UnsupportedMediaTypeError);
+    expect(codec.inspect(optional, head({ 'content-type': 'text/plain', 'content-length': '500' }))).toMatchObject({ action: 'pass' });
+    expect(() => codec.inspect(optional, head({ 'content-type': 'application/jose', 'content-length': '11' }))).toThrow(
+      expect.objectContaining({ code: 'ERR_LIMIT_EXCEEDED' }),
+    );
+  });
+});
+
+describe('replay store', () => {
+  it('remembers a token until its window ends', () => {
+    let t = 1_000_000_000_000;
+    const store = new MemoryReplayStore({ now: () => t });
+    const iat = Math.floor(t / 1000);
+    expect(store.remember('a', iat, iat + 120)).toBe('first');
+    expect(store.remember('a', iat, iat + 120)).toBe('replay');
+    expect(store.remember('b', iat, iat + 120)).toBe('first');
+    t += 120_000;
+    expect(store.remember('a', iat, iat + 120)).toBe('replay');
+    t += 2_000;
+    store.remember('c', iat + 122, iat + 242);
+    expect(store.size).toBe(1);
+  });
+
+  it('when full, drops the oldest second and refuses it from then on (never forgets a token it could accept)', () => {
+    const t = 1_000_000_000_000;
+    const store = new MemoryReplayStore({ maxEntries: 3, now: () => t });
+    const s = Math.floor(t / 1000);
+    expect(store.remember('a', s - 3, s + 100)).toBe('first');
+    expect(store.remember('b', s - 2, s + 100)).toBe('first');
+    expect(store.remember('c', s - 1, s + 100)).toBe('first');
+    expect(store.remember('d', s, s + 100)).toBe('first');
+    expect(store.floor).toBe(s - 3);
+    expect(store.size).toBe(3);
+    expect(store.remember('a', s - 3, s + 100)).toBe('unknown');
+    expect(store.remember('z', s - 3, s + 100)).toBe('unknown');
+    expect(store.remember('d', s, s + 100)).toBe('replay');
+  });
+
+  it('never answers "first" twice for the same token (property)', () => {
+    const t = 1_000_000_000_000;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 5 })), { maxLength: 200 }), fc.integer({ min: 1, max: 8 }), (ops, cap) => {
+        const store = new MemoryReplayStore({ maxEntries: cap, now: () => t });
+        const seen = new Set<string>();
+        for (const [id, age] of ops) {
+          const iat = Math.floor(t / 1000) - age;
+          const key = `${id}@${iat}`;
+          const verdict = store.remember(key, iat, iat + 120);
+          if (seen.has(key)) expect(verdict).not.toBe('first');
+          if (verdict === 'first') seen.add(key);
+          expect(store.size).toBeLessThanOrEqual(cap);
+        }
+      }),
+    );
+  });
+});
+
+describe('whole payloads', () => {
+  const codec = new HttpCodec({ keys });
+  const route = codec.route({ mode: 'whole' });
+  const h = head({ 'content-type': 'application/jose' });
+
+  it('opens a token, parses by cty, and rejects the same token twice', async () => {
+    const token = seal(keys, '{"amount":12}', { cty: 'application/json', iat: now() });
+    const decoded = await codec.decodePayload(route, h, sharedKeyJose(), `${token}\n`);
+    expect(decoded.body).toEqual({ amount: 12 });
+    expect(decoded.info).toMatchObject({ mode: 'whole', sealed: true, contentType: 'application/json', profile: 'application/jose' });
+    await expect(codec.decodePayload(route, h, sharedKeyJose(), token)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+  });
+
+  it('text cty gives a string, other types the bytes, no cty octet-stream', async () => {
+    const text = await codec.decodePayload(route, h, sharedKeyJose(), seal(keys, 'héllo', { cty: 'text/plain; charset=utf-8', iat: now() }));
+    expect(text.body).toBe('héllo');
+    const bin = await codec.decodePayload(route, h, sharedKeyJose(), seal(keys, new Uint8Array([1, 2, 3]), { iat: now() }));
+    expect(bin.info.contentType).toBe('application/octet-stream');
+    expect([...(bin.body as Uint8Array)]).toEqual([1, 2, 3]);
+  });
+
+  it('rejects every single-character change of a token with a typed error (property)', async () => {
+    const token = seal(keys, '{"pan":"4111111111111111"}', { cty: 'application/json', iat: now() });
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
+    const allowed = new Set(['ERR_TOKEN_MALFORMED', 'ERR_DECRYPT', 'ERR_KEY_UNKNOWN', 'ERR_ALG_UNSUPPORTED', 'ERR_STALE']);
+    const fresh = new HttpCodec({ keys, replay: false });
+    const r = fresh.route({ mode: 'whole' });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: token.length - 1 }), fc.constantFrom(...alphabet), async (i, c) => {
+        fc.pre(token[i] !== c);
+        const mutated = token.slice(0, i) + c + token.slice(i + 1);
+        const err = await fresh.decodePayload(r, h, sharedKeyJose(), mutated).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(WiresealError);
+        expect(allowed.has((err as WiresealError).code)).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('plans sealed responses: always on required routes, on optional ones only when asked', () => {
+    const optional = codec.route({ mode: 'whole', encryption: 'optional' });
+    expect(codec.planResponse(route, head()).kind).toBe('payload');
+    expect(codec.planResponse(optional, head()).kind).toBe('none');
+    expect(codec.planResponse(optional, head({ accept: 'application/jose' })).kind).toBe('payload');
+    expect(codec.planResponse(optional, head({ wireseal: '1' })).kind).toBe('payload');
+    const fieldsOptional = codec.route({ mode: 'fields', policy: ['a'], encryption: 'optional' });
+    expect(codec.planResponse(fieldsOptional, head()).kind).toBe('none');
+    expect(codec.planResponse(fieldsOptional, head({ wireseal: '1' })).kind).toBe('fields');
+  });
+
+  it('leaves bodiless and non-JSON responses alone and refuses to send malformed JSON unsealed', async () => {
+    const fields = codec.route({ mode: 'fields', policy: ['a'] });
+    const plan = codec.planResponse(fields, head());
+    expect(await codec.encodeResponse(fields, head(), plan, '', 'application/json', 200)).toBeUndefined();
+    expect(await codec.encodeResponse(fields, head(), plan, '{"a":1}', 'application/json', 204)).toBeUndefined();
+    expect(await codec.encodeResponse(fields, head(), plan, 'hello', 'text/plain', 200)).toBeUndefined();
+    await expect(codec.encodeResponse(fields, head(), plan, '{"a":', 'application/json', 200)).rejects.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
+    const sealed = await codec.encodeResponse(fields, head(), plan, '{"a":"secret","b":2}', 'application/json; charset=utf-8', 200);
+    const doc = JSON.parse(sealed!.body as string);
+    expect(doc.b).toBe(2);
+    expect(doc.a).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\.[\w-]+\.[\w-]+$/);
+  });
+});

@@ -1,0 +1,283 @@
+// The codec without a broker: framing, context binding, strict/migrate,
+// configuration errors, tampering, and a cross-check of the whole-value
+// framing and the `wsc` context contract against Python's jwcrypto.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KeySet, decodeProtectedHeader } from '@wireseal/core';
+import { WiresealError } from '@wireseal/core/errors';
+import type { KafkaMessage } from 'kafkajs';
+import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, deadLetterMessage, wiresealEachMessage } from '@wireseal/kafka';
+import type { KafkaCodecEvent } from '@wireseal/kafka';
+import { SwappableKeys } from './cluster.ts';
+
+const POLICY = { fields: ['card.number', 'card.cvv', 'customer.ssn'] };
+const payment = { id: 'p-1', amount: 1250, card: { number: '4111111111111111', cvv: '123', exp: '12/29' }, customer: { ssn: '123-45-6789', name: 'Ada' } };
+
+/** What a kafkajs consumer hands over for a produced message: Buffers, an offset. */
+function consumed(m: { key?: Buffer | string | null; value: Buffer | string | null; headers?: Record<string, unknown> }, offset = '0'): KafkaMessage {
+  const headers: Record<string, Buffer | Buffer[]> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Array.isArray(v) ? v.map((x) => Buffer.from(x as string)) : Buffer.from(v as string);
+  return {
+    key: m.key === undefined || m.key === null ? null : Buffer.from(m.key),
+    value: m.value === null ? null : Buffer.from(m.value),
+    headers,
+    timestamp: '1700000000000',
+    attributes: 0,
+    offset,
+  };
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof WiresealError) return err.code;
+    throw err;
+  }
+  return 'no error';
+}
+
+const keys = KeySet.generate({ kid: '2026-11' });
+const codec = createKafkaCodec({
+  keys,
+  topics: {
+    payments: { mode: 'fields', policy: POLICY },
+    'payments-migrating': { mode: 'fields', policy: POLICY, decryptMode: 'migrate' },
+    docs: { mode: 'whole', cty: 'application/json' },
+    'docs-dir': { mode: 'whole', alg: 'dir' },
+    'docs-migrating': { mode: 'whole', decryptMode: 'migrate' },
+    audit: { mode: 'plain' },
+  },
+});
+
+describe('field mode', () => {
+  it('seals the policy fields, keeps key, headers and everything else, and opens back', () => {
+    const sealed = codec.encode('payments', { key: 'p-1', value: JSON.stringify(payment), headers: { trace: 'abc' }, partition: 0 });
+    expect(sealed.key).toBe('p-1');
+    expect(sealed.partition).toBe(0);
+    expect(sealed.headers).toEqual({ trace: 'abc', [HEADER_MARKER]: '1' });
+    const doc = JSON.parse(String(sealed.value));
+    expect(doc.amount).toBe(1250);
+    expect(doc.card.exp).toBe('12/29');
+    for (const v of [doc.card.number, doc.card.cvv, doc.customer.ssn]) expect(v).toMatch(/^eyJ[^.]+\.[^.]+\.[^.]+\.[^.]+\.[^.]+$/);
+    expect(decodeProtectedHeader(doc.card.number)).toMatchObject({ alg: 'A256KW', enc: 'A256GCM', kid: '2026-11', wsf: 'card.number' });
+    expect(String(sealed.value)).not.toContain('4111111111111111');
+
+    const opened = codec.decode('payments', consumed(sealed, '7'));
+    expect(opened.wireseal.doc).toEqual(payment);
+    expect(JSON.parse(opened.value!.toString())).toEqual(payment);
+    expect(opened.key!.toString()).toBe('p-1');
+    expect(opened.offset).toBe('7');
+    expect(Object.keys(opened.headers)).toEqual(['trace']);
+    expect(opened.headers.trace!.toString()).toBe('abc');
+    expect(opened.wireseal.decrypted).toEqual(['card.number', 'card.cvv', 'customer.ssn']);
+  });
+
+  it('accepts a document object, Buffer or string value alike', () => {
+    for (const value of [payment, Buffer.from(JSON.stringify(payment)), JSON.stringify(payment)]) {
+      const opened = codec.decode('payments', consumed(codec.encode('payments', { value })));
+      expect(opened.wireseal.doc).toEqual(payment);
+    }
+  });
+
+  it('rejects plaintext on a strict topic and passes it through (counted, reported) in migrate mode', () => {
+    const plain = consumed({ value: JSON.stringify(payment) });
+    expect(codeOf(() => codec.decode('payments', plain))).toBe('ERR_PLAINTEXT_FIELD');
+    const events: KafkaCodecEvent[] = [];
+    const c = createKafkaCodec({ keys, topics: { t: { mode: 'fields', policy: POLICY, decryptMode: 'migrate' } }, onEvent: (e) => events.push(e) });
+    const opened = c.decode('t', plain, 3);
+    expect(opened.wireseal.doc).toEqual(payment);
+    expect(opened.wireseal.encrypted).toBe(false);
+    expect(c.stats).toMatchObject({ passedThrough: 1, decrypted: 0 });
+    expect(events).toEqual([{ type: 'passed-through', topic: 't', partition: 3, offset: '0', paths: ['card.number', 'card.cvv', 'customer.ssn'] }]);
+  });
+
+  it('rejects a value that is not JSON with ERR_TOKEN_MALFORMED, on the way in, and ERR_POLICY_INVALID on the way out', () => {
+    expect(codeOf(() => codec.decode('payments', consumed({ value: Buffer.from([0xff, 0xfe, 0x00]) })))).toBe('ERR_TOKEN_MALFORMED');
+    expect(codeOf(() => codec.encode('payments', { value: 'not json' }))).toBe('ERR_POLICY_INVALID');
+  });
+});
+
+describe('whole-value mode', () => {
+  it('puts the raw ciphertext in the value and header.ek.iv..tag in wireseal-jwe', () => {
+    const plaintext = JSON.stringify(payment);
+    const sealed = codec.encode('docs', { key: Buffer.from([1, 2, 3]), value: plaintext, headers: { a: 'x', multi: ['1', '2'] } });
+    const value = sealed.value as Buffer;
+    expect(Buffer.isBuffer(value)).toBe(true);
+    expect(value.length).toBe(Buffer.byteLength(plaintext)); // GCM: ciphertext is as long as the plaintext
+    const frame = sealed.headers![HEADER_JWE] as string;
+    const parts = frame.split('.');
+    expect(parts).toHaveLength(5);
+    expect(parts[3]).toBe('');
+    expect(Buffer.from(parts[1]!, 'base64url')).toHaveLength(40); // A256KW wrapped content key
+    expect(Buffer.from(parts[2]!, 'base64url')).toHaveLength(12);
+    expect(Buffer.from(parts[4]!, 'base64url')).toHaveLength(16);
+    expect(JSON.parse(Buffer.from(parts[0]!, 'base64url').toString())).toEqual({
+      alg: 'A256KW', enc: 'A256GCM', kid: '2026-11', cty: 'application/json', wsc: wscOf({ topic: 'docs' }),
+    });
+    expect(sealed.headers![HEADER_MARKER]).toBe('1');
+    expect(sealed.headers!.multi).toEqual(['1', '2']);
+
+    const opened = codec.decode('docs', consumed(sealed));
+    expect(opened.value!.toString()).toBe(plaintext);
+    expect([...opened.key!]).toEqual([1, 2, 3]);
+    expect(Object.keys(opened.headers)).toEqual(['a', 'multi']);
+    expect(opened.wireseal).toMatchObject({ mode: 'whole', encrypted: true, kid: '2026-11', cty: 'application/json' });
+  });
+
+  it("alg 'dir' leaves the encrypted-key slot empty (54 characters shorter)", () => {
+    const a = codec.encode('docs-dir', { value: 'x' }).headers![HEADER_JWE] as string;
+    expect(a.split('.')[1]).toBe('');
+    expect(codec.decode('docs-dir', consumed(codec.encode('docs-dir', { value: 'hello' }))).value!.toString()).toBe('hello');
+  });
+
+  it('round-trips an empty value, and leaves tombstones (null) unsealed both ways', () => {
+    const empty = codec.encode('docs', { value: '' });
+    expect((empty.value as Buffer).length).toBe(0);
+    expect(codec.decode('docs', consumed(empty)).value!.length).toBe(0);
+    const tomb = codec.encode('docs', { key: 'k', value: null });
+    expect(tomb).toEqual({ key: 'k', value: null });
+    expect(codec.decode('docs', consumed(tomb)).value).toBeNull();
+    expect(codec.decode('payments', consumed({ key: 'k', value: null })).value).toBeNull();
+  });
+
+  it('rejects plaintext on a strict topic (ERR_PLAINTEXT_FIELD) and passes it through in migrate mode', () => {
+    expect(codeOf(() => codec.decode('docs', consumed({ value: 'plain' })))).toBe('ERR_PLAINTEXT_FIELD');
+    const opened = codec.decode('docs-migrating', consumed({ value: 'plain', headers: { h: '1' } }));
+    expect(opened.value!.toString()).toBe('plain');
+    expect(opened.wireseal.passedThrough).toEqual(['$']);
+  });
+
+  it('rejects broken framing with ERR_TOKEN_MALFORMED', () => {
+    const good = codec.encode('docs', { value: 'v' });
+    const frame = good.headers![HEADER_JWE] as string;
+    const cases: Array<Record<string, unknown>> = [
+      { [HEADER_JWE]: frame }, // no marker
+      { [HEADER_MARKER]: '1' }, // no frame
+      { [HEADER_MARKER]: '2', [HEADER_JWE]: frame },
+      { [HEADER_MARKER]: '1', [HEADER_JWE]: [frame, frame] },
+      { [HEADER_MARKER]: '1', [HEADER_JWE]: frame.replace('..', '.AAAA.') }, // ciphertext slot not empty
+      { [HEADER_MARKER]: '1', [HEADER_JWE]: frame.split('.').slice(0, 3).join('.') },
+    ];
+    for (const headers of cases) expect(codeOf(() => codec.decode('docs', consumed({ value: good.value as Buffer, headers })))).toBe('ERR_TOKEN_MALFORMED');
+  });
+
+  it('every single-byte change to the value, and every single-character change to the frame, is a typed error', () => {
+    const good = codec.encode('docs', { value: JSON.stringify(payment) });
+    const value = good.value as Buffer;
+    const frame = good.headers![HEADER_JWE] as string;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
+    fc.assert(
+      fc.property(fc.nat(value.length - 1), fc.integer({ min: 1, max: 255 }), (i, x) => {
+        const v = Buffer.from(value);
+        v[i] = v[i]! ^ x;
+        return codeOf(() => codec.decode('docs', consumed({ value: v, headers: { [HEADER_MARKER]: '1', [HEADER_JWE]: frame } }))) === 'ERR_DECRYPT';
+      }),
+    );
+    fc.assert(
+      fc.property(fc.nat(frame.length - 1), fc.constantFrom(...alphabet), (i, ch) => {
+        fc.pre(frame[i] !== ch);
+        const f = frame.slice(0, i) + ch + frame.slice(i + 1);
+        const code = codeOf(() => codec.decode('docs', consumed({ value, headers: { [HEADER_MARKER]: '1', [HEADER_JWE]: f } })));
+        return code.startsWith('ERR_');
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('the topic is bound as context { topic }', () => {
+  it('a record copied into another topic does not open (ERR_CONTEXT_MISMATCH), in both modes', () => {
+    const c = createKafkaCodec({ keys, topics: (t) => (t.startsWith('f-') ? { mode: 'fields', policy: POLICY } : { mode: 'whole' }) });
+    expect(codeOf(() => c.decode('f-b', consumed(c.encode('f-a', { value: payment }))))).toBe('ERR_CONTEXT_MISMATCH');
+    expect(codeOf(() => c.decode('w-b', consumed(c.encode('w-a', { value: 'doc' }))))).toBe('ERR_CONTEXT_MISMATCH');
+  });
+
+  it('contextTopic binds another name (mirrored topics)', () => {
+    const src = createKafkaCodec({ keys, topics: { payments: { mode: 'whole' } } });
+    const mirror = createKafkaCodec({ keys, topics: { 'us-east.payments': { mode: 'whole', contextTopic: 'payments' } } });
+    expect(mirror.decode('us-east.payments', consumed(src.encode('payments', { value: 'v' }))).value!.toString()).toBe('v');
+  });
+});
+
+describe('configuration and keys', () => {
+  it('an unconfigured topic is ERR_POLICY_INVALID both ways, never silently plaintext', () => {
+    expect(codeOf(() => codec.encode('nope', { value: 'x' }))).toBe('ERR_POLICY_INVALID');
+    expect(codeOf(() => codec.decode('nope', consumed({ value: 'x' })))).toBe('ERR_POLICY_INVALID');
+    expect(codeOf(() => createKafkaCodec({ keys, topics: { t: { mode: 'fields', policy: { fields: ['a.__proto__'] } } } }))).toBe('ERR_POLICY_INVALID');
+    expect(codeOf(() => createKafkaCodec({ keys, topics: { t: { mode: 'sealed' } as never } }))).toBe('ERR_POLICY_INVALID');
+  });
+
+  it('plain topics pass untouched; a message that already carries wireseal headers is not sealed again', () => {
+    const m = { key: 'k', value: 'v', headers: { h: '1' } };
+    expect(codec.encode('audit', m)).toBe(m);
+    expect(codec.decode('audit', consumed(m)).value!.toString()).toBe('v');
+    const sealed = codec.encode('docs', { value: 'v' });
+    expect(codeOf(() => codec.encode('docs', sealed as never))).toBe('ERR_POLICY_INVALID');
+  });
+
+  it('uses the key set in force per record: rotation needs no new codec', () => {
+    const k1 = KeySet.generate({ kid: 'k1' });
+    const provider = new SwappableKeys(k1);
+    const c = createKafkaCodec({ keys: provider, topics: { t: { mode: 'whole' } } });
+    const before = c.encode('t', { value: 'one' });
+    const k12 = k1.addKey({ kid: 'k2' });
+    provider.set(k12.promote('k2'));
+    const after = c.encode('t', { value: 'two' });
+    expect(c.decode('t', consumed(before)).wireseal.kid).toBe('k1');
+    expect(c.decode('t', consumed(after)).wireseal.kid).toBe('k2');
+    provider.set(k12.promote('k2').remove('k1'));
+    expect(codeOf(() => c.decode('t', consumed(before)))).toBe('ERR_KEY_UNKNOWN');
+  });
+
+  it('a dead-letter policy without a producer is a configuration error', () => {
+    expect(codeOf(() => wiresealEachMessage(codec, async () => {}))).toBe('ERR_POLICY_INVALID');
+    expect(codeOf(() => wiresealEachMessage(codec, async () => {}, { onFailure: 'skip' }))).toBe('no error');
+    expect(codeOf(() => wiresealEachMessage(codec, async () => {}, { onFailure: 'drop' as never }))).toBe('ERR_POLICY_INVALID');
+  });
+
+  it('a dead-letter record is the original plus the error and source headers', () => {
+    const original = consumed({ key: 'k', value: Buffer.from([0, 1, 2]), headers: { a: 'x' } }, '42');
+    const dl = deadLetterMessage('docs', 2, original, 'ERR_DECRYPT');
+    expect(dl.key).toBe(original.key);
+    expect(dl.value).toBe(original.value);
+    expect(dl.timestamp).toBe(original.timestamp);
+    expect(dl.headers).toEqual({
+      a: original.headers!.a,
+      'wireseal-error': 'ERR_DECRYPT',
+      'wireseal-source-topic': 'docs',
+      'wireseal-source-partition': '2',
+      'wireseal-source-offset': '42',
+    });
+  });
+});
+
+/** The `wsc` of a context, computed here exactly as DESIGN.md words it. */
+function wscOf(ctx: Record<string, string>): string {
+  const pairs = Object.entries(ctx).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify(pairs)).digest().subarray(0, 16).toString('base64url');
+}
+
+describe('interop: Python jwcrypto opens the rebuilt whole-value token', () => {
+  const python = process.env.WIRESEAL_PYTHON;
+  it.skipIf(!python && !process.env.CI)('jwcrypto decrypts header.ek.iv.<base64url(value)>.tag and sees wsc = digest of [["topic", t]]', () => {
+    const jwk = keys.toJwks().keys[0]!;
+    const sealed = codec.encode('docs', { value: 'ünïcode payload' });
+    const frame = sealed.headers![HEADER_JWE] as string;
+    const token = frame.replace('..', `.${(sealed.value as Buffer).toString('base64url')}.`);
+    const script = [
+      'import sys, json, hashlib, base64',
+      'from jwcrypto import jwe, jwk',
+      'key = jwk.JWK(**json.loads(sys.argv[1]))',
+      't = jwe.JWE()',
+      't.deserialize(sys.argv[2], key=key)',
+      "ctx = json.dumps([['topic', 'docs']], separators=(',', ':')).encode()",
+      "wsc = base64.urlsafe_b64encode(hashlib.sha256(ctx).digest()[:16]).rstrip(b'=').decode()",
+      "print(json.dumps({'plaintext': t.payload.decode('utf-8'), 'wsc_ok': t.jose_header['wsc'] == wsc}))",
+    ].join('\n');
+    const out = JSON.parse(execFileSync(python!, ['-c', script, JSON.stringify({ kty: jwk.kty, kid: jwk.kid, k: jwk.k }), token], { encoding: 'utf8' }));
+    expect(out).toEqual({ plaintext: 'ünïcode payload', wsc_ok: true });
+  });
+});

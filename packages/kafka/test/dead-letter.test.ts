@@ -1,0 +1,253 @@
+// Poison records against a real broker: plaintext on a strict topic, a
+// tampered token, an unknown kid, a record copied from another topic. With
+// `dlq` they land in the dead-letter topic byte-identical to what was
+// produced, with the right code, and the good records around them are
+// handled in order; the offset is committed only after the dead-letter
+// send succeeded. `fail` stops without committing; `skip` is counted.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
+import { KeySet } from '@wireseal/core';
+import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, wiresealEachBatch, wiresealEachMessage } from '@wireseal/kafka';
+import type { ConsumeOptions, KafkaCodecEvent, KafkaCodec } from '@wireseal/kafka';
+import { broker, client, committed, consumerConfig, createTopics, kafkaUnavailable, uniqueTopic, waitFor } from './cluster.ts';
+
+const unavailable = kafkaUnavailable();
+const POLICY = { fields: ['card.number', 'card.cvv'] };
+const keys = KeySet.generate({ kid: 'dlq-1' });
+const rogue = KeySet.generate({ kid: 'rogue-9' });
+
+interface Planned {
+  message: Message & { value: Buffer; key: Buffer; headers: Record<string, Buffer> };
+  good?: string; // the id the handler must see
+  code?: string; // the expected dead-letter code
+}
+
+function tamper(token: string): string {
+  const parts = token.split('.');
+  const ct = parts[3]!;
+  const i = Math.floor(ct.length / 2);
+  parts[3] = ct.slice(0, i) + (ct[i] === 'A' ? 'B' : 'A') + ct.slice(i + 1);
+  return parts.join('.');
+}
+
+/** Nine records: good, plaintext, good, tampered, good, unknown kid, good, copied from another topic, good. */
+function plan(topic: string, mode: 'fields' | 'whole', other: string): Planned[] {
+  const topics = { [topic]: mode === 'fields' ? { mode, policy: POLICY } : { mode }, [other]: mode === 'fields' ? { mode, policy: POLICY } : { mode } };
+  const codec = createKafkaCodec({ keys, topics });
+  const rogueCodec = createKafkaCodec({ keys: rogue, topics });
+  const doc = (id: string) => ({ id, card: { number: `4111-${id}`, cvv: '123' }, amount: 10 });
+  const bytes = (m: Message, n: number): Planned['message'] => {
+    const headers: Record<string, Buffer> = { 'x-case': Buffer.from(`case-${n}`), bin: Buffer.from([0, n, 254, 255]) };
+    for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Buffer.from(v as string | Buffer);
+    return { key: Buffer.from(`key-${n}`), value: Buffer.from(m.value as string | Buffer), headers };
+  };
+  const good = (n: number, id: string): Planned => ({ message: bytes(codec.encode(topic, { value: doc(id) }), n), good: id });
+  const sealed = codec.encode(topic, { value: doc('tampered') });
+  let tampered: Message;
+  if (mode === 'fields') {
+    const d = JSON.parse(String(sealed.value));
+    d.card.number = tamper(d.card.number);
+    tampered = { ...sealed, value: JSON.stringify(d) };
+  } else {
+    const v = Buffer.from(sealed.value as Buffer);
+    v[3] = v[3]! ^ 0x01;
+    tampered = { ...sealed, value: v };
+  }
+  return [
+    good(0, `${mode}-g1`),
+    { message: bytes({ value: JSON.stringify(doc('plain')) }, 1), code: 'ERR_PLAINTEXT_FIELD' },
+    good(2, `${mode}-g2`),
+    { message: bytes(tampered, 3), code: 'ERR_DECRYPT' },
+    good(4, `${mode}-g3`),
+    { message: bytes(rogueCodec.encode(topic, { value: doc('rogue') }), 5), code: 'ERR_KEY_UNKNOWN' },
+    good(6, `${mode}-g4`),
+    { message: bytes(codec.encode(other, { value: doc('copied') }), 7), code: 'ERR_CONTEXT_MISMATCH' },
+    good(8, `${mode}-g5`),
+  ];
+}
+
+function idOf(m: { wireseal: { doc?: unknown }; value: Buffer | null }): string {
+  const doc = (m.wireseal.doc ?? JSON.parse(m.value!.toString())) as { id: string };
+  return doc.id;
+}
+
+describe.skipIf(!!unavailable)('poison records against a real broker', () => {
+  let handle: KafkaHandle;
+  let kafka: Kafka;
+  let admin: Admin;
+  let dlqProducer: Producer;
+  const consumers: Consumer[] = [];
+  const fieldsTopic = uniqueTopic('poison-fields');
+  const wholeTopic = uniqueTopic('poison-whole');
+  const otherTopic = uniqueTopic('other');
+  const planned: Record<string, Planned[]> = {};
+  const topicsConfig = { [fieldsTopic]: { mode: 'fields' as const, policy: POLICY }, [wholeTopic]: { mode: 'whole' as const } };
+
+  beforeAll(async () => {
+    handle = await broker();
+    kafka = client(handle.brokers);
+    admin = kafka.admin();
+    await admin.connect();
+    const dlqs = [fieldsTopic, wholeTopic].flatMap((t) => [`${t}.dlq`, `${t}.dlq-batch`, `${t}.dlq-retry`]);
+    await createTopics(admin, [fieldsTopic, wholeTopic, otherTopic, ...dlqs]);
+    dlqProducer = kafka.producer({ idempotent: true });
+    await dlqProducer.connect();
+    planned[fieldsTopic] = plan(fieldsTopic, 'fields', otherTopic);
+    planned[wholeTopic] = plan(wholeTopic, 'whole', otherTopic);
+    const producer = kafka.producer();
+    await producer.connect();
+    for (const topic of [fieldsTopic, wholeTopic]) await producer.send({ topic, acks: -1, messages: planned[topic]!.map((p) => p.message) });
+    await producer.disconnect();
+  });
+
+  afterAll(async () => {
+    for (const c of consumers) await c.disconnect().catch(() => undefined);
+    await dlqProducer?.disconnect().catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
+    await handle?.stop();
+  });
+
+  async function readAll(topic: string, count: number): Promise<KafkaMessage[]> {
+    const out: KafkaMessage[] = [];
+    const consumer = kafka.consumer(consumerConfig(uniqueTopic('reader')));
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void out.push(message) });
+      await waitFor(() => out.length >= count, `${count} records on ${topic}`);
+      await new Promise((r) => setTimeout(r, 300)); // and no more than that
+    } finally {
+      await consumer.disconnect();
+    }
+    return out;
+  }
+
+  type Run = { codec: KafkaCodec; events: KafkaCodecEvent[]; handled: Array<{ topic: string; id: string; offset: string }>; consumer: Consumer; groupId: string; stopped: () => boolean };
+
+  async function run(kind: 'message' | 'batch', topics: string[], options: ConsumeOptions, groupId = uniqueTopic('g')): Promise<Run> {
+    const events: KafkaCodecEvent[] = [];
+    const codec = createKafkaCodec({ keys, topics: topicsConfig, onEvent: (e) => events.push(e) });
+    const handled: Run['handled'] = [];
+    const consumer = kafka.consumer(consumerConfig(groupId, { retry: { retries: 3, initialRetryTime: 100 } }));
+    consumers.push(consumer);
+    let stopped = false;
+    consumer.on(consumer.events.STOP, () => void (stopped = true));
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    const opts = options.onFailure === 'fail' ? { ...options, consumer } : options;
+    if (kind === 'message') {
+      await consumer.run({
+        eachMessage: wiresealEachMessage(codec, async ({ topic, message }) => void handled.push({ topic, id: idOf(message), offset: message.offset }), opts),
+      });
+    } else {
+      await consumer.run({
+        eachBatch: wiresealEachBatch(
+          codec,
+          async ({ batch }) => {
+            for (const m of batch.messages) handled.push({ topic: batch.topic, id: idOf(m), offset: m.offset });
+          },
+          opts,
+        ),
+      });
+    }
+    return { codec, events, handled, consumer, groupId, stopped: () => stopped };
+  }
+
+  async function expectDeadLetters(topic: string, dlqTopic: string): Promise<void> {
+    const poison = planned[topic]!.map((p, offset) => ({ ...p, offset })).filter((p) => p.code);
+    const dl = await readAll(dlqTopic, poison.length);
+    expect(dl).toHaveLength(poison.length);
+    dl.forEach((m, i) => {
+      const p = poison[i]!;
+      // The original record, byte for byte.
+      expect(m.key!.equals(p.message.key)).toBe(true);
+      expect(m.value!.equals(p.message.value)).toBe(true);
+      for (const [k, v] of Object.entries(p.message.headers)) expect((m.headers![k] as Buffer).equals(v)).toBe(true);
+      // Plus exactly the wireseal dead-letter headers.
+      const extra = Object.keys(m.headers!).filter((k) => !(k in p.message.headers)).sort();
+      expect(extra).toEqual(['wireseal-error', 'wireseal-source-offset', 'wireseal-source-partition', 'wireseal-source-topic']);
+      expect(m.headers!['wireseal-error']!.toString()).toBe(p.code);
+      expect(m.headers!['wireseal-source-topic']!.toString()).toBe(topic);
+      expect(m.headers!['wireseal-source-partition']!.toString()).toBe('0');
+      expect(m.headers!['wireseal-source-offset']!.toString()).toBe(String(p.offset));
+    });
+  }
+
+  const goodIds = (topic: string) => planned[topic]!.filter((p) => p.good).map((p) => p.good);
+
+  it('the poison records are what they claim (the whole-value ones carry wireseal headers except the plaintext one)', () => {
+    const w = planned[wholeTopic]!;
+    expect(w[1]!.message.headers[HEADER_MARKER]).toBeUndefined();
+    for (const i of [3, 5, 7]) expect(w[i]!.message.headers[HEADER_JWE]).toBeDefined();
+  });
+
+  for (const kind of ['message', 'batch'] as const) {
+    it(`each${kind === 'message' ? 'Message' : 'Batch'} + dlq: poison records land in the DLQ intact, good ones are handled in order, all offsets committed`, async () => {
+      const suffix = kind === 'message' ? '.dlq' : '.dlq-batch';
+      const deadLetter = kind === 'message' ? { producer: dlqProducer } : { producer: dlqProducer, topic: (t: string) => `${t}${suffix}` };
+      const r = await run(kind, [fieldsTopic, wholeTopic], { deadLetter });
+      await waitFor(() => r.handled.length >= 10 && r.codec.stats.deadLettered >= 8, 'good records and dead letters');
+      for (const topic of [fieldsTopic, wholeTopic]) {
+        expect(r.handled.filter((h) => h.topic === topic).map((h) => h.id)).toEqual(goodIds(topic));
+      }
+      await expect.poll(async () => [await committed(admin, r.groupId, fieldsTopic), await committed(admin, r.groupId, wholeTopic)], { timeout: 15_000 }).toEqual([9, 9]);
+      await r.consumer.disconnect();
+      expect(r.codec.stats).toMatchObject({ decrypted: 10, deadLettered: 8, skipped: 0, failed: 0 });
+      for (const topic of [fieldsTopic, wholeTopic]) {
+        const dl = r.events.filter((e) => e.type === 'dead-lettered').filter((e) => e.topic === topic);
+        expect(dl.map((e) => [e.offset, e.error.code])).toEqual(planned[topic]!.map((p, i) => [String(i), p.code]).filter((x) => x[1]));
+      }
+      await expectDeadLetters(fieldsTopic, `${fieldsTopic}${suffix}`);
+      await expectDeadLetters(wholeTopic, `${wholeTopic}${suffix}`);
+    });
+  }
+
+  it('dlq: when the dead-letter send fails the offset is not committed and the record is retried; a restart picks it up', async () => {
+    const broken = kafka.producer();
+    await broken.connect();
+    await broken.disconnect(); // sends now fail
+    const groupId = uniqueTopic('g-retry');
+    const first = await run('message', [fieldsTopic], { deadLetter: { producer: broken, topic: (t) => `${t}.dlq-retry` } }, groupId);
+    await waitFor(() => first.events.filter((e) => e.type === 'dead-letter-failed').length >= 2, 'the failing dead-letter send to be retried');
+    expect(first.handled.map((h) => h.id)).toEqual(['fields-g1']);
+    expect(new Set(first.events.map((e) => `${e.type}@${e.offset}`))).toEqual(new Set(['dead-letter-failed@1']));
+    expect(first.codec.stats.deadLettered).toBe(0);
+    expect(await committed(admin, groupId, fieldsTopic)).toBe(1); // good1 committed, the poison record not
+    await first.consumer.disconnect();
+
+    const second = await run('message', [fieldsTopic], { deadLetter: { producer: dlqProducer, topic: (t) => `${t}.dlq-retry` } }, groupId);
+    await waitFor(() => second.handled.length >= 4 && second.codec.stats.deadLettered >= 4, 'the rest of the topic');
+    expect(second.handled.map((h) => h.id)).toEqual(['fields-g2', 'fields-g3', 'fields-g4', 'fields-g5']);
+    await expect.poll(() => committed(admin, groupId, fieldsTopic), { timeout: 15_000 }).toBe(9);
+    await second.consumer.disconnect();
+    await expectDeadLetters(fieldsTopic, `${fieldsTopic}.dlq-retry`);
+  });
+
+  for (const kind of ['message', 'batch'] as const) {
+    it(`each${kind === 'message' ? 'Message' : 'Batch'} + fail: stops the consumer at the poison record without committing it`, async () => {
+      const r = await run(kind, [wholeTopic], { onFailure: 'fail' });
+      await waitFor(() => r.stopped(), 'the consumer to stop');
+      expect(r.handled.map((h) => h.id)).toEqual(['whole-g1']);
+      const failed = r.events.filter((e) => e.type === 'failed');
+      expect(failed.map((e) => [e.offset, e.error.code])).toEqual([['1', 'ERR_PLAINTEXT_FIELD']]);
+      expect(r.codec.stats).toMatchObject({ decrypted: 1, failed: 1, deadLettered: 0, skipped: 0 });
+      expect(await committed(admin, r.groupId, wholeTopic)).toBe(1);
+      await new Promise((res) => setTimeout(res, 500));
+      expect(r.handled).toHaveLength(1); // nothing after the poison record was handled
+    });
+  }
+
+  it('skip, asked for explicitly: poison records are skipped and counted, good ones handled, all committed', async () => {
+    const r = await run('batch', [fieldsTopic], { onFailure: 'skip' });
+    await waitFor(() => r.handled.length >= 5 && r.codec.stats.skipped >= 4, 'good records and skips');
+    expect(r.handled.map((h) => h.id)).toEqual(goodIds(fieldsTopic));
+    expect(r.events.filter((e) => e.type === 'skipped').map((e) => [e.offset, e.error.code])).toEqual([
+      ['1', 'ERR_PLAINTEXT_FIELD'],
+      ['3', 'ERR_DECRYPT'],
+      ['5', 'ERR_KEY_UNKNOWN'],
+      ['7', 'ERR_CONTEXT_MISMATCH'],
+    ]);
+    await expect.poll(() => committed(admin, r.groupId, fieldsTopic), { timeout: 15_000 }).toBe(9);
+  });
+});
