@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsdown';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
+  // reencrypt-worker.js must sit next to the chunk that starts it (dist/), under this fixed name.
+  entry: { index: 'src/index.ts', cli: 'src/cli.ts', 'reencrypt-worker': 'src/reencrypt/worker.ts' },
   format: 'esm',
   platform: 'node',
   target: 'node20.19',

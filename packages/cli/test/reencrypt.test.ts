@@ -1,6 +1,7 @@
 // reencrypt on JSONL files, run as the built executable: a 100,000-line file
 // after a rotation, killed (SIGKILL) halfway and resumed, compared with an
 // uninterrupted run; and the per-field rules, rejects, progress and refusals.
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldPolicy, KeySet, decryptFields, encryptFields, seal } from '@wireseal/core';
@@ -58,8 +59,8 @@ describe('a 100,000-line file after a rotation', () => {
   }
 
   it('re-seals every field, killed halfway and resumed, with the same records as an uninterrupted run', async () => {
-    // The uninterrupted run.
-    const full = await wireseal(args(tmp.path('full.jsonl')));
+    // The uninterrupted run, in one thread.
+    const full = await wireseal([...args(tmp.path('full.jsonl')), '--jobs', '1']);
     expect(full.code, full.stderr).toBe(0);
     const summary = JSON.parse(full.out);
     expect(summary).toMatchObject({ status: 'done', primaryKid: 'new', records: N, written: N, failed: 0, fieldsResealed: 2 * N, alreadyCurrent: 0, sealedFromPlaintext: 0, resealedByKid: { old: 2 * N }, resumed: false });
@@ -67,12 +68,12 @@ describe('a 100,000-line file after a rotation', () => {
     expect(existsSync(tmp.path('full.jsonl.checkpoint'))).toBe(false);
     expect(statSync(tmp.path('full.jsonl')).mode & 0o777).toBe(0o600);
 
-    // The interrupted run: SIGKILL once the checkpoint shows half the input done.
+    // The interrupted run, with two worker threads: SIGKILL once the checkpoint shows half the input done.
     const out = tmp.path('resumed.jsonl');
     const cpFile = `${out}.checkpoint`;
     const inputSize = statSync(input).size;
     let killedAt = 0;
-    const killed = await wireseal(args(out), {
+    const killed = await wireseal([...args(out), '--jobs', '2'], {
       onSpawn: (child) => {
         const timer = setInterval(() => {
           try {
@@ -100,7 +101,7 @@ describe('a 100,000-line file after a rotation', () => {
     expect([refused.code, errorCode(refused)]).toEqual([2, 'ERR_USAGE']);
     expect(existsSync(cpFile)).toBe(true);
 
-    const resumed = await wireseal([...args(out), '--resume']);
+    const resumed = await wireseal([...args(out), '--resume', '--jobs', '2']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.out)).toMatchObject({ status: 'done', records: N, written: N, failed: 0, fieldsResealed: 2 * N, resumed: true });
     expect(existsSync(cpFile)).toBe(false);
@@ -200,6 +201,37 @@ describe('per-field rules, rejects and progress', () => {
     expect(rejects[0]!.record).toBe(lines[3]);
     expect(statSync(`${out}.rejects.jsonl`).mode & 0o777).toBe(0o600);
     expect(r.stderr).toContain('4 failed');
+  });
+
+  it('--legacy-key-env converts legacy AES-CBC values (made here with node:crypto) and rejects ones that do not decrypt', async () => {
+    const legacyKey = randomBytes(32);
+    const cbc = (text: string): string => {
+      const iv = randomBytes(16);
+      const c = createCipheriv('aes-256-cbc', legacyKey, iv);
+      return Buffer.concat([iv, c.update(text, 'utf8'), c.final()]).toString('base64');
+    };
+    const file = tmp.path('legacy.jsonl');
+    const old = encryptFields(keys, plainDoc(1), policy, { context: ctx }) as { card: { number: string } };
+    const records = [
+      { id: 0, card: { number: cbc('4111-0000') }, customer: { ssn: cbc('078-05-1120') } },
+      { id: 1, card: { number: old.card.number }, customer: { ssn: cbc('123-45-6789') } },
+      { id: 2, card: { number: `${cbc('tampered').slice(0, -8)}AAAAAAA=` } },
+    ];
+    writeFileSync(file, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const out = tmp.path('legacy-out.jsonl');
+    const r = await wireseal(
+      ['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--context', 'tenant=acme', '--in', file, '--out', out, '--json', '--strict', '--legacy-key-env', 'LEGACY_KEY', '--legacy-key-encoding', 'base64'],
+      { env: { LEGACY_KEY: legacyKey.toString('base64') } },
+    );
+    expect(r.code, r.stderr).toBe(4);
+    expect(JSON.parse(r.out)).toMatchObject({ records: 3, written: 2, legacyConverted: 3, fieldsResealed: 1, failedByCode: { ERR_DECRYPT: 1 } });
+    const docs = readFileSync(out, 'utf8').trim().split('\n').map((l) => decryptFields(rotated, JSON.parse(l), policy, { context: ctx }).doc);
+    expect(docs).toEqual([
+      { id: 0, card: { number: '4111-0000' }, customer: { ssn: '078-05-1120' } },
+      { id: 1, card: { number: '4111000000000001' }, customer: { ssn: '123-45-6789' } },
+    ]);
+    const missing = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--in', file, '--out', tmp.path('l2.jsonl'), '--legacy-key-env', 'NOPE']);
+    expect([missing.code, errorCode(missing)]).toEqual([1, 'ERR_KEY_SOURCE']);
   });
 
   it('--strict rejects plaintext records with ERR_PLAINTEXT_FIELD', async () => {

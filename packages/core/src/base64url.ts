@@ -9,8 +9,13 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
+type NodeBufferInstance = Uint8Array & { toString(encoding: string): string };
+const BufferClass = NodeBuffer as unknown as (abstract new () => NodeBufferInstance) | undefined;
+
 /** Encodes bytes as unpadded base64url. */
 export function encode(bytes: Uint8Array): string {
+  // node:crypto hands out Buffers: encode them without another view object.
+  if (BufferClass && bytes instanceof BufferClass) return bytes.toString('base64url');
   if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
   let out = '';
   let i = 0;
@@ -66,4 +71,60 @@ export function decode(text: string): Uint8Array | undefined {
     out[o++] = (n >> 10) & 255; out[o++] = (n >> 2) & 255;
   }
   return out;
+}
+
+const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
+/** Below this length a JS loop beats Buffer's native decoder (which needs a separate validation pass). */
+const SMALL = 96;
+
+/**
+ * @internal {@link decode} for token segments: same strictness, same bytes,
+ * but short segments (IV, tag, encrypted key, small ciphertexts) are
+ * validated and decoded in one JS pass into a plain Uint8Array, and long ones
+ * are checked with a regular expression before Node's native decoder.
+ */
+export function decodeSegmentBytes(text: string, start = 0, end = text.length): Uint8Array | undefined {
+  const len = end - start;
+  const tail = len % 4;
+  if (tail === 1) return undefined;
+  if (len > SMALL && NodeBuffer) {
+    const part = start === 0 && end === text.length ? text : text.slice(start, end);
+    if (!BASE64URL_RE.test(part)) return undefined;
+    if (tail === 2 && (LOOKUP[part.charCodeAt(len - 1)]! & 15) !== 0) return undefined;
+    if (tail === 3 && (LOOKUP[part.charCodeAt(len - 1)]! & 3) !== 0) return undefined;
+    return NodeBuffer.from(part, 'base64url');
+  }
+  const out = new Uint8Array(Math.floor((len * 3) / 4));
+  // `codes` collects every char code (any above 127 is invalid); `bad` goes
+  // negative when a char is outside the alphabet (LOOKUP holds -1 there).
+  let codes = 0;
+  let bad = 0;
+  let o = 0;
+  let i = start;
+  for (const stop = end - tail; i < stop; i += 4) {
+    const c0 = text.charCodeAt(i), c1 = text.charCodeAt(i + 1), c2 = text.charCodeAt(i + 2), c3 = text.charCodeAt(i + 3);
+    codes |= c0 | c1 | c2 | c3;
+    const a = LOOKUP[c0 & 127]!, b = LOOKUP[c1 & 127]!, c = LOOKUP[c2 & 127]!, d = LOOKUP[c3 & 127]!;
+    bad |= a | b | c | d;
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = n >> 16;
+    out[o++] = (n >> 8) & 255;
+    out[o++] = n & 255;
+  }
+  if (tail === 2) {
+    const c0 = text.charCodeAt(i), c1 = text.charCodeAt(i + 1);
+    codes |= c0 | c1;
+    const a = LOOKUP[c0 & 127]!, b = LOOKUP[c1 & 127]!;
+    bad |= a | b | (b & 15 ? -1 : 0); // non-zero trailing bits
+    out[o++] = ((a << 2) | (b >> 4)) & 255;
+  } else if (tail === 3) {
+    const c0 = text.charCodeAt(i), c1 = text.charCodeAt(i + 1), c2 = text.charCodeAt(i + 2);
+    codes |= c0 | c1 | c2;
+    const a = LOOKUP[c0 & 127]!, b = LOOKUP[c1 & 127]!, c = LOOKUP[c2 & 127]!;
+    bad |= a | b | c | (c & 3 ? -1 : 0); // non-zero trailing bits
+    const n = (a << 12) | (b << 6) | c;
+    out[o++] = (n >> 10) & 255;
+    out[o++] = (n >> 2) & 255;
+  }
+  return codes > 127 || bad < 0 ? undefined : out;
 }

@@ -3,11 +3,11 @@
  * `alg: A256KW` (default: a fresh content key per token, wrapped under the
  * primary key) or `alg: dir`.
  */
-import { decode, encode } from './base64url.ts';
+import { decodeSegmentBytes, encode } from './base64url.ts';
 import type { Context } from './context.ts';
 import { contextDigest } from './context.ts';
 import type { Engine, EngineName } from './engine.ts';
-import { getEngine } from './engine.ts';
+import { engineInternals, getEngine } from './engine.ts';
 import {
   AlgUnsupportedError,
   ContextMismatchError,
@@ -98,9 +98,18 @@ export function sealWith(
   plaintext: Uint8Array,
   header: EncodedHeader,
 ): string {
-  const { ciphertext, tag } = engine.gcmEncrypt(alg === 'dir' ? key.bytes : cek, iv, plaintext, header.aad);
+  const k = alg === 'dir' ? key.bytes : cek;
+  const streaming = plaintext.length >= LARGE ? engineInternals(engine) : undefined;
+  if (streaming) {
+    const { ciphertext, tag } = streaming.gcmEncryptBase64url(k, iv, plaintext, header.aad);
+    return `${header.b64}.${ekB64}.${encode(iv)}.${ciphertext}.${encode(tag)}`;
+  }
+  const { ciphertext, tag } = engine.gcmEncrypt(k, iv, plaintext, header.aad);
   return assemble(header, ekB64, iv, ciphertext, tag);
 }
+
+/** From this plaintext size on, an engine that can encrypts and encodes in chunks. */
+const LARGE = 128 * 1024;
 
 /**
  * Seals bytes or a UTF-8 string into a JWE compact token under the key set's primary key.
@@ -136,19 +145,13 @@ export interface ParsedToken {
   tag: Uint8Array;
 }
 
-function segments(token: string): [string, string, string, string, string] {
-  const a = token.indexOf('.');
-  const b = a < 0 ? -1 : token.indexOf('.', a + 1);
-  const c = b < 0 ? -1 : token.indexOf('.', b + 1);
-  const d = c < 0 ? -1 : token.indexOf('.', c + 1);
-  if (d < 0 || token.indexOf('.', d + 1) >= 0) {
-    throw new TokenMalformedError('token is not JWE compact serialization: expected 5 dot-separated segments');
-  }
-  return [token.slice(0, a), token.slice(a + 1, b), token.slice(b + 1, c), token.slice(c + 1, d), token.slice(d + 1)];
+function notFiveSegments(): never {
+  throw new TokenMalformedError('token is not JWE compact serialization: expected 5 dot-separated segments');
 }
 
-function decodeSegment(text: string, name: string): Uint8Array {
-  const bytes = decode(text);
+/** Decodes `text[start, end)` (the whole string by default); segments are decoded in place, without slicing. */
+function decodeSegment(text: string, name: string, start = 0, end = text.length): Uint8Array {
+  const bytes = decodeSegmentBytes(text, start, end);
   if (!bytes) throw new TokenMalformedError(`token ${name} segment is not valid unpadded base64url`);
   return bytes;
 }
@@ -219,7 +222,13 @@ export function parseToken(token: string, options: OpenOptions): ParsedToken {
   if (typeof token !== 'string') throw new TokenMalformedError('token must be a string');
   const maxLen = options.maxTokenLength ?? DEFAULT_LIMITS.maxTokenLength;
   if (token.length > maxLen) throw new TokenMalformedError(`token is over the limit of ${maxLen} characters`);
-  const [h, ek, iv, ct, tag] = segments(token);
+  // The five segments are located, not sliced: iv, ciphertext and tag are decoded in place.
+  const a = token.indexOf('.');
+  const b = a < 0 ? -1 : token.indexOf('.', a + 1);
+  const c = b < 0 ? -1 : token.indexOf('.', b + 1);
+  const d = c < 0 ? -1 : token.indexOf('.', c + 1);
+  if (d < 0 || token.indexOf('.', d + 1) >= 0) notFiveSegments();
+  const h = token.slice(0, a);
   const header = parseHeader(h, options.maxHeaderLength ?? DEFAULT_LIMITS.maxHeaderLength);
   if (header.crit !== undefined) throw new AlgUnsupportedError('token header has "crit": no critical extensions are supported');
   if (header.zip !== undefined) throw new AlgUnsupportedError('token header has "zip": compression is not supported');
@@ -231,11 +240,11 @@ export function parseToken(token: string, options: OpenOptions): ParsedToken {
   const parsed: ParsedToken = {
     header,
     headerB64: h,
-    ekB64: ek,
-    ek: decodeSegment(ek, 'encrypted key'),
-    iv: decodeSegment(iv, 'iv'),
-    ciphertext: decodeSegment(ct, 'ciphertext'),
-    tag: decodeSegment(tag, 'tag'),
+    ekB64: a + 1 === b ? '' : token.slice(a + 1, b),
+    ek: decodeSegment(token, 'encrypted key', a + 1, b),
+    iv: decodeSegment(token, 'iv', b + 1, c),
+    ciphertext: decodeSegment(token, 'ciphertext', c + 1, d),
+    tag: decodeSegment(token, 'tag', d + 1),
   };
   if (header.alg === 'dir' ? parsed.ek.length !== 0 : parsed.ek.length !== 40) {
     throw new TokenMalformedError(`token encrypted key is ${parsed.ek.length} bytes; ${header.alg} needs ${header.alg === 'dir' ? 0 : 40}`);

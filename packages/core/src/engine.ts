@@ -44,24 +44,43 @@ function createNodeEngine(): Engine | undefined {
   const kwIv = Buffer.from(KW_IV);
   // node:crypto is 2.5-3.5x faster given a KeyObject than raw key bytes (Node 24
   // checks "is it a KeyObject? a CryptoKey?" with two caught exceptions for
-  // raw bytes). Keys used again and again (the key set's, a document's content
-  // key) keep theirs, looked up by the array's identity and checked against a
-  // copy of its bytes, so a caller that rewrites a key array in place never
-  // gets the old key.
-  const keyObjects = new WeakMap<Uint8Array, { readonly bytes: Uint8Array; readonly key: NodeCrypto.KeyObject }>();
-  const keyObject = (bytes: Uint8Array): NodeCrypto.KeyObject | Uint8Array => {
-    if (bytes.length !== 32) return bytes; // let node:crypto report the bad length as before
-    const hit = keyObjects.get(bytes);
-    if (hit && hit.bytes.length === bytes.length) {
-      let diff = 0;
-      for (let i = 0; i < bytes.length; i++) diff |= hit.bytes[i]! ^ bytes[i]!;
-      if (diff === 0) return hit.key;
-    }
-    const key = c.createSecretKey(bytes);
-    keyObjects.set(bytes, { bytes: new Uint8Array(bytes), key }); // a copy (Buffer#slice would share memory)
-    return key;
+  // raw bytes). Keys used again and again keep theirs: key-encryption keys in
+  // a WeakMap, content keys (a document's, reused for each of its fields) and
+  // `dir` keys in a small ring, so a fresh content key per token costs no
+  // WeakMap insertion. Both are found by the array's identity and checked
+  // against a copy of its bytes, so a caller that rewrites a key array in
+  // place never gets the old key.
+  type Held = { readonly array: Uint8Array; readonly copy: Uint8Array; readonly key: NodeCrypto.KeyObject };
+  const same = (h: Held, bytes: Uint8Array): boolean => {
+    let diff = 0;
+    for (let i = 0; i < 32; i++) diff |= h.copy[i]! ^ bytes[i]!;
+    return diff === 0;
   };
-  return {
+  const hold = (bytes: Uint8Array): Held => ({ array: bytes, copy: new Uint8Array(bytes), key: c.createSecretKey(bytes) });
+  const keks = new WeakMap<Uint8Array, Held>();
+  const kekObject = (bytes: Uint8Array): NodeCrypto.KeyObject | Uint8Array => {
+    if (bytes.length !== 32) return bytes; // let node:crypto report the bad length as before
+    const hit = keks.get(bytes);
+    if (hit && same(hit, bytes)) return hit.key;
+    const held = hold(bytes);
+    keks.set(bytes, held);
+    return held.key;
+  };
+  const RING = 8;
+  const ring: Array<Held | undefined> = new Array<Held | undefined>(RING).fill(undefined);
+  let next = 0;
+  const keyObject = (bytes: Uint8Array): NodeCrypto.KeyObject | Uint8Array => {
+    if (bytes.length !== 32) return bytes;
+    for (let i = 0; i < RING; i++) {
+      const h = ring[i];
+      if (h !== undefined && h.array === bytes && same(h, bytes)) return h.key;
+    }
+    const held = hold(bytes);
+    ring[next] = held;
+    next = (next + 1) % RING;
+    return held.key;
+  };
+  const engine: Engine = {
     name: 'node',
     gcmEncrypt(key, iv, plaintext, aad) {
       const cipher = c.createCipheriv('aes-256-gcm', keyObject(key), iv);
@@ -84,12 +103,12 @@ function createNodeEngine(): Engine | undefined {
       }
     },
     keyWrap(kek, keyData) {
-      const cipher = c.createCipheriv('id-aes256-wrap', keyObject(kek), kwIv);
+      const cipher = c.createCipheriv('id-aes256-wrap', kekObject(kek), kwIv);
       return Buffer.concat([cipher.update(keyData), cipher.final()]);
     },
     keyUnwrap(kek, wrapped) {
       try {
-        const decipher = c.createDecipheriv('id-aes256-wrap', keyObject(kek), kwIv);
+        const decipher = c.createDecipheriv('id-aes256-wrap', kekObject(kek), kwIv);
         return Buffer.concat([decipher.update(wrapped), decipher.final()]);
       } catch {
         throw new DecryptError('content key unwrap failed: wrong key or tampered token');
@@ -109,6 +128,39 @@ function createNodeEngine(): Engine | undefined {
       return out;
     },
   };
+  internals.set(engine, {
+    gcmEncryptBase64url(key, iv, plaintext, aad) {
+      // Encrypt and encode chunk by chunk: each ciphertext chunk is still in
+      // cache when it is encoded, and no plaintext-sized buffer is allocated.
+      // Chunks are a multiple of 3 bytes, so their base64url texts join into
+      // exactly the base64url of the whole ciphertext.
+      const cipher = c.createCipheriv('aes-256-gcm', keyObject(key), iv);
+      cipher.setAAD(aad);
+      let text = '';
+      for (let i = 0; i < plaintext.length; i += CHUNK) {
+        text += cipher.update(plaintext.subarray(i, i + CHUNK)).toString('base64url');
+      }
+      text += cipher.final().toString('base64url');
+      return { ciphertext: text, tag: cipher.getAuthTag() };
+    },
+  });
+  return engine;
+}
+
+/** Chunk size for large payloads: 48 KiB, a multiple of 3 (base64 groups). */
+const CHUNK = 3 * 16384;
+
+/** @internal Entry points of an engine that are not part of {@link Engine}. */
+export interface EngineInternals {
+  /** AES-256-GCM encrypt with the ciphertext returned as base64url: the same text as encoding `gcmEncrypt(...).ciphertext`. */
+  gcmEncryptBase64url(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): { ciphertext: string; tag: Uint8Array };
+}
+
+const internals = new WeakMap<Engine, EngineInternals>();
+
+/** @internal The extra entry points of a built-in engine, if it has any. */
+export function engineInternals(engine: Engine): EngineInternals | undefined {
+  return internals.get(engine);
 }
 
 function getRandom(length: number): Uint8Array {

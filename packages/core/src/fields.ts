@@ -12,10 +12,11 @@ import { contextDigest } from './context.ts';
 import type { Engine, EngineName } from './engine.ts';
 import { getEngine } from './engine.ts';
 import { LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
-import type { SymmetricAlg } from './header.ts';
+import type { EncodedHeader, SymmetricAlg } from './header.ts';
 import { encodeHeader } from './header.ts';
 import type { KeyEntry, KeySet } from './keyset.ts';
 import type { FieldPath, FieldPolicy } from './policy.ts';
+import { NodeBuffer } from './runtime.ts';
 
 /** A JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -158,6 +159,20 @@ function walk(box: { v: unknown }, path: FieldPath, visit: Visit, concrete = tru
 }
 
 const utf8 = new TextEncoder();
+/** UTF-8 bytes of a string: Node's Buffer.from is ~5x faster than TextEncoder on short strings. */
+function utf8Bytes(text: string): Uint8Array {
+  return NodeBuffer ? NodeBuffer.from(text, 'utf8') : utf8.encode(text);
+}
+
+/** The encoded header of each policy path, kept per path object: no cache-key string per document. */
+const pathHeaders = new WeakMap<FieldPath, { alg: SymmetricAlg; kid: string; wsc: string | undefined; header: EncodedHeader }>();
+function headerFor(path: FieldPath, alg: SymmetricAlg, kid: string, wsc: string | undefined): EncodedHeader {
+  const hit = pathHeaders.get(path);
+  if (hit && hit.alg === alg && hit.kid === kid && hit.wsc === wsc) return hit.header;
+  const header = encodeHeader(alg, kid, undefined, undefined, path.text, wsc);
+  pathHeaders.set(path, { alg, kid, wsc, header });
+  return header;
+}
 
 function tooMany(max: number): never {
   throw new LimitExceededError(`document has more than ${max} policy values (limits.maxTokens)`);
@@ -181,7 +196,7 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
   let ek = '';
   let count = 0;
   for (const path of policy.paths) {
-    const header = encodeHeader(alg, key.kid, undefined, undefined, path.text, wsc);
+    const header = headerFor(path, alg, key.kid, wsc);
     walk(box, path, (holder, k) => {
       const value = (holder as Record<string | number, unknown>)[k];
       if (value === undefined) return;
@@ -193,7 +208,7 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
           ek = encode(engine.keyWrap(key.bytes, cek));
         }
       }
-      const plaintext = utf8.encode(JSON.stringify(value));
+      const plaintext = utf8Bytes(JSON.stringify(value));
       const token = sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), plaintext, header);
       if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, token);
       else (holder as unknown[])[k] = token;

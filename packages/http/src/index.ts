@@ -18,13 +18,11 @@ export type {
   EncodedResponse,
   JsonParser,
 } from './core/codec.ts';
-export { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, routeMatcher } from './core/route.ts';
+export { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES } from './core/route.ts';
 export type {
   RouteOptions,
   CompiledRoute,
-  RouteDefaults,
   RouteTable,
-  RouteMatcher,
   SealMode,
   Encryption,
   ContextOption,

@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeySet, decodeProtectedHeader } from '@wireseal/core';
-import { WiresealError } from '@wireseal/core/errors';
-import type { KafkaMessage } from 'kafkajs';
-import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, deadLetterMessage, wiresealEachMessage } from '@wireseal/kafka';
+import { KeySourceError, WiresealError } from '@wireseal/core/errors';
+import type { EachMessagePayload, KafkaMessage, Producer } from 'kafkajs';
+import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, deadLetterMessage, wiresealEachMessage, wiresealProducer } from '@wireseal/kafka';
 import type { KafkaCodecEvent } from '@wireseal/kafka';
 import { SwappableKeys } from './cluster.ts';
 
@@ -236,6 +236,36 @@ describe('configuration and keys', () => {
     expect(codeOf(() => wiresealEachMessage(codec, async () => {}))).toBe('ERR_POLICY_INVALID');
     expect(codeOf(() => wiresealEachMessage(codec, async () => {}, { onFailure: 'skip' }))).toBe('no error');
     expect(codeOf(() => wiresealEachMessage(codec, async () => {}, { onFailure: 'drop' as never }))).toBe('ERR_POLICY_INVALID');
+  });
+
+  it('a key-source outage or an unconfigured topic is not a record failure: it throws, nothing is dead-lettered', async () => {
+    let sends = 0;
+    const sender = { send: async () => void sends++ } as unknown as Producer;
+    const down = { ready: async () => {}, close: () => {}, current: () => { throw new KeySourceError('secret unavailable'); } };
+    const payload = (topic: string) => ({ topic, partition: 0, message: consumed({ value: 'x' }), heartbeat: async () => {}, pause: () => () => {} }) as EachMessagePayload;
+    const handled: unknown[] = [];
+    const outage = wiresealEachMessage(createKafkaCodec({ keys: down, topics: { docs: { mode: 'whole' } } }), async (p) => void handled.push(p), { deadLetter: { producer: sender } });
+    await expect(outage(payload('docs'))).rejects.toMatchObject({ code: 'ERR_KEY_SOURCE' });
+    const unconfigured = wiresealEachMessage(codec, async (p) => void handled.push(p), { deadLetter: { producer: sender } });
+    await expect(unconfigured(payload('nope'))).rejects.toMatchObject({ code: 'ERR_POLICY_INVALID' });
+    expect(sends).toBe(0);
+    expect(handled).toHaveLength(0);
+  });
+
+  it('the producer wrapper seals a whole call before sending; one bad message means nothing is sent', async () => {
+    const calls: unknown[] = [];
+    const fake = { send: async (r: unknown) => (calls.push(r), []), sendBatch: async (b: unknown) => (calls.push(b), []) } as unknown as Producer;
+    const producer = wiresealProducer(fake, codec);
+    expect(producer.raw).toBe(fake);
+    await expect(producer.send({ topic: 'payments', messages: [{ value: payment }, { value: 'not json' }] })).rejects.toMatchObject({ code: 'ERR_POLICY_INVALID' });
+    await expect(producer.sendBatch({ topicMessages: [{ topic: 'docs', messages: [{ value: 'a' }] }, { topic: 'nope', messages: [{ value: 'b' }] }] })).rejects.toMatchObject({ code: 'ERR_POLICY_INVALID' });
+    expect(calls).toHaveLength(0);
+    await producer.sendBatch({ acks: -1, topicMessages: [{ topic: 'docs', messages: [{ key: 'k', value: 'a' }] }, { topic: 'audit', messages: [{ value: 'b' }] }] });
+    const sent = calls[0] as { acks: number; topicMessages: Array<{ topic: string; messages: Array<{ key?: string; value: unknown; headers?: Record<string, unknown> }> }> };
+    expect(sent.acks).toBe(-1);
+    expect(sent.topicMessages[0]!.messages[0]!.key).toBe('k');
+    expect(sent.topicMessages[0]!.messages[0]!.headers![HEADER_MARKER]).toBe('1');
+    expect(sent.topicMessages[1]!.messages[0]).toEqual({ value: 'b' });
   });
 
   it('a dead-letter record is the original plus the error and source headers', () => {

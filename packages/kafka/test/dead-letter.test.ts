@@ -125,7 +125,7 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
 
   type Run = { codec: KafkaCodec; events: KafkaCodecEvent[]; handled: Array<{ topic: string; id: string; offset: string }>; consumer: Consumer; groupId: string; stopped: () => boolean };
 
-  async function run(kind: 'message' | 'batch', topics: string[], options: ConsumeOptions, groupId = uniqueTopic('g')): Promise<Run> {
+  async function run(kind: 'message' | 'batch', topics: string[], options: ConsumeOptions, groupId = uniqueTopic('g'), stopOnFail = true): Promise<Run> {
     const events: KafkaCodecEvent[] = [];
     const codec = createKafkaCodec({ keys, topics: topicsConfig, onEvent: (e) => events.push(e) });
     const handled: Run['handled'] = [];
@@ -135,7 +135,7 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     consumer.on(consumer.events.STOP, () => void (stopped = true));
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
-    const opts = options.onFailure === 'fail' ? { ...options, consumer } : options;
+    const opts = options.onFailure === 'fail' && stopOnFail ? { ...options, consumer } : options;
     if (kind === 'message') {
       await consumer.run({
         eachMessage: wiresealEachMessage(codec, async ({ topic, message }) => void handled.push({ topic, id: idOf(message), offset: message.offset }), opts),
@@ -237,6 +237,17 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
       expect(r.handled).toHaveLength(1); // nothing after the poison record was handled
     });
   }
+
+  it('fail without a consumer handle: pauses the failing partitions only, commits nothing past them, keeps running', async () => {
+    const r = await run('message', [fieldsTopic, wholeTopic], { onFailure: 'fail' }, uniqueTopic('g-pause'), false);
+    await waitFor(() => r.codec.stats.failed >= 2, 'both partitions to fail');
+    await new Promise((res) => setTimeout(res, 500));
+    expect(r.stopped()).toBe(false);
+    expect(r.consumer.paused().map((p) => p.topic).sort()).toEqual([fieldsTopic, wholeTopic].sort());
+    expect(r.handled.map((h) => h.id).sort()).toEqual(['fields-g1', 'whole-g1']);
+    expect(r.codec.stats.failed).toBe(2); // paused: the failing record is not retried in a loop
+    await expect.poll(async () => [await committed(admin, r.groupId, fieldsTopic), await committed(admin, r.groupId, wholeTopic)], { timeout: 15_000 }).toEqual([1, 1]);
+  });
 
   it('skip, asked for explicitly: poison records are skipped and counted, good ones handled, all committed', async () => {
     const r = await run('batch', [fieldsTopic], { onFailure: 'skip' });

@@ -4,6 +4,7 @@
  * a summary, a reject file, and resumption after an interruption.
  */
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Context, KeySet } from '@wireseal/core';
 import type { CommandSpec, Values } from '../args.ts';
 import { CONTEXT_OPTION, choice, flag, list, parseContext, positiveNumber, required, str } from '../args.ts';
@@ -11,6 +12,8 @@ import { EXIT, usageError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { write } from '../io.ts';
 import { KEY_SOURCE_OPTIONS, loadKeys } from '../keys/source.ts';
+import type { LegacySetup } from '../reencrypt/legacy.ts';
+import { legacyReader, legacySetupFromEnv } from '../reencrypt/legacy.ts';
 import { reencryptJsonl } from '../reencrypt/jsonl.ts';
 import { Progress } from '../reencrypt/progress.ts';
 import type { ResealOptions } from '../reencrypt/record.ts';
@@ -33,6 +36,11 @@ async function withStopSignals<T>(body: (stopRequested: () => boolean) => Promis
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Worker threads by default: the cores, at most 4. */
+function defaultJobs(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 /** Digest of everything that decides how records are re-sealed (checkpoints refuse to mix settings). */
@@ -81,7 +89,7 @@ async function report(io: Io, values: Values, f: Finished): Promise<number> {
   return f.interrupted ? EXIT.INTERRUPTED : f.counters.failed > 0 ? EXIT.REJECTED : EXIT.OK;
 }
 
-async function runJsonl(values: Values, io: Io, keys: KeySet, reseal: ResealOptions, progress: Progress, settings: unknown): Promise<number> {
+async function runJsonl(values: Values, io: Io, keys: KeySet, reseal: ResealOptions, progress: Progress, settings: unknown, legacy: LegacySetup | undefined): Promise<number> {
   const input = required(values, 'in', 'reencrypt');
   const output = required(values, 'out', 'reencrypt');
   const rejects = str(values, 'reject') ?? `${output}.rejects.jsonl`;
@@ -97,10 +105,12 @@ async function runJsonl(values: Values, io: Io, keys: KeySet, reseal: ResealOpti
       force: flag(values, 'force'),
       keys,
       reseal,
+      ...(legacy ? { legacy } : {}),
       settings: settingsDigest(settings),
       progress,
       checkpointRecords: Math.floor(positiveNumber(values, 'checkpoint-every', 10_000)),
       checkpointMs: 1000,
+      jobs: Math.floor(positiveNumber(values, 'jobs', defaultJobs())),
       stopRequested,
     }),
   );
@@ -144,7 +154,8 @@ export const reencrypt: CommandSpec = {
   description: [
     'Per field: a token under the primary kid is verified and left byte-identical ("already current"); a token under',
     'an older kid is opened and sealed again ("re-sealed"); plaintext is sealed ("sealed from plaintext"), or with',
-    '--strict fails the record (ERR_PLAINTEXT_FIELD). A record that fails goes to the reject file with its error code.',
+    '--strict fails the record (ERR_PLAINTEXT_FIELD); with --legacy-key-env, legacy AES-CBC values are decrypted and',
+    'sealed ("legacy converted"). A record that fails goes to the reject file with its error code.',
     'Output keeps input order; only changed values are rewritten, the rest of each line keeps its bytes.',
     '',
     'JSONL: a checkpoint (default OUT.checkpoint) is written after every batch; after an interruption run the same',
@@ -168,10 +179,15 @@ export const reencrypt: CommandSpec = {
     ...KEY_SOURCE_OPTIONS,
     ...CONTEXT_OPTION,
     strict: { type: 'boolean', help: 'Fail records with plaintext at a policy path instead of sealing it' },
+    'legacy-key-env': { type: 'string', metavar: 'VAR', help: 'Convert legacy AES-CBC values at policy paths, with the key in this environment variable' },
+    'legacy-key-encoding': { type: 'string', metavar: 'ENC', help: 'How that key is written: utf8 (default: its UTF-8 bytes are the key), base64 or hex' },
+    'legacy-parse': { type: 'string', metavar: 'MODE', help: 'Legacy plaintext is the value as a string (default), or json to JSON.parse it' },
+    'legacy-path': { type: 'string', multiple: true, metavar: 'PATH', help: 'Policy path legacy senders encrypt (default: every policy path)' },
     reject: { type: 'string', metavar: 'FILE', help: 'Reject file (JSONL: line, code, message, record); default OUT.rejects.jsonl' },
     checkpoint: { type: 'string', metavar: 'FILE', help: 'Checkpoint file; default OUT.checkpoint (removed when the run completes)' },
     'checkpoint-every': { type: 'string', metavar: 'N', help: 'Checkpoint after N records (and at least every second); default 10000' },
     resume: { type: 'boolean', help: 'Continue an interrupted run from its checkpoint' },
+    jobs: { type: 'string', metavar: 'N', help: 'JSONL: worker threads that re-seal (default: the CPU count, at most 4; 1 = none)' },
     force: { type: 'boolean', short: 'f', help: 'Start over: overwrite the output and reject files, discard a checkpoint' },
     progress: { type: 'string', metavar: 'MODE', help: 'auto (default: bar on a terminal, else lines), bar, lines or none' },
     'progress-interval': { type: 'string', metavar: 'SECONDS', help: 'Seconds between progress lines when not a terminal; default 10' },
@@ -197,15 +213,30 @@ export const reencrypt: CommandSpec = {
       'reencrypt',
     );
     const strict = flag(values, 'strict');
+    const legacyEnv = str(values, 'legacy-key-env');
+    const legacy =
+      legacyEnv === undefined
+        ? undefined
+        : legacySetupFromEnv(
+            io.env,
+            legacyEnv,
+            choice(values, 'legacy-key-encoding', ['utf8', 'base64', 'hex'] as const, 'utf8'),
+            choice(values, 'legacy-parse', ['string', 'json'] as const, 'string'),
+            list(values, 'legacy-path'),
+          );
+    if (!legacy) {
+      for (const o of ['legacy-key-encoding', 'legacy-parse', 'legacy-path']) if (values[o] !== undefined) throw usageError(`--${o} applies only with --legacy-key-env`);
+    }
     const keys = await loadKeys(values, io, 'reencrypt');
-    const base: ResealOptions = { policy, strict, ...(context ? { fromContext: context } : {}) };
+    const base: ResealOptions = { policy, strict, ...(context ? { fromContext: context } : {}), ...(legacy ? { legacy: [legacyReader(legacy)] } : {}) };
     if (kafka) {
-      for (const o of ['checkpoint', 'checkpoint-every', 'resume']) {
+      for (const o of ['checkpoint', 'checkpoint-every', 'resume', 'jobs']) {
         if (values[o] !== undefined) throw usageError(`--${o} applies to JSONL files; a Kafka run resumes from its consumer group's committed offsets`);
       }
       return runKafka(values, io, keys, base, progress, context);
     }
     for (const o of ['group', 'mode', 'context-topic']) if (values[o] !== undefined) throw usageError(`--${o} applies only with --topic`);
-    return runJsonl(values, io, keys, base, progress, { policy: policy.toJSON(), context: context ?? null, strict });
+    const legacySettings = legacy ? { parse: legacy.parse, paths: legacy.paths ?? null } : null;
+    return runJsonl(values, io, keys, base, progress, { policy: policy.toJSON(), context: context ?? null, strict, legacy: legacySettings }, legacy);
   },
 };

@@ -38,7 +38,9 @@ const push: CommandSpec = {
     const keys = await readKeySetFile(file);
     const text = JSON.stringify(keys.toJwks());
     const sdk = await import('@aws-sdk/client-secrets-manager');
-    const client = await createSecretsClient(awsClientConfig(values));
+    const client = await createSecretsClient(awsClientConfig(values)).catch((err: unknown) => {
+      throw usageError((err as Error).message);
+    });
     let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
     let versionId: string | undefined;
     try {

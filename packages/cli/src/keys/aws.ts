@@ -27,10 +27,21 @@ export function awsClientConfig(values: Values): SecretsManagerClientConfig {
   return config;
 }
 
-/** Creates a SecretsManagerClient (loading the SDK now). */
+/**
+ * Creates a SecretsManagerClient (loading the SDK now) and resolves its
+ * region, so a missing region is reported as such rather than as a failed call.
+ * @throws Error whose message says how to give a region
+ */
 export async function createSecretsClient(config: SecretsManagerClientConfig): Promise<SecretsManagerClient> {
   const sdk = await import('@aws-sdk/client-secrets-manager');
-  return new sdk.SecretsManagerClient(config);
+  const client = new sdk.SecretsManagerClient(config);
+  try {
+    await client.config.region();
+  } catch {
+    client.destroy();
+    throw new Error('no AWS region: pass --region, set AWS_REGION, or use a profile that has one');
+  }
+  return client;
 }
 
 /**

@@ -11,7 +11,7 @@ import { usageError } from '../errors.ts';
 import { readText } from '../files.ts';
 import type { Io } from '../io.ts';
 import { write } from '../io.ts';
-import { AWS_OPTIONS, awsClientConfig } from './aws.ts';
+import { AWS_OPTIONS, awsClientConfig, createSecretsClient } from './aws.ts';
 
 /** The key-source options shared by seal, open, fields, reencrypt and keyset list. */
 export const KEY_SOURCE_OPTIONS: Record<string, OptionSpec> = {
@@ -48,10 +48,16 @@ export function keySetFromEnv(env: Record<string, string | undefined>, name: str
 /** Reads the key set from Secrets Manager through `@wireseal/aws-secrets` (AWSCURRENT + AWSPREVIOUS decrypt-only). */
 export async function keySetFromSecret(secretId: string, values: Values, io: Io): Promise<KeySet> {
   const { secretsManagerKeyProvider } = await import('@wireseal/aws-secrets');
+  let client;
+  try {
+    client = await createSecretsClient(awsClientConfig(values));
+  } catch (err) {
+    throw new KeySourceError(`cannot read secret ${secretId}: ${(err as Error).message}`);
+  }
   const warnings: string[] = [];
   const provider = secretsManagerKeyProvider({
     secretId,
-    clientConfig: awsClientConfig(values),
+    client,
     onError: (err, info) => {
       // An unusable AWSPREVIOUS does not stop us; say so. (Messages never hold key bytes.)
       if (info.stage === 'AWSPREVIOUS') warnings.push(`warning ${err.code}: ${err.message}`);
@@ -62,6 +68,7 @@ export async function keySetFromSecret(secretId: string, values: Values, io: Io)
     return provider.current();
   } finally {
     await provider.close();
+    client.destroy();
     for (const w of warnings) await write(io.stderr, `${w}\n`);
   }
 }

@@ -5,20 +5,20 @@
  * resumes where the last durable batch ended, without duplicating or losing
  * a record.
  */
-import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { KeySet } from '@wireseal/core';
-import { WiresealError } from '@wireseal/core';
 import { CliError, inputError, ioError, usageError } from '../errors.ts';
 import { exists, syncDir } from '../files.ts';
 import type { Checkpoint, JobIdentity } from './checkpoint.ts';
 import { checkIdentity, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { Progress } from './progress.ts';
+import type { BatchOutput } from './batch.ts';
+import type { LegacySetup } from './legacy.ts';
+import { BatchPool } from './pool.ts';
 import type { ResealOptions } from './record.ts';
-import { resealDocument } from './record.ts';
 import type { Counters } from './summary.ts';
-import { addFailure, addResult, newCounters } from './summary.ts';
+import { mergeCounters, newCounters } from './summary.ts';
 
 /** A JSONL re-encryption job. */
 export interface JsonlJob {
@@ -39,7 +39,11 @@ export interface JsonlJob {
   checkpointRecords: number;
   /** ...or this many ms, whichever comes first. */
   checkpointMs: number;
-  /** Polled between records: true asks the job to checkpoint and stop. */
+  /** The legacy reader's setup, for worker threads (`reseal.legacy` is built from it). */
+  legacy?: LegacySetup;
+  /** Worker threads (1: re-seal in the main thread). */
+  jobs: number;
+  /** Polled between batches: true asks the job to checkpoint and stop. */
   stopRequested: () => boolean;
 }
 
@@ -52,7 +56,7 @@ export interface JobResult {
   resumed: boolean;
 }
 
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 256 * 1024;
 const MAX_LINE = 64 * 1024 * 1024;
 const MAX_PENDING = 8 * 1024 * 1024;
 
@@ -123,6 +127,7 @@ export async function reencryptJsonl(job: JsonlJob): Promise<JobResult> {
   }
 
   const inFile = await openFile(input, 'r');
+  const pool = new BatchPool(job.jobs, job.keys, job.reseal, job.legacy);
   const counters = cp.counters;
   let inOffset = cp.inOffset;
   let outOffset = cp.outOffset;
@@ -163,73 +168,66 @@ export async function reencryptJsonl(job: JsonlJob): Promise<JobResult> {
     lastFlush = Date.now();
   };
 
-  const handleLine = (bytes: Buffer): void => {
-    line++;
-    let end = bytes.length;
-    if (end > 0 && bytes[end - 1] === 13) end--; // CRLF
-    if (end === 0 || bytes.subarray(0, end).every((b) => b === 32 || b === 9)) {
-      outParts.push(`${bytes.toString('utf8')}\n`); // blank lines are kept, not counted
-      return;
-    }
-    let text = '';
-    try {
-      if (!isUtf8(bytes)) throw inputError('record is not valid UTF-8');
-      text = bytes.toString('utf8', 0, end);
-      const r = resealDocument(job.keys, text, job.reseal);
-      const outText = r.changed ? r.text : bytes.toString('utf8');
-      outParts.push(`${outText}\n`);
-      outPending += outText.length + 1;
-      addResult(counters, r);
-    } catch (err) {
-      const code = err instanceof WiresealError || (err instanceof CliError && err.code === 'ERR_INPUT_INVALID') ? err.code : undefined;
-      if (code === undefined) throw err;
-      rejParts.push(`${JSON.stringify({ line, offset: inOffset, code, message: (err as Error).message, record: text || bytes.toString('utf8') })}\n`);
-      addFailure(counters, code);
-    }
+  // Batches in flight, oldest first; results are taken in this order, so output keeps input order.
+  const inflight: Array<{ result: Promise<BatchOutput>; endOffset: number }> = [];
+  const maxInflight = Math.max(2, pool.threads * 2);
+  const take = async (): Promise<void> => {
+    const head = inflight.shift()!;
+    const r = await head.result;
+    outParts.push(r.out);
+    outPending += r.out.length;
+    if (r.rejects) rejParts.push(r.rejects);
+    mergeCounters(counters, r.counters);
+    line += r.lines;
+    inOffset = head.endOffset;
+    sinceFlush += r.lines;
+    job.progress.update(progressState());
+    if (sinceFlush >= job.checkpointRecords || outPending > MAX_PENDING || Date.now() - lastFlush >= job.checkpointMs) await flush(false);
+  };
+  let submittedLine = line;
+  const submit = async (bytes: Uint8Array, firstOffset: number): Promise<void> => {
+    let lines = 0;
+    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) lines++;
+    if (bytes.length > 0 && bytes[bytes.length - 1] !== 10) lines++;
+    const endOffset = firstOffset + bytes.length; // before submit: a worker takes the bytes (transferred, length 0 here)
+    inflight.push({ result: pool.submit({ bytes, firstLine: submittedLine + 1, firstOffset }), endOffset });
+    submittedLine += lines;
+    while (inflight.length >= maxInflight) await take();
   };
 
   const progressState = () => ({ records: counters.records, done: inOffset, total: st.size, failed: counters.failed });
   job.progress.begin(progressState());
   try {
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
     let readPos = inOffset;
     let carry: Buffer = Buffer.alloc(0);
     for (;;) {
+      if (job.stopRequested()) {
+        interrupted = true;
+        break;
+      }
+      const size = Math.max(READ_CHUNK, carry.length); // a long line doubles the read, never quadratic copying
+      const buf = Buffer.allocUnsafe(size);
       let bytesRead: number;
       try {
-        ({ bytesRead } = await inFile.read(buf, 0, READ_CHUNK, readPos));
+        ({ bytesRead } = await inFile.read(buf, 0, size, readPos));
       } catch (err) {
         throw ioError(`cannot read input ${job.input}`, err);
       }
+      const dataBase = readPos - carry.length; // input offset of data[0]
       readPos += bytesRead;
-      const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-      const dataBase = readPos - data.length; // input offset of data[0]
-      let start = 0;
-      for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
-        handleLine(data.subarray(start, nl));
-        start = nl + 1;
-        inOffset = dataBase + start;
-        sinceFlush++;
-        if ((sinceFlush & 63) === 0 || sinceFlush >= job.checkpointRecords) {
-          job.progress.update(progressState());
-          if (job.stopRequested()) {
-            interrupted = true;
-            break;
-          }
-          if (sinceFlush >= job.checkpointRecords || outPending > MAX_PENDING || Date.now() - lastFlush >= job.checkpointMs) await flush(false);
-        }
-      }
-      if (interrupted) break;
-      carry = Buffer.from(data.subarray(start));
-      if (carry.length > MAX_LINE) throw inputError(`line ${line + 1} of ${job.input} is longer than ${MAX_LINE} bytes`);
       if (bytesRead === 0) {
-        if (carry.length > 0) {
-          handleLine(carry); // a last line without a newline gets one
-          inOffset = dataBase + data.length;
-        }
+        if (carry.length > 0) await submit(new Uint8Array(carry), dataBase); // a last line without a newline gets one
         break;
       }
+      const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      const cut = data.lastIndexOf(10) + 1;
+      if (cut > 0) {
+        await submit(new Uint8Array(data.subarray(0, cut)), dataBase);
+      }
+      carry = Buffer.from(data.subarray(cut));
+      if (carry.length > MAX_LINE) throw inputError(`line ${submittedLine + 1} of ${job.input} is longer than ${MAX_LINE} bytes`);
     }
+    while (inflight.length) await take();
     if (interrupted) {
       await flush(false);
     } else {
@@ -239,6 +237,8 @@ export async function reencryptJsonl(job: JsonlJob): Promise<JobResult> {
     }
   } finally {
     job.progress.end();
+    await pool.close();
+    await Promise.allSettled(inflight.map((f) => f.result));
     await inFile.close().catch(() => undefined);
     await out.close().catch(() => undefined);
     await rej?.close().catch(() => undefined);

@@ -17,6 +17,7 @@
  */
 import { decodeProtectedHeader, decryptFields, encryptFields } from '@wireseal/core';
 import type { Context, FieldPolicy, KeySet, LegacyFieldReader } from '@wireseal/core';
+import { PlaintextFieldError } from '@wireseal/core/errors';
 import { inputError } from '../errors.ts';
 import type { Location } from './paths.ts';
 import { looksLikeToken, policyLocations, setAt, valueAt } from './paths.ts';
@@ -28,7 +29,7 @@ export interface ResealOptions {
   fromContext?: Context;
   /** Context to bind the new tokens to; default `fromContext`. A different one re-seals every token. */
   toContext?: Context;
-  /** Fail records that hold plaintext at a policy path (`ERR_PLAINTEXT_FIELD`). */
+  /** Fail records that hold plaintext (not a token, not legacy) at a policy path (`ERR_PLAINTEXT_FIELD`). */
   strict?: boolean;
   /** Readers for legacy (non-JWE) ciphertexts at policy paths. */
   legacy?: readonly LegacyFieldReader[];
@@ -129,11 +130,16 @@ export function resealDocument(keys: KeySet, text: string, options: ResealOption
   const primary = keys.primaryKid;
 
   // Open everything first: a record fails as a whole, before anything is sealed.
+  // Always migrate mode, so legacy readers run; --strict is enforced on what passed through.
   const opened = decryptFields(keys, doc, options.policy, {
-    mode: options.strict ? 'strict' : 'migrate',
+    mode: 'migrate',
     ...(options.fromContext ? { context: options.fromContext } : {}),
     ...(options.legacy ? { legacy: options.legacy } : {}),
   });
+  if (options.strict && opened.passedThrough.length > 0) {
+    const path = opened.passedThrough[0]!;
+    throw new PlaintextFieldError(path, `field "${path}" holds plaintext where the policy requires a token (--strict)`);
+  }
   const legacyPaths = new Set(opened.legacy.map((l) => l.path));
 
   const result: ResealResult = { text, changed: false, resealed: 0, current: 0, fromPlaintext: 0, legacy: 0, fromKids: [] };

@@ -24,6 +24,12 @@ export interface Counters {
   failedByCode: Record<string, number>;
 }
 
+/** Adds `n` to `map[key]` as an own property (a kid may be any printable ASCII, `__proto__` included). */
+function bump(map: Record<string, number>, key: string, n: number): void {
+  const cur = Object.prototype.hasOwnProperty.call(map, key) ? map[key]! : 0;
+  Object.defineProperty(map, key, { value: cur + n, enumerable: true, writable: true, configurable: true });
+}
+
 /** Fresh counters. */
 export function newCounters(): Counters {
   return { records: 0, written: 0, failed: 0, resealed: 0, current: 0, fromPlaintext: 0, legacy: 0, byKid: {}, failedByCode: {} };
@@ -37,14 +43,27 @@ export function addResult(c: Counters, r: ResealResult): void {
   c.current += r.current;
   c.fromPlaintext += r.fromPlaintext;
   c.legacy += r.legacy;
-  for (const kid of r.fromKids) c.byKid[kid] = (c.byKid[kid] ?? 0) + 1;
+  for (const kid of r.fromKids) bump(c.byKid, kid, 1);
 }
 
 /** Adds one failed record. */
 export function addFailure(c: Counters, code: string): void {
   c.records++;
   c.failed++;
-  c.failedByCode[code] = (c.failedByCode[code] ?? 0) + 1;
+  bump(c.failedByCode, code, 1);
+}
+
+/** Adds `from` into `into`. */
+export function mergeCounters(into: Counters, from: Counters): void {
+  into.records += from.records;
+  into.written += from.written;
+  into.failed += from.failed;
+  into.resealed += from.resealed;
+  into.current += from.current;
+  into.fromPlaintext += from.fromPlaintext;
+  into.legacy += from.legacy;
+  for (const [k, n] of Object.entries(from.byKid)) bump(into.byKid, k, n);
+  for (const [k, n] of Object.entries(from.failedByCode)) bump(into.failedByCode, k, n);
 }
 
 /** The one-line human summary. */

@@ -85,7 +85,12 @@ async function handle(codec: HttpCodec, route: CompiledRoute, req: Req, res: Ser
       if (earlier !== undefined && decision.action === 'fields' && typeof earlier === 'object') {
         decoded = codec.decodeFields(route, head, earlier);
       } else {
-        const body = typeof earlier === 'string' || earlier instanceof Uint8Array ? earlier : await readBody(req, decision.limit);
+        const body =
+          typeof earlier === 'string' || earlier instanceof Uint8Array
+            ? earlier
+            : req.readableEnded
+              ? new Uint8Array(0) // consumed by something that left no body behind: nothing to open
+              : await readBody(req, decision.limit);
         decoded = await codec.decode(route, head, decision, body);
       }
     }

@@ -10,7 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import fp from 'fastify-plugin';
 import type { Readable } from 'node:stream';
 import { LimitExceededError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
-import type { HttpCodecOptions, JsonParser, ResponsePlan, WiresealRequestInfo } from '../core/codec.ts';
+import type { DecodedRequest, HttpCodecOptions, JsonParser, ResponsePlan, WiresealRequestInfo } from '../core/codec.ts';
 import { HttpCodec } from '../core/codec.ts';
 import { UnsupportedMediaTypeError } from '../core/errors.ts';
 import type { RequestHead } from '../core/media.ts';
@@ -105,38 +105,53 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
   if (typeof keys?.ready === 'function') await keys.ready();
   const parseJson = jsonParserOf(fastify);
   fastify.decorateRequest('wireseal', null);
-  for (const type of codec.profiles.keys()) {
+  for (const [type, profile] of codec.profiles) {
     if (!fastify.hasContentTypeParser(type)) {
-      fastify.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+      // The raw body; the profile opens it in preValidation (Fastify's bodyLimit applies while reading).
+      fastify.addContentTypeParser(type, { parseAs: profile.bodyAs === 'text' ? 'string' : 'buffer' }, (_req, body, done) => done(null, body));
     }
   }
 
-  const preValidation = async (request: Req, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+  const attach = (request: Req, route: CompiledRoute, head: RequestHead, decoded: DecodedRequest | undefined): void => {
+    if (decoded) {
+      request.body = decoded.body;
+      // The handler sees the request as a plaintext client would have sent it.
+      if (decoded.info.mode === 'whole' && decoded.info.contentType) request.headers['content-type'] = decoded.info.contentType;
+    }
+    request.wireseal = decoded?.info ?? { mode: route.mode, sealed: false };
+    request[STATE] = { route, head, plan: codec.planResponse(route, head, decoded) };
+  };
+
+  // Callback-style hooks: on routes without wireseal they cost one property
+  // lookup and no promise. A failed request is answered here and `done` is
+  // not called, so the handler never runs.
+  const preValidation = (request: Req, reply: FastifyReply, done: (err?: Error) => void): void => {
     const route = (request.routeOptions.config as Config | undefined)?.[COMPILED];
-    if (!route) return undefined;
+    if (!route) {
+      done();
+      return;
+    }
     const head = headOf(request);
+    const fail = (err: unknown): void => {
+      sendProblem(request, reply, codec.failure(err, 'request', head));
+    };
     try {
       const decision = codec.inspect(route, head);
-      let decoded;
-      if (decision.action === 'fields') {
-        decoded = codec.decodeFields(route, head, request.body);
-      } else if (decision.action === 'payload') {
-        decoded = await codec.decodePayload(route, head, decision.profile, request.body as string | Uint8Array, parseJson);
-        // The handler sees the request as a plaintext client would have sent it.
-        if (decoded.info.contentType) request.headers['content-type'] = decoded.info.contentType;
+      if (decision.action !== 'payload') {
+        attach(request, route, head, decision.action === 'fields' ? codec.decodeFields(route, head, request.body) : undefined);
+        done();
+        return;
       }
-      if (decoded) request.body = decoded.body;
-      request.wireseal = decoded?.info ?? { mode: route.mode, sealed: false };
-      request[STATE] = { route, head, plan: codec.planResponse(route, head, decoded) };
-      return undefined;
+      codec.decodePayload(route, head, decision.profile, request.body as string | Uint8Array, parseJson).then((decoded) => {
+        attach(request, route, head, decoded);
+        done();
+      }, fail);
     } catch (err) {
-      return sendProblem(request, reply, codec.failure(err, 'request', head));
+      fail(err);
     }
   };
 
-  const onSend = async (request: Req, reply: FastifyReply, payload: unknown): Promise<unknown> => {
-    const state = request[STATE];
-    if (!state || state.problem || !state.plan || state.plan.kind === 'none' || payload === null || payload === undefined) return payload;
+  const seal = async (request: Req, reply: FastifyReply, state: State, payload: unknown): Promise<unknown> => {
     const head = state.head!;
     try {
       let body: Uint8Array | string;
@@ -144,7 +159,7 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
       else if (typeof (payload as Readable).pipe === 'function') body = await collect(payload as Readable);
       else return payload;
       const ct = reply.getHeader('content-type');
-      const sealed = await codec.encodeResponse(state.route!, head, state.plan, body, ct === undefined ? undefined : String(ct), reply.statusCode);
+      const sealed = await codec.encodeResponse(state.route!, head, state.plan!, body, ct === undefined ? undefined : String(ct), reply.statusCode);
       if (!sealed) return body;
       reply.header('content-type', sealed.contentType);
       reply.removeHeader('content-length');
@@ -153,12 +168,22 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
       if (sealed.headers) reply.headers(sealed.headers);
       return sealed.body;
     } catch (err) {
+      // Never send the plaintext: answer with a problem instead.
       const problem = codec.failure(err, 'response', head);
       state.problem = true;
       for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
       reply.code(problem.status).headers(problem.headers);
       return problem.body;
     }
+  };
+
+  const onSend = (request: Req, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void => {
+    const state = request[STATE];
+    if (!state || state.problem || !state.plan || state.plan.kind === 'none' || payload === null || payload === undefined) {
+      done(null, payload);
+      return;
+    }
+    seal(request, reply, state, payload).then((out) => done(null, out), (err: Error) => done(err));
   };
 
   // Instance-level hooks, in registration order: register wireseal before

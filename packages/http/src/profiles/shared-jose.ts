@@ -27,6 +27,7 @@ function tokenText(body: Uint8Array | string): string {
 export function sharedKeyJose(): PayloadProfile {
   return {
     mediaType: JOSE_TYPE,
+    bodyAs: 'text',
     open(body: Uint8Array | string, ctx: ProfileContext): OpenedPayload {
       const token = tokenText(body);
       const opened = openToken(currentKeys(ctx.keys), token, ctx.context ? { context: ctx.context } : {});

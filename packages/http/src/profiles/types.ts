@@ -51,6 +51,11 @@ export interface PayloadProfile {
   /** The media type (essence, lower-case) of sealed bodies, e.g. `application/jose`. */
   readonly mediaType: string;
   /**
+   * How adapters that parse bodies themselves (Fastify) should hand the body
+   * to `open`: `text` (UTF-8 string) or `bytes` (default; binary-safe).
+   */
+  readonly bodyAs?: 'text' | 'bytes';
+  /**
    * Opens a sealed body.
    * @throws WiresealError with a stable code; never returns unauthenticated plaintext
    */

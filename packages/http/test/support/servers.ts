@@ -114,6 +114,7 @@ export async function startFastify(keys: KeySet): Promise<Running> {
 export interface RawResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
+  bytes: Buffer;
   text: string;
   json(): any;
 }
@@ -126,8 +127,9 @@ export function raw(url: string, method: string, path: string, headers: Record<s
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        const bytes = Buffer.concat(chunks);
+        const text = bytes.toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes, text, json: () => JSON.parse(text) });
       });
       res.on('error', reject);
     });

@@ -1,0 +1,147 @@
+// reencrypt --topic against a real Kafka broker: field-mode and whole-value
+// records re-sealed into a new topic (wsc moves to the new topic), exactly
+// once: a second run finds nothing to do and adds nothing.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Kafka, logLevel } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaAvailable, startKafka } from '@wireseal-tooling/local-kafka';
+import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
+import { FieldPolicy, KeySet, decryptFields, encryptFields, open, seal } from '@wireseal/core';
+import { errorCode, tempDir, wireseal } from './helpers.ts';
+
+const avail = kafkaAvailable();
+const tmp = tempDir();
+let broker: KafkaHandle;
+let kafka: Kafka;
+
+const keys = KeySet.generate({ kid: 'k1' }).addKey({ kid: 'k2' });
+const rotated = keys.promote('k2');
+const policy = FieldPolicy.parse({ fields: ['pan', 'owner.name'] });
+const keysFile = tmp.path('keys.json');
+const policyFile = tmp.path('policy.json');
+const suffix = `${process.pid}-${Date.now()}`;
+
+beforeAll(async () => {
+  if (!avail.ok) return;
+  writeFileSync(keysFile, JSON.stringify(rotated.toJwks()));
+  writeFileSync(policyFile, JSON.stringify(policy.toJSON()));
+  broker = await startKafka();
+  kafka = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING });
+}, 180_000);
+afterAll(async () => {
+  await broker?.stop();
+  tmp.cleanup();
+});
+
+async function readAll(topic: string, expected: number): Promise<KafkaMessage[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Math.random()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const got: KafkaMessage[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`read ${got.length} of ${expected} from ${topic}`)), 60_000);
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        got.push(message);
+        if (got.length >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  // Give a stray duplicate the chance to show up before we stop.
+  await new Promise((r) => setTimeout(r, 1500));
+  await consumer.disconnect();
+  return got;
+}
+
+describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
+  it('re-seals field-mode records into a new topic under the new key and topic, exactly once', async () => {
+    const src = `payments-${suffix}`;
+    const dst = `payments-v2-${suffix}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: src, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    const N = 400;
+    const ctx = Object.freeze({ topic: src });
+    await producer.send({
+      topic: src,
+      messages: Array.from({ length: N }, (_, i) => ({
+        key: `k${i % 7}`,
+        partition: i % 2,
+        headers: { wireseal: '1', trace: `t${i}` },
+        value: i === 13 ? '{not json' : JSON.stringify(encryptFields(keys, { id: i, pan: `4111-${i}`, owner: { name: `n${i}` } }, policy, { context: ctx })),
+      })),
+    });
+    await producer.disconnect();
+
+    const args = ['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path('k.rejects.jsonl'), '--json'];
+    const r = await wireseal(args);
+    expect(r.code, r.stderr).toBe(4); // record 13 is rejected
+    expect(JSON.parse(r.out)).toMatchObject({ status: 'done', records: N, written: N - 1, failed: 1, fieldsResealed: 2 * (N - 1), failedByCode: { ERR_INPUT_INVALID: 1 } });
+    const rejects = readFileSync(tmp.path('k.rejects.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { partition: number; offset: string; code: string });
+    expect(rejects).toEqual([expect.objectContaining({ partition: 1, offset: '6', code: 'ERR_INPUT_INVALID' })]);
+
+    const out = await readAll(dst, N - 1);
+    expect(out).toHaveLength(N - 1);
+    const ids = new Set<number>();
+    for (const m of out) {
+      const doc = JSON.parse(m.value!.toString()) as { id: number; pan: string };
+      expect(JSON.parse(Buffer.from(doc.pan.split('.')[0]!, 'base64url').toString()).kid).toBe('k2');
+      // bound to the new topic: opens there, not under the old one
+      const opened = decryptFields(rotated, doc, policy, { context: { topic: dst } });
+      expect(opened.doc).toEqual({ id: doc.id, pan: `4111-${doc.id}`, owner: { name: `n${doc.id}` } });
+      expect(() => decryptFields(rotated, doc, policy, { context: ctx })).toThrow(expect.objectContaining({ code: 'ERR_CONTEXT_MISMATCH' }));
+      expect(m.key!.toString()).toBe(`k${doc.id % 7}`);
+      expect(m.headers!.trace!.toString()).toBe(`t${doc.id}`);
+      expect(m.headers!.wireseal!.toString()).toBe('1');
+      ids.add(doc.id);
+    }
+    expect(ids.size).toBe(N - 1);
+
+    // Per-partition order is kept.
+    const p0 = out.filter((m) => (JSON.parse(m.value!.toString()) as { id: number }).id % 2 === 0).map((m) => (JSON.parse(m.value!.toString()) as { id: number }).id);
+    expect(p0).toEqual([...p0].sort((a, b) => a - b));
+
+    // A second run resumes from the committed offsets: nothing left, nothing added.
+    const again = await wireseal(args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ records: 0, resumed: true });
+    expect(await readAll(dst, N - 1)).toHaveLength(N - 1);
+  }, 180_000);
+
+  it('re-seals whole-value records (wireseal-jwe framing)', async () => {
+    const src = `blobs-${suffix}`;
+    const dst = `blobs-v2-${suffix}`;
+    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    await producer.connect();
+    const messages = Array.from({ length: 20 }, (_, i) => {
+      const token = seal(keys, `blob ${i}`, { cty: 'text/plain', context: { topic: src } });
+      const p = token.split('.');
+      return { key: `b${i}`, value: Buffer.from(p[3]!, 'base64url'), headers: { wireseal: '1', 'wireseal-jwe': `${p[0]}.${p[1]}.${p[2]}..${p[4]}` } };
+    });
+    await producer.send({ topic: src, messages });
+    await producer.disconnect();
+    const r = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--mode', 'whole', '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path('w.rejects.jsonl'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ records: 20, fieldsResealed: 20, resealedByKid: { k1: 20 } });
+    const out = await readAll(dst, 20);
+    for (const m of out) {
+      const frame = m.headers!['wireseal-jwe']!.toString().split('.');
+      const token = `${frame[0]}.${frame[1]}.${frame[2]}.${m.value!.toString('base64url')}.${frame[4]}`;
+      const header = JSON.parse(Buffer.from(frame[0]!, 'base64url').toString()) as { kid: string; cty: string };
+      expect([header.kid, header.cty]).toEqual(['k2', 'text/plain']);
+      expect(Buffer.from(open(rotated, token, { context: { topic: dst } })).toString()).toBe(`blob ${m.key!.toString().slice(1)}`);
+    }
+  }, 120_000);
+
+  it('a broker that does not answer is ERR_IO (exit 3)', async () => {
+    const r = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', 'a', '--to-topic', 'b', '--brokers', '127.0.0.1:9']);
+    expect([r.code, errorCode(r)]).toEqual([3, 'ERR_IO']);
+  }, 120_000);
+});

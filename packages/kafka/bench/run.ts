@@ -1,0 +1,242 @@
+// Benchmark: produce + consume N (default 100,000) ~1 KB JSON messages with six
+// encrypted fields through a real local broker, plain kafkajs vs
+// @wireseal/kafka field mode vs whole-value mode (A256KW and dir), same
+// message set, same broker, one run. Prints msgs/s, ratios to plain kafkajs,
+// and the whole-value size overhead per record (from the broker's own log
+// segments and from the record format). Not a test: it never exits non-zero
+// for a missed target, it says so.
+//
+//   pnpm bench                                  (turbo: builds, then node bench/run.ts)
+//   WIRESEAL_BENCH_MESSAGES=20000 WIRESEAL_BENCH_ROUNDS=2 node bench/run.ts
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { KeySet } from '@wireseal/core';
+import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, wiresealEachBatch, wiresealProducer } from '@wireseal/kafka';
+import type { KafkaCodec } from '@wireseal/kafka';
+import type { Kafka } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import { broker, client, createTopics } from '../test/cluster.ts';
+
+const N = Number(process.env.WIRESEAL_BENCH_MESSAGES ?? 100_000);
+const BATCH = 1000;
+const ROUNDS = Math.max(1, Number(process.env.WIRESEAL_BENCH_ROUNDS ?? 4));
+const PARTITIONS = 3;
+const FIELDS = ['card.number', 'card.cvv', 'card.holder', 'customer.ssn', 'customer.email', 'customer.phone'];
+
+function makeDoc(id: number) {
+  return {
+    id,
+    type: 'payment.authorized',
+    amount: { value: (id % 100_000) / 100, currency: 'EUR' },
+    card: { number: `4111${String(id).padStart(12, '0')}`, cvv: String(id % 1000).padStart(3, '0'), holder: `Cardholder Number ${id}`, exp: '12/29', brand: 'visa' },
+    customer: { id: `cus_${id}`, ssn: `123-45-${String(id % 10_000).padStart(4, '0')}`, email: `customer.${id}@example.test`, phone: `+44 20 7946 ${String(id % 10_000).padStart(4, '0')}` },
+    merchant: { id: 'm_4242', name: 'Example Merchant Ltd', mcc: '5411', city: 'London', country: 'GB' },
+    tags: ['online', 'recurring', 'tier-2'],
+    description: 'Monthly subscription renewal; '.repeat(18),
+    createdAt: '2026-11-02T10:00:00.000Z',
+  };
+}
+type Doc = ReturnType<typeof makeDoc>;
+
+interface Mode {
+  name: string;
+  codec?: KafkaCodec; // undefined: plain kafkajs
+  whole?: boolean;
+}
+
+interface Result {
+  name: string;
+  seconds: number;
+  produceSeconds: number;
+  cpuMs: number;
+  checksum: number;
+  diskBytes: number;
+}
+
+function diskBytes(logDir: string, topic: string): number {
+  if (!logDir) return NaN;
+  let total = 0;
+  const data = path.join(logDir, 'data');
+  for (const d of readdirSync(data)) {
+    if (!d.startsWith(`${topic}-`) || !/-\d+$/.test(d)) continue;
+    for (const f of readdirSync(path.join(data, d))) if (f.endsWith('.log')) total += statSync(path.join(data, d, f)).size;
+  }
+  return total;
+}
+
+async function runMode(kafka: Kafka, logDir: string, mode: Mode, docs: readonly Doc[], tag: string): Promise<Result> {
+  const topic = `bench-${tag}-${mode.name.replace(/[^a-z0-9]+/gi, '-')}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await createTopics(admin, [topic], PARTITIONS);
+  await admin.disconnect();
+  const codec = mode.codec;
+  let consumed = 0;
+  let checksum = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const consumer = kafka.consumer({ groupId: `${topic}-g`, maxWaitTimeInMs: 100 });
+  let joined!: () => void;
+  const hasJoined = new Promise<void>((r) => (joined = r));
+  consumer.on(consumer.events.GROUP_JOIN, () => joined());
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const count = (d: Doc) => {
+    checksum = (checksum + d.id + d.card.number.length) % 2_147_483_647;
+    if (++consumed === docs.length) done();
+  };
+  if (!codec) {
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) count(JSON.parse(m.value!.toString()) as Doc);
+      },
+    });
+  } else {
+    await consumer.run({
+      eachBatch: wiresealEachBatch(
+        codec,
+        async ({ batch }) => {
+          for (const m of batch.messages) count((mode.whole ? JSON.parse(m.value!.toString()) : m.wireseal.doc) as Doc);
+        },
+        { onFailure: 'fail' },
+      ),
+    });
+  }
+  await hasJoined;
+  const raw = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = codec ? wiresealProducer(raw, codec) : undefined;
+  await raw.connect();
+
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < docs.length; i += BATCH) {
+    const slice = docs.slice(i, i + BATCH);
+    if (producer) await producer.sendBatch({ topicMessages: [{ topic, messages: slice.map((d) => ({ key: String(d.id), value: d })) }] });
+    else await raw.sendBatch({ topicMessages: [{ topic, messages: slice.map((d) => ({ key: String(d.id), value: JSON.stringify(d) })) }] });
+  }
+  const t1 = performance.now();
+  await finished;
+  const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  await raw.disconnect();
+  await consumer.disconnect();
+  return { name: mode.name, seconds: (t2 - t0) / 1000, produceSeconds: (t1 - t0) / 1000, cpuMs: (cpu.user + cpu.system) / 1000, checksum, diskBytes: diskBytes(logDir, topic) };
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const pad = (s: string, w: number) => (s.length >= w ? s : s + ' '.repeat(w - s.length));
+const lpad = (s: string, w: number) => (s.length >= w ? s : ' '.repeat(w - s.length) + s);
+
+async function main(): Promise<void> {
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+  const handle = await broker();
+  try {
+    const kafka = client(handle.brokers, 'wireseal-bench');
+    const keys = KeySet.generate({ kid: '2026-11' });
+    const fieldsCodec = createKafkaCodec({ keys, topics: () => ({ mode: 'fields', policy: { fields: FIELDS } }) });
+    const wholeCodec = createKafkaCodec({ keys, topics: () => ({ mode: 'whole', cty: 'application/json' }) });
+    const dirCodec = createKafkaCodec({ keys, topics: () => ({ mode: 'whole', alg: 'dir' }) });
+    const docs = Array.from({ length: N }, (_, i) => makeDoc(i));
+    const avgBytes = docs.slice(0, 1000).reduce((s, d) => s + Buffer.byteLength(JSON.stringify(d)), 0) / Math.min(1000, N);
+
+    const modes: Mode[] = [
+      { name: 'plain kafkajs' },
+      { name: 'fields (6 fields, A256KW)', codec: fieldsCodec },
+      { name: 'whole (A256KW, cty)', codec: wholeCodec, whole: true },
+      { name: 'whole (dir)', codec: dirCodec, whole: true },
+    ];
+    // Warm-up (JIT, connections, the group coordinator): a few thousand messages per mode, not timed.
+    const warm = docs.slice(0, Math.min(3000, N));
+    for (const m of modes) await runMode(kafka, handle.logDir, m, warm, 'warm');
+
+    // The machine is shared: interleave. Each round runs every mode on the same slice of the
+    // message set, starting with a different mode, so load spikes hit all modes alike.
+    const per = Math.ceil(N / ROUNDS);
+    const totals = new Map<string, Result>(modes.map((m) => [m.name, { name: m.name, seconds: 0, produceSeconds: 0, cpuMs: 0, checksum: 0, diskBytes: 0 }]));
+    const roundRates = new Map<string, number[]>(modes.map((m) => [m.name, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      const slice = docs.slice(r * per, (r + 1) * per);
+      if (slice.length === 0) break;
+      for (let i = 0; i < modes.length; i++) {
+        const m = modes[(i + r) % modes.length]!;
+        const res = await runMode(kafka, handle.logDir, m, slice, `r${r}`);
+        const t = totals.get(m.name)!;
+        t.seconds += res.seconds;
+        t.produceSeconds += res.produceSeconds;
+        t.cpuMs += res.cpuMs;
+        t.checksum = (t.checksum + res.checksum) % 2_147_483_647;
+        t.diskBytes += res.diskBytes;
+        roundRates.get(m.name)!.push(slice.length / res.seconds);
+      }
+    }
+    const results = [...totals.values()];
+    const plain = results[0]!;
+    const plainRate = N / plain.seconds;
+    const plainDisk = plain.diskBytes;
+
+    const header = `${pad('mode', 28)}${lpad('msgs/s', 10)}${lpad('vs plain', 10)}${lpad('produce/s', 11)}${lpad('cpu µs/msg', 12)}${lpad('disk B/rec', 12)}${lpad('+B/rec', 8)}  checksum  vs plain per round`;
+    const lines = [
+      `@wireseal/kafka benchmark: ${fmt(N)} messages of ~${fmt(avgBytes)} bytes per mode, ${FIELDS.length} encrypted fields, ${PARTITIONS} partitions, sendBatch of ${BATCH}, one local broker, ${ROUNDS} interleaved rounds`,
+      `msgs/s = produce + consume (consumer running while producing), from the first send to the last record handled`,
+      '',
+      header,
+      '-'.repeat(header.length),
+    ];
+    const plainRounds = roundRates.get(plain.name)!;
+    for (const r of results) {
+      const rate = N / r.seconds;
+      const perRound = roundRates.get(r.name)!.map((x, i) => `${fmt((x / plainRounds[i]!) * 100)}%`).join(' ');
+      lines.push(
+        pad(r.name, 28) +
+          lpad(fmt(rate), 10) +
+          lpad(`${fmt((rate / plainRate) * 100, 1)}%`, 10) +
+          lpad(fmt(N / r.produceSeconds), 11) +
+          lpad(fmt((r.cpuMs * 1000) / N, 1), 12) +
+          lpad(fmt(r.diskBytes / N, 1), 12) +
+          lpad(r === plain ? '' : fmt((r.diskBytes - plainDisk) / N, 1), 8) +
+          `  ${pad(r.checksum === plain.checksum ? 'ok' : 'MISMATCH', 8)}  ${r === plain ? '' : perRound}`,
+      );
+    }
+
+    // Whole-value overhead from the record format: what the headers add (the value keeps the plaintext's length).
+    const sample = wholeCodec.encode('bench-x', { value: JSON.stringify(docs[0]) });
+    const sampleDir = dirCodec.encode('bench-x', { value: JSON.stringify(docs[0]) });
+    const breakdown = (frame: string) => {
+      const [h, ek, iv, , tag] = frame.split('.');
+      return { h: h!.length, ek: ek!.length, iv: iv!.length, tag: tag!.length, frame: frame.length };
+    };
+    const varint = (n: number) => (n < 64 ? 1 : n < 8192 ? 2 : 3); // zig-zag varint sizes for lengths
+    const recordOverhead = (frame: string) =>
+      HEADER_MARKER.length + 1 + varint(HEADER_MARKER.length) + varint(1) + HEADER_JWE.length + frame.length + varint(HEADER_JWE.length) + varint(frame.length);
+    lines.push('');
+    for (const [name, s] of [['whole (A256KW, cty)', sample], ['whole (dir)', sampleDir]] as const) {
+      const frame = String(s.headers![HEADER_JWE]);
+      const b = breakdown(frame);
+      const ctLen = (s.value as Buffer).length;
+      lines.push(
+        `${pad(name, 15)} per record: ${HEADER_JWE} value ${b.frame} B (protected header ${b.h}, ek ${b.ek}, iv ${b.iv}, tag ${b.tag}, dots 4) + header names/marker/varints ${recordOverhead(frame) - b.frame} B = ${recordOverhead(frame)} B; value ${ctLen} B = plaintext ${Buffer.byteLength(JSON.stringify(docs[0]))} B`,
+      );
+    }
+
+    const byName = (n: string) => results.find((r) => r.name === n)!;
+    const ratio = (n: string) => N / byName(n).seconds / plainRate;
+    const overheadDisk = (n: string) => (byName(n).diskBytes - plainDisk) / N;
+    const target = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+    lines.push(
+      '',
+      'targets:',
+      `  fields throughput >= 90% of plain kafkajs: ${fmt(ratio('fields (6 fields, A256KW)') * 100, 1)}% -> ${target(ratio('fields (6 fields, A256KW)') >= 0.9)}`,
+      `  whole (A256KW) throughput >= 90%:          ${fmt(ratio('whole (A256KW, cty)') * 100, 1)}% -> ${target(ratio('whole (A256KW, cty)') >= 0.9)}`,
+      `  whole (dir) throughput >= 90%:             ${fmt(ratio('whole (dir)') * 100, 1)}% -> ${target(ratio('whole (dir)') >= 0.9)}`,
+      `  whole size overhead <= 150 B/record (on disk, vs plain): A256KW ${fmt(overheadDisk('whole (A256KW, cty)'), 1)} B -> ${target(overheadDisk('whole (A256KW, cty)') <= 150)}; dir ${fmt(overheadDisk('whole (dir)'), 1)} B -> ${target(overheadDisk('whole (dir)') <= 150)}`,
+      `  (record format, wireseal-jwe value only: A256KW ${breakdown(String(sample.headers![HEADER_JWE])).frame} B, dir ${breakdown(String(sampleDir.headers![HEADER_JWE])).frame} B)`,
+    );
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await handle.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stdout.write(`benchmark did not complete: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+});
