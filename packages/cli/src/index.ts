@@ -5,9 +5,8 @@
  *
  * @module
  */
-export { run, COMMANDS } from './main.ts';
+export { run } from './main.ts';
 export { EXIT, CliError } from './errors.ts';
 export type { CliErrorCode } from './errors.ts';
 export type { Io } from './io.ts';
-export type { CommandSpec, OptionSpec } from './args.ts';
 export { VERSION } from './version.ts';

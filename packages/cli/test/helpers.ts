@@ -38,12 +38,15 @@ function baseEnv(): Record<string, string> {
   return env;
 }
 
-/** Runs `wireseal ...args` with `process.execPath`. */
+/** The Node that runs the executable: `process.execPath`, or WIRESEAL_CLI_NODE (e.g. a Node 20 binary). */
+export const NODE = process.env.WIRESEAL_CLI_NODE || process.execPath;
+
+/** Runs `wireseal ...args` with {@link NODE}. */
 export function wireseal(args: string[], options: RunOptions = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     const env = { ...baseEnv(), ...options.env };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [CLI, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

@@ -15,10 +15,17 @@ export interface Case {
   readonly unitsPerCall?: number;
 }
 
-/** A measured case: ops/s (or units/s) per round. */
+/**
+ * A measured case, per round: ops/s (or units/s) of wall-clock time, and per
+ * second of this process's CPU time (all threads: main, GC, libuv pool, so an
+ * async peer's off-thread work counts). The CPU figure is what a loaded server
+ * can sustain per core and barely moves when other processes compete for the
+ * machine; the wall figure is what one sequential caller sees.
+ */
 export interface Measured {
   readonly name: string;
   readonly perRound: number[];
+  readonly perRoundCpu: number[];
 }
 
 /** Options for {@link runGroup}. */
@@ -44,14 +51,20 @@ function isPromise(v: unknown): v is Promise<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
-/** Runs `fn` for about `ms` milliseconds; returns calls per second. */
-async function timeFor(fn: () => unknown, ms: number): Promise<number> {
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Runs `fn` for about `ms` milliseconds; returns calls per wall-clock second and per CPU second. */
+async function timeFor(fn: () => unknown, ms: number): Promise<{ wall: number; cpu: number }> {
   // One probe call decides sync vs async, and the batch size (~2 ms per batch).
   const probe = fn();
   const async = isPromise(probe);
   if (async) consume(await probe);
   let batch = 1;
   let calls = 0;
+  const cpuStart = cpuMs();
   const start = performance.now();
   let now = start;
   const end = start + ms;
@@ -66,13 +79,14 @@ async function timeFor(fn: () => unknown, ms: number): Promise<number> {
     now = performance.now();
     if (now - t0 < 2 && batch < 1 << 20) batch *= 2;
   }
-  return (calls * 1000) / (now - start);
+  const cpu = cpuMs() - cpuStart;
+  return { wall: (calls * 1000) / (now - start), cpu: (calls * 1000) / Math.max(cpu, 1e-3) };
 }
 
 /** Warms every case up, then runs `rounds` interleaved rounds. */
 export async function runGroup(cases: readonly Case[], options: GroupOptions): Promise<Measured[]> {
   for (const c of cases) await timeFor(c.fn, options.warmupMs);
-  const results = cases.map((c) => ({ name: c.name, perRound: [] as number[] }));
+  const results = cases.map((c) => ({ name: c.name, perRound: [] as number[], perRoundCpu: [] as number[] }));
   for (let r = 0; r < options.rounds; r++) {
     // Alternate the order each round so no case always runs right after a GC-heavy one.
     const order = cases.map((_, i) => i);
@@ -80,7 +94,8 @@ export async function runGroup(cases: readonly Case[], options: GroupOptions): P
     for (const i of order) {
       const c = cases[i]!;
       const ops = await timeFor(c.fn, options.msPerRound);
-      results[i]!.perRound.push(ops * (c.unitsPerCall ?? 1));
+      results[i]!.perRound.push(ops.wall * (c.unitsPerCall ?? 1));
+      results[i]!.perRoundCpu.push(ops.cpu * (c.unitsPerCall ?? 1));
     }
     await options.onRound?.(r);
   }
@@ -94,11 +109,13 @@ export function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** Median over rounds of `a[r] / b[r]`. */
-export function ratio(a: Measured, b: Measured): number {
-  const n = Math.min(a.perRound.length, b.perRound.length);
+/** Median over rounds of `a[r] / b[r]`, on wall-clock (default) or CPU-time figures. */
+export function ratio(a: Measured, b: Measured, clock: 'wall' | 'cpu' = 'wall'): number {
+  const x = clock === 'wall' ? a.perRound : a.perRoundCpu;
+  const y = clock === 'wall' ? b.perRound : b.perRoundCpu;
+  const n = Math.min(x.length, y.length);
   const rs: number[] = [];
-  for (let r = 0; r < n; r++) rs.push(a.perRound[r]! / b.perRound[r]!);
+  for (let r = 0; r < n; r++) rs.push(x[r]! / y[r]!);
   return median(rs);
 }
 

@@ -62,19 +62,25 @@ function report(title: string, unit: string, results: readonly Measured[], compa
     const m = byName.get(c.subject);
     if (!m) throw new Error(`no case named ${c.subject}`);
     const value = `${fmt(median(m.perRound) / scale, digits)} (±${fmt(spread(m) / 2, 0)}%)`;
+    const cpuValue = fmt(median(m.perRoundCpu) / scale, digits);
     if (!c.peer) {
-      rows.push([c.subject, value, '—', '—', '—', '—']);
+      rows.push([c.subject, value, cpuValue, '—', '—', '—', '—', '—']);
       continue;
     }
     const p = byName.get(c.peer);
     if (!p) throw new Error(`no case named ${c.peer}`);
-    const r = ratio(m, p);
-    const met = c.target === undefined ? '—' : r >= c.target ? 'yes' : 'NO';
-    if (met === 'NO') missed.push(`${title}: ${c.subject} vs ${c.peer} = ${r.toFixed(2)}x < ${c.target}x`);
-    rows.push([c.subject, value, c.peer, `${r.toFixed(2)}x`, c.target === undefined ? '—' : `≥ ${c.target}x`, met]);
+    const wall = ratio(m, p, 'wall');
+    const cpu = ratio(m, p, 'cpu');
+    let met = '—';
+    if (c.target !== undefined) {
+      met = cpu >= c.target ? 'yes' : 'NO';
+      if ((wall >= c.target) !== (cpu >= c.target)) met += ` (wall: ${wall >= c.target ? 'yes' : 'no'})`;
+      if (cpu < c.target) missed.push(`${title}: ${c.subject} vs ${c.peer} = ${cpu.toFixed(2)}x per CPU second (${wall.toFixed(2)}x wall) < ${c.target}x`);
+    }
+    rows.push([c.subject, value, cpuValue, c.peer, `${wall.toFixed(2)}x`, `${cpu.toFixed(2)}x`, c.target === undefined ? '—' : `≥ ${c.target}x`, met]);
   }
   console.log(`\n### ${title}\n`);
-  console.log(table(['case', unit, 'vs', 'ratio', 'target', 'met?'], rows));
+  console.log(table(['case', `${unit} (wall)`, `${unit} per CPU-s`, 'vs', 'ratio (wall)', 'ratio (CPU)', 'target', 'met?'], rows));
 }
 
 async function machineInfo(): Promise<void> {
@@ -86,7 +92,8 @@ async function machineInfo(): Promise<void> {
   console.log(`- node: ${process.version} (bundled OpenSSL ${process.versions.openssl}), ${process.platform}/${process.arch}`);
   console.log(`- openssl CLI: ${(await opensslVersion()) ?? 'not found'}`);
   console.log(`- @wireseal/core resolved to: ${import.meta.resolve('@wireseal/core')}`);
-  console.log(`- method: ${ROUNDS} interleaved rounds of ${MS} ms per case after ${WARMUP_MS} ms warm-up; figures are medians over rounds (± half the max-min spread); ratios are medians of per-round ratios. Async peers are awaited per call.`);
+  console.log(`- method: ${ROUNDS} interleaved rounds of ${MS} ms per case after ${WARMUP_MS} ms warm-up; figures are medians over rounds (± half the max-min spread of the wall figure); ratios are medians of per-round ratios. Async peers are awaited per call.`);
+  console.log('- two clocks: "wall" is what one sequential caller sees; "per CPU-s" divides by this process\'s CPU time (all threads, so async peers\' libuv-pool work counts), which is what a busy server sustains per core and which other processes on a shared machine barely move. Targets are judged on the CPU ratio; a wall verdict that differs is shown beside it.');
 }
 
 /** Throws unless two byte arrays hold the same bytes (Buffer or plain Uint8Array alike). */
@@ -149,9 +156,9 @@ async function largeValues(keys: KeySet): Promise<void> {
   // Check: the token opens to the same bytes with both engines.
   for (const engine of ['node', 'noble'] as const) assertBytes(open(keys, seal(keys, value, { engine }), { engine }), value, `wireseal ${engine} 1 MiB`);
 
-  const openssl: Measured = { name: `openssl speed (16 KiB blocks)`, perRound: [] };
+  const openssl: Measured = { name: `openssl speed (16 KiB blocks)`, perRound: [], perRoundCpu: [] };
   let command = '';
-  const rounds = Math.max(3, Math.ceil(ROUNDS / 2));
+  const rounds = Math.max(3, Math.ceil(ROUNDS / 3));
   const results = await runGroup(
     [
       { name: 'wireseal node seal 1 MiB', fn: ws('node'), unitsPerCall: size },
@@ -163,9 +170,11 @@ async function largeValues(keys: KeySet): Promise<void> {
       msPerRound: Math.max(MS, 1000),
       warmupMs: WARMUP_MS,
       onRound: async () => {
-        const s = await opensslSpeed(OPENSSL_SECONDS);
-        command = s.command;
-        openssl.perRound.push(s.bytesPerSecond);
+        const wall = await opensslSpeed(OPENSSL_SECONDS, 'wall');
+        const cpu = await opensslSpeed(OPENSSL_SECONDS, 'cpu');
+        command = cpu.command;
+        openssl.perRound.push(wall.bytesPerSecond);
+        openssl.perRoundCpu.push(cpu.bytesPerSecond);
       },
     },
   );
@@ -176,7 +185,7 @@ async function largeValues(keys: KeySet): Promise<void> {
     { subject: 'wireseal node seal 1 MiB + Buffer.from(token)', peer: openssl.name },
     { subject: openssl.name },
   ], 1e6, 0);
-  console.log(`\nopenssl peer: \`${command}\`, once per round (${rounds} rounds; \`-elapsed\` = wall clock, like the other cases); MB = 10^6 bytes of plaintext. \`seal\` returns the token string; \`+ Buffer.from(token)\` adds the first use of that string (V8 flattens the rope and copies 1.4 MB), as a server writing it would.`);
+  console.log(`\nopenssl peer: \`${command}\` (its default: per CPU user second) and the same with \`-elapsed\` (per wall-clock second), once each per round (${rounds} rounds); MB = 10^6 bytes of plaintext. \`seal\` returns the token string; \`+ Buffer.from(token)\` adds the first use of that string (V8 flattens the rope and copies 1.4 MB), as a server writing it would.`);
 }
 
 /** Issue #3: the ~1 KB payment document, encrypt + decrypt, against jose, cloak, mastercard and the floor. */

@@ -194,6 +194,21 @@ describe('whole payloads', () => {
     );
   });
 
+  it('reads keys from the provider per request: a rotation applies without a restart', async () => {
+    const old = KeySet.generate({ kid: 'old' });
+    let current = old;
+    const provider = { ready: () => Promise.resolve(), current: () => current, close: () => undefined };
+    const c = new HttpCodec({ keys: provider });
+    const r = c.route({ mode: 'whole' });
+    const sealedBefore = seal(old, '{"n":1}', { cty: 'application/json', iat: now() });
+    current = old.addKey({ kid: 'new' }).promote('new'); // 'old' is now decrypt-only
+    const decoded = await c.decodePayload(r, h, sharedKeyJose(), sealedBefore);
+    expect(decoded.body).toEqual({ n: 1 });
+    const out = await c.encodeResponse(r, h, c.planResponse(r, h, decoded), '{"ok":true}', 'application/json', 200);
+    const header = JSON.parse(Buffer.from((out!.body as string).split('.')[0]!, 'base64url').toString());
+    expect(header).toMatchObject({ kid: 'new', cty: 'application/json' });
+  });
+
   it('plans sealed responses: always on required routes, on optional ones only when asked', () => {
     const optional = codec.route({ mode: 'whole', encryption: 'optional' });
     expect(codec.planResponse(route, head()).kind).toBe('payload');

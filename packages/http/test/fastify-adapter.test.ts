@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { KeySet } from '@wireseal/core';
+import { WiresealError } from '@wireseal/core/errors';
 import { wiresealFastify } from '@wireseal/http/fastify';
 import { createFetch } from '@wireseal/http/fetch';
 
@@ -17,7 +18,9 @@ beforeAll(async () => {
   app = Fastify();
   await app.register(wiresealFastify, { keys });
   app.setErrorHandler((err: Error, _req, reply) => reply.code(418).send({ handledBy: 'instance', message: err.message }));
-  app.post('/boom', { config: { wireseal: routes['/boom'] } }, async () => {
+  app.post('/boom', { config: { wireseal: routes['/boom'] } }, async (req) => {
+    // A WiresealError from the handler's own work (say, a stored field) is the app's, not a bad request.
+    if ((req.body as { card: { number: string } }).card.number === '0000000000000000') throw new WiresealError('ERR_DECRYPT', 'stored value');
     throw new Error('handler failed');
   });
   app.post(
@@ -53,6 +56,9 @@ describe('fastify adapter', () => {
     const res = await sfetch(`${url}/boom`, { method: 'POST', body });
     expect(res.status).toBe(418);
     expect(await res.json()).toEqual({ handledBy: 'instance', message: 'handler failed' });
+    const own = await sfetch(`${url}/boom`, { method: 'POST', body: JSON.stringify({ card: { number: '0000000000000000' } }) });
+    expect(own.status).toBe(418);
+    expect(await own.json()).toEqual({ handledBy: 'instance', message: 'stored value' });
   });
 
   it("keeps a route's own error handler", async () => {

@@ -174,10 +174,11 @@ async function main(): Promise<void> {
     const plainRate = N / plain.seconds;
     const plainDisk = plain.diskBytes;
 
-    const header = `${pad('mode', 28)}${lpad('msgs/s', 10)}${lpad('vs plain', 10)}${lpad('produce/s', 11)}${lpad('cpu µs/msg', 12)}${lpad('disk B/rec', 12)}${lpad('+B/rec', 8)}  checksum  vs plain per round`;
+    const header = `${pad('mode', 28)}${lpad('msgs/s', 10)}${lpad('vs plain', 10)}${lpad('produce/s', 11)}${lpad('cpu µs/msg', 12)}${lpad('cpu ratio', 11)}${lpad('disk B/rec', 12)}${lpad('+B/rec', 8)}  checksum  vs plain per round`;
     const lines = [
       `@wireseal/kafka benchmark: ${fmt(N)} messages of ~${fmt(avgBytes)} bytes per mode, ${FIELDS.length} encrypted fields, ${PARTITIONS} partitions, sendBatch of ${BATCH}, one local broker, ${ROUNDS} interleaved rounds`,
       `msgs/s = produce + consume (consumer running while producing), from the first send to the last record handled`,
+      `cpu ratio = plain's CPU time per message / this mode's (this process, both sides): the throughput ratio when the Node process is the bottleneck, and less sensitive to other load on a shared machine`,
       '',
       header,
       '-'.repeat(header.length),
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
           lpad(`${fmt((rate / plainRate) * 100, 1)}%`, 10) +
           lpad(fmt(N / r.produceSeconds), 11) +
           lpad(fmt((r.cpuMs * 1000) / N, 1), 12) +
+          lpad(`${fmt((plain.cpuMs / r.cpuMs) * 100, 1)}%`, 11) +
           lpad(fmt(r.diskBytes / N, 1), 12) +
           lpad(r === plain ? '' : fmt((r.diskBytes - plainDisk) / N, 1), 8) +
           `  ${pad(r.checksum === plain.checksum ? 'ok' : 'MISMATCH', 8)}  ${r === plain ? '' : perRound}`,
@@ -220,16 +222,19 @@ async function main(): Promise<void> {
 
     const byName = (n: string) => results.find((r) => r.name === n)!;
     const ratio = (n: string) => N / byName(n).seconds / plainRate;
+    const cpuRatio = (n: string) => plain.cpuMs / byName(n).cpuMs;
     const overheadDisk = (n: string) => (byName(n).diskBytes - plainDisk) / N;
     const target = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+    const tp = (label: string, n: string) =>
+      `  ${pad(label, 42)} wall ${lpad(fmt(ratio(n) * 100, 1), 5)}% -> ${pad(target(ratio(n) >= 0.9), 7)}  cpu ${lpad(fmt(cpuRatio(n) * 100, 1), 5)}% -> ${target(cpuRatio(n) >= 0.9)}`;
     lines.push(
       '',
       'targets:',
-      `  fields throughput >= 90% of plain kafkajs: ${fmt(ratio('fields (6 fields, A256KW)') * 100, 1)}% -> ${target(ratio('fields (6 fields, A256KW)') >= 0.9)}`,
-      `  whole (A256KW) throughput >= 90%:          ${fmt(ratio('whole (A256KW, cty)') * 100, 1)}% -> ${target(ratio('whole (A256KW, cty)') >= 0.9)}`,
-      `  whole (dir) throughput >= 90%:             ${fmt(ratio('whole (dir)') * 100, 1)}% -> ${target(ratio('whole (dir)') >= 0.9)}`,
+      tp('fields throughput >= 90% of plain kafkajs:', 'fields (6 fields, A256KW)'),
+      tp('whole (A256KW, cty) throughput >= 90%:', 'whole (A256KW, cty)'),
+      tp('whole (dir) throughput >= 90%:', 'whole (dir)'),
       `  whole size overhead <= 150 B/record (on disk, vs plain): A256KW ${fmt(overheadDisk('whole (A256KW, cty)'), 1)} B -> ${target(overheadDisk('whole (A256KW, cty)') <= 150)}; dir ${fmt(overheadDisk('whole (dir)'), 1)} B -> ${target(overheadDisk('whole (dir)') <= 150)}`,
-      `  (record format, wireseal-jwe value only: A256KW ${breakdown(String(sample.headers![HEADER_JWE])).frame} B, dir ${breakdown(String(sampleDir.headers![HEADER_JWE])).frame} B)`,
+      `  (record format, wireseal-jwe value only: A256KW ${breakdown(String(sample.headers![HEADER_JWE])).frame} B, dir ${breakdown(String(sampleDir.headers![HEADER_JWE])).frame} B -> ${target(breakdown(String(sampleDir.headers![HEADER_JWE])).frame <= 150)} for dir)`,
     );
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -67,6 +67,7 @@ function human(r: TokenReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `wireseal inspect`. */
 export const inspect: CommandSpec = {
   name: 'inspect',
   summary: 'Show the protected header and segment sizes of a token, without decrypting (no key needed).',

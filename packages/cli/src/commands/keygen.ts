@@ -11,6 +11,7 @@ export function keyFileText(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
+/** `wireseal keygen`. */
 export const keygen: CommandSpec = {
   name: 'keygen',
   summary: 'Generate a new key set (one primary key), or with --key a single key to add to a set.',

@@ -144,6 +144,7 @@ async function runKafka(values: Values, io: Io, keys: KeySet, base: ResealOption
   return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, primaryKid: keys.primaryKid, output: toTopic, rejects });
 }
 
+/** `wireseal reencrypt`. */
 export const reencrypt: CommandSpec = {
   name: 'reencrypt',
   summary: 'Re-seal every policy field of a JSONL file (or a Kafka topic into a new topic) under the current primary key.',

@@ -9,7 +9,8 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions as FastifyRouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Readable } from 'node:stream';
-import { LimitExceededError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
+import { LimitExceededError, TokenMalformedError } from '@wireseal/core/errors';
+import type { WiresealError } from '@wireseal/core/errors';
 import type { DecodedRequest, HttpCodecOptions, JsonParser, ResponsePlan, WiresealRequestInfo } from '../core/codec.ts';
 import { HttpCodec } from '../core/codec.ts';
 import { UnsupportedMediaTypeError } from '../core/errors.ts';
@@ -60,9 +61,11 @@ function sendProblem(request: Req, reply: FastifyReply, problem: ProblemResponse
   return reply.send(problem.body);
 }
 
-/** Fastify's own body errors, in wireseal terms; undefined for anything else. */
+/**
+ * Fastify's own body errors (raised before the handler), in wireseal terms;
+ * undefined for anything else, including errors the handler throws.
+ */
 function fromFastifyError(error: FastifyError): WiresealError | undefined {
-  if (error instanceof WiresealError) return error;
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new LimitExceededError('request body is over the limit for this route');
@@ -151,7 +154,7 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     }
   };
 
-  const seal = async (request: Req, reply: FastifyReply, state: State, payload: unknown): Promise<unknown> => {
+  const seal = async (reply: FastifyReply, state: State, payload: unknown): Promise<unknown> => {
     const head = state.head!;
     try {
       let body: Uint8Array | string;
@@ -183,7 +186,7 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
       done(null, payload);
       return;
     }
-    seal(request, reply, state, payload).then((out) => done(null, out), (err: Error) => done(err));
+    seal(reply, state, payload).then((out) => done(null, out), (err: Error) => done(err));
   };
 
   // Instance-level hooks, in registration order: register wireseal before

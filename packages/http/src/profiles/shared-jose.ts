@@ -11,10 +11,11 @@ import type { OpenedPayload, PayloadProfile, ProfileContext, SealedPayload } fro
 /** The media type of JWE compact bodies (RFC 7516 §9). */
 export const JOSE_TYPE = 'application/jose';
 
-const latin1 = new TextDecoder('latin1');
+// Tokens are ASCII; anything else decodes to characters base64url rejects.
+const decoder = new TextDecoder('utf-8');
 
 function tokenText(body: Uint8Array | string): string {
-  const text = typeof body === 'string' ? body : latin1.decode(body);
+  const text = typeof body === 'string' ? body : decoder.decode(body);
   // Tolerate surrounding whitespace (a trailing newline from curl or a file).
   return text.trim();
 }
