@@ -1,2 +1,5 @@
-/** The CLI's version, kept in step with package.json by the test suite. */
-export const VERSION = '0.1.0';
+/** The CLI's version, from package.json (inlined by the build). */
+import pkg from '../package.json' with { type: 'json' };
+
+/** The `wireseal` version (`wireseal --version`). */
+export const VERSION: string = pkg.version;

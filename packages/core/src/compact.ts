@@ -217,26 +217,8 @@ function parseHeader(b64: string, maxHeaderLength: number): ProtectedHeader {
   return h;
 }
 
-/**
- * @internal What earlier tokens of a document lend the next one: field
- * tokens of one path share their header, and all tokens of a document share
- * their encrypted key. A segment whose text is identical is taken as already
- * decoded and validated; only cacheable (frozen) headers are lent.
- */
-export interface ParseReuse {
-  headerB64?: string | undefined;
-  header?: ProtectedHeader | undefined;
-  ekB64?: string | undefined;
-  ek?: Uint8Array | undefined;
-}
-
-/** True when `token` holds exactly `text` from `start` up to the next dot at `end`. */
-function segmentIs(token: string, start: number, end: number, text: string | undefined): text is string {
-  return text !== undefined && end - start === text.length && token.startsWith(text, start);
-}
-
 /** @internal Splits and validates a token without decrypting. */
-export function parseToken(token: string, options: OpenOptions, reuse?: ParseReuse): ParsedToken {
+export function parseToken(token: string, options: OpenOptions): ParsedToken {
   if (typeof token !== 'string') throw new TokenMalformedError('token must be a string');
   const maxLen = options.maxTokenLength ?? DEFAULT_LIMITS.maxTokenLength;
   if (token.length > maxLen) throw new TokenMalformedError(`token is over the limit of ${maxLen} characters`);
@@ -246,16 +228,8 @@ export function parseToken(token: string, options: OpenOptions, reuse?: ParseReu
   const c = b < 0 ? -1 : token.indexOf('.', b + 1);
   const d = c < 0 ? -1 : token.indexOf('.', c + 1);
   if (d < 0 || token.indexOf('.', d + 1) >= 0) notFiveSegments();
-  const maxHeader = options.maxHeaderLength ?? DEFAULT_LIMITS.maxHeaderLength;
-  let h: string;
-  let header: ProtectedHeader;
-  if (reuse && reuse.header && segmentIs(token, 0, a, reuse.headerB64) && a <= maxHeader && Object.isFrozen(reuse.header)) {
-    h = reuse.headerB64;
-    header = reuse.header;
-  } else {
-    h = token.slice(0, a);
-    header = parseHeader(h, maxHeader);
-  }
+  const h = token.slice(0, a);
+  const header = parseHeader(h, options.maxHeaderLength ?? DEFAULT_LIMITS.maxHeaderLength);
   if (header.crit !== undefined) throw new AlgUnsupportedError('token header has "crit": no critical extensions are supported');
   if (header.zip !== undefined) throw new AlgUnsupportedError('token header has "zip": compression is not supported');
   const algs = options.algorithms ?? DEFAULT_ALGS;
@@ -263,20 +237,11 @@ export function parseToken(token: string, options: OpenOptions, reuse?: ParseReu
     throw new AlgUnsupportedError(`token alg ${JSON.stringify(header.alg ?? null)} is not allowed (allowed: ${algs.join(', ')})`);
   }
   if (header.enc !== 'A256GCM') throw new AlgUnsupportedError(`token enc ${JSON.stringify(header.enc ?? null)} is not allowed (allowed: A256GCM)`);
-  let ekB64: string;
-  let ek: Uint8Array;
-  if (reuse && reuse.ek && segmentIs(token, a + 1, b, reuse.ekB64)) {
-    ekB64 = reuse.ekB64;
-    ek = reuse.ek;
-  } else {
-    ekB64 = a + 1 === b ? '' : token.slice(a + 1, b);
-    ek = decodeSegment(token, 'encrypted key', a + 1, b);
-  }
   const parsed: ParsedToken = {
     header,
     headerB64: h,
-    ekB64,
-    ek,
+    ekB64: a + 1 === b ? '' : token.slice(a + 1, b),
+    ek: decodeSegment(token, 'encrypted key', a + 1, b),
     iv: decodeSegment(token, 'iv', b + 1, c),
     ciphertext: decodeSegment(token, 'ciphertext', c + 1, d),
     tag: decodeSegment(token, 'tag', d + 1),

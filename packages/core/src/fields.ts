@@ -5,14 +5,14 @@
  * valid standalone JWE that any JOSE library opens.
  */
 import { encode } from './base64url.ts';
-import type { OpenOptions, ParseReuse } from './compact.ts';
+import type { OpenOptions } from './compact.ts';
 import { checkClaims, decryptParsed, keyFor, parseToken, sealWith } from './compact.ts';
 import type { Context } from './context.ts';
 import { contextDigest } from './context.ts';
 import type { Engine, EngineName } from './engine.ts';
 import { getEngine } from './engine.ts';
 import { LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
-import type { EncodedHeader, ProtectedHeader, SymmetricAlg } from './header.ts';
+import type { EncodedHeader, SymmetricAlg } from './header.ts';
 import { encodeHeader } from './header.ts';
 import type { KeyEntry, KeySet } from './keyset.ts';
 import type { FieldPath, FieldPolicy } from './policy.ts';
@@ -249,15 +249,9 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
   let lastEntry: KeyEntry | undefined;
   let lastEk = '';
   let lastCek: Uint8Array | undefined;
-  // Each token lends its header (to the next token of its path, and to the
-  // same path in later documents) and its encrypted key (to the next token).
-  const reuse: ParseReuse = {};
   let count = 0;
   for (const path of policy.paths) {
     const claimOptions: OpenOptions = { ...tokenOptions, field: path.text };
-    const hint = pathHints.get(path);
-    reuse.headerB64 = hint?.b64;
-    reuse.header = hint?.header;
     walk(box, path, (holder, k, concrete) => {
       const value = (holder as Record<string | number, unknown>)[k];
       if (value === undefined) return;
@@ -265,11 +259,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
       let out: unknown;
       if (looksLikeToken(value)) {
         try {
-          const parsed = parseToken(value, tokenOptions, reuse);
-          reuse.headerB64 = parsed.headerB64;
-          reuse.header = parsed.header;
-          reuse.ekB64 = parsed.ekB64;
-          reuse.ek = parsed.ek;
+          const parsed = parseToken(value, tokenOptions);
           const entry = keyFor(keys, parsed.header);
           let known: Uint8Array | undefined;
           if (parsed.header.alg !== 'dir') {
@@ -309,13 +299,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
       if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, out);
       else (holder as unknown[])[k] = out;
     });
-    if (reuse.header !== undefined && reuse.header !== hint?.header && Object.isFrozen(reuse.header)) {
-      pathHints.set(path, { b64: reuse.headerB64!, header: reuse.header });
-    }
   }
   result.doc = box.v as T;
   return result;
 }
-
-/** The last (cacheable) header seen at each policy path, lent to the next document's tokens there. */
-const pathHints = new WeakMap<FieldPath, { b64: string; header: ProtectedHeader }>();

@@ -65,6 +65,7 @@ function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: 
   const to = job.reseal.toContext ?? from;
   let plaintext: Uint8Array;
   let cty: string | undefined;
+  let iat: number | undefined;
   let alg: 'A256KW' | 'dir' = 'A256KW';
   const result: ResealResult = { ...EMPTY, fromKids: [] };
   if (frame === undefined) {
@@ -78,11 +79,12 @@ function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: 
     const opened = openToken(job.keys, token, from ? { context: from } : {});
     plaintext = opened.plaintext;
     cty = opened.header.cty;
+    iat = opened.header.iat;
     if (opened.header.alg === 'dir') alg = 'dir';
     result.resealed = 1;
     result.fromKids.push(String(opened.header.kid));
   }
-  const token = seal(job.keys, plaintext, { alg, ...(cty !== undefined ? { cty } : {}), ...(to ? { context: to } : {}) });
+  const token = seal(job.keys, plaintext, { alg, ...(cty !== undefined ? { cty } : {}), ...(iat !== undefined ? { iat } : {}), ...(to ? { context: to } : {}) });
   const p = token.split('.');
   const headers = copyHeaders(m.headers, [HEADER_MARKER, HEADER_JWE]);
   headers[HEADER_MARKER] = '1';
@@ -116,6 +118,22 @@ async function ensureTopics(admin: Admin, job: TopicJob): Promise<number> {
   return partitions;
 }
 
+/**
+ * Retries an admin call while Kafka answers with a retriable error (e.g. the
+ * group coordinator still loading right after a broker start), up to ~30 s.
+ */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 /** Runs the job. */
 export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counters; interrupted: boolean; resumed: boolean }> {
   const { Kafka, logLevel } = await import('kafkajs');
@@ -133,12 +151,13 @@ export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counter
     } catch (err) {
       throw ioError(`cannot connect to Kafka at ${job.brokers.join(',')}: ${(err as Error).message}`);
     }
-    await ensureTopics(admin, job);
+    await retrying(() => ensureTopics(admin, job));
     const ends = new Map<number, bigint>();
     const next = new Map<number, bigint>();
-    for (const o of await admin.fetchTopicOffsets(job.topic)) ends.set(o.partition, BigInt(o.high));
-    const committed = await admin.fetchOffsets({ groupId: job.group, topics: [job.topic] });
-    const lows = new Map((await admin.fetchTopicOffsets(job.topic)).map((o) => [o.partition, BigInt(o.low)] as const));
+    const offsets = await retrying(() => admin.fetchTopicOffsets(job.topic));
+    for (const o of offsets) ends.set(o.partition, BigInt(o.high));
+    const lows = new Map(offsets.map((o) => [o.partition, BigInt(o.low)] as const));
+    const committed = await retrying(() => admin.fetchOffsets({ groupId: job.group, topics: [job.topic] }));
     for (const p of committed[0]?.partitions ?? []) {
       const c = BigInt(p.offset);
       if (c >= 0n) resumed = true;

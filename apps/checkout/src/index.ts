@@ -1,0 +1,12 @@
+/**
+ * @wireseal-apps/checkout: a sample client that sends payments to
+ * payments-api with the card number, CVV and SSN sealed (field mode).
+ *
+ * @module
+ */
+export { CHECKOUT_POLICY, createCheckout, runCheckout } from './checkout.ts';
+export type { Checkout, CheckoutOptions, CheckoutSummary, PaymentResult } from './checkout.ts';
+export { generatePayments, luhnCheckDigit, luhnValid } from './payments.ts';
+export type { Payment } from './payments.ts';
+export { keyProviderFromEnv } from './keys.ts';
+export type { KeyEventLog } from './keys.ts';

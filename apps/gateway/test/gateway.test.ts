@@ -1,0 +1,272 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { KeySet, decodeProtectedHeader, decryptFields, encryptFields, FieldPolicy, open, seal } from '@wireseal/core';
+import { createFetch } from '@wireseal/http/fetch';
+import { keyView, startGateway } from '@wireseal-apps/gateway';
+import type { Gateway, GatewayEvent } from '@wireseal-apps/gateway';
+
+// The gateway's key store: three keys, one of them the store's own primary (irrelevant to services).
+let store = KeySet.generate({ kid: 'svc-a' });
+store = store.addKey({ kid: 'svc-b' }).addKey({ kid: 'svc-c' });
+const keyA = keyView(store, 'svc-a');
+const keyB = keyView(store, 'svc-b');
+
+interface Hit { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }
+const hits: Hit[] = [];
+let upstream: http.Server;
+let upstreamUrl: string;
+let dir: string;
+let configFile: string;
+let gateway: Gateway;
+const events: GatewayEvent[] = [];
+
+function writeConfig(services: unknown[]): void {
+  const tmp = `${configFile}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify({ services }, null, 2));
+  fs.renameSync(tmp, configFile);
+}
+
+function services(overrides: Record<string, unknown> = {}): unknown[] {
+  return [
+    { name: 'orders', routePrefix: '/orders', upstream: upstreamUrl, enabled: true, keyId: 'svc-a', mode: 'fields', policy: ['card.number', 'account.iban'], ...overrides },
+    { name: 'reports', routePrefix: '/reports', upstream: `${upstreamUrl}/api`, enabled: true, keyId: 'svc-a', mode: 'whole' },
+  ];
+}
+
+/** Waits until the gateway, on its own (file watch), has loaded a configuration newer than `version`. */
+async function waitForVersion(version: number): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (gateway.version() <= version) {
+    if (Date.now() > until) throw new Error(`configuration version ${version + 1} was not loaded within 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function waitForEvent(type: GatewayEvent['type'], after: number): Promise<GatewayEvent> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const e = events.slice(after).find((x) => x.type === type);
+    if (e) return e;
+    if (Date.now() > until) throw new Error(`no ${type} event within 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const order = { id: 'o-1', card: { number: '4000001234567899', expiry: '12/30' }, account: { iban: 'DE89370400440532013000' }, note: 'plain' };
+const policy = FieldPolicy.parse(['card.number', 'account.iban']);
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wireseal-gateway-'));
+  configFile = path.join(dir, 'gateway.json');
+  upstream = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      if (req.url?.endsWith('/raw')) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', etag: '"abc"' }).end(body);
+        return;
+      }
+      const doc = body.length > 0 ? JSON.parse(body.toString('utf8')) : null;
+      const answer = JSON.stringify({ received: doc, account: { iban: 'GB82WEST12345698765432' }, path: req.url });
+      res.writeHead(201, { 'content-type': 'application/json', etag: '"v1"' }).end(answer);
+    });
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  writeConfig(services());
+  gateway = await startGateway({ configFile, keys: store, watchIntervalMs: 100, onEvent: (e) => events.push(e) });
+});
+
+after(async () => {
+  await gateway?.stop();
+  await new Promise<void>((r) => upstream.close(() => r()));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('enabled service, fields mode', () => {
+  test('opens the sealed request, forwards plaintext, seals the response', async () => {
+    const sfetch = createFetch({ keys: keyA, mode: 'fields', policy: ['card.number', 'account.iban'] });
+    const before = hits.length;
+    const res = await sfetch(`${gateway.url}/orders/v1/orders?x=1`, { method: 'POST', body: JSON.stringify(order) });
+    assert.equal(res.status, 201);
+    const body = (await res.json()) as { received: typeof order; account: { iban: string }; path: string };
+    assert.deepEqual(body.received, order);
+    assert.equal(body.account.iban, 'GB82WEST12345698765432');
+    assert.equal(hits.length, before + 1);
+    const hit = hits.at(-1)!;
+    assert.equal(hit.url, '/v1/orders?x=1'); // prefix stripped, query kept
+    assert.deepEqual(JSON.parse(hit.body.toString('utf8')), order); // upstream saw plaintext
+    assert.equal(hit.headers['content-type'], 'application/json');
+    assert.equal(hit.headers['content-length'], String(hit.body.length));
+    assert.equal(hit.headers.wireseal, undefined);
+  });
+
+  test('the response crosses the wire sealed with the service key (no ETag)', async () => {
+    const sealed = encryptFields(keyA, order, policy);
+    const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sealed) });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('etag'), null);
+    const raw = (await res.json()) as { account: { iban: string } };
+    assert.match(raw.account.iban, /^eyJ[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.equal(decodeProtectedHeader(raw.account.iban).kid, 'svc-a');
+    assert.equal(decryptFields(keyA, raw, policy).doc.account.iban, 'GB82WEST12345698765432');
+  });
+
+  test('a tampered token is refused with problem+json and never reaches the upstream', async () => {
+    const sealed = encryptFields(keyA, order, policy) as { card: { number: string } };
+    const t = sealed.card.number;
+    const i = t.lastIndexOf('.') - 3; // inside the ciphertext
+    sealed.card.number = t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1);
+    const before = hits.length;
+    const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sealed) });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    const problem = (await res.json()) as { code: string; status: number };
+    assert.equal(problem.code, 'ERR_DECRYPT');
+    assert.equal(problem.status, 400);
+    assert.equal(hits.length, before, 'upstream was called');
+    assert.equal(gateway.stats().orders!.refusedByCode.ERR_DECRYPT, 1);
+  });
+
+  test('plaintext, wrong media type and tokens under another key are refused, upstream untouched', async () => {
+    const before = hits.length;
+    const plain = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
+    assert.equal(plain.status, 422);
+    assert.equal(((await plain.json()) as { code: string }).code, 'ERR_PLAINTEXT_FIELD');
+    const text = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    assert.equal(text.status, 415);
+    await text.body?.cancel();
+    const other = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyB, order, policy)) });
+    assert.equal(other.status, 400);
+    assert.equal(((await other.json()) as { code: string }).code, 'ERR_KEY_UNKNOWN');
+    assert.equal(hits.length, before);
+  });
+
+  test('an unknown path is a 404 problem', async () => {
+    const res = await fetch(`${gateway.url}/nope/x`);
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { code: string }).code, 'ROUTE_NOT_FOUND');
+  });
+});
+
+describe('enabled service, whole mode', () => {
+  test('opens application/jose, forwards the inner media type, seals the response to application/jose', async () => {
+    const sfetch = createFetch({ keys: keyA, mode: 'whole' });
+    const res = await sfetch(`${gateway.url}/reports/daily`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ day: '2026-11-01' }) });
+    assert.equal(res.status, 201);
+    assert.deepEqual(((await res.json()) as { received: unknown }).received, { day: '2026-11-01' });
+    const hit = hits.at(-1)!;
+    assert.equal(hit.url, '/api/daily');
+    assert.equal(hit.headers['content-type'], 'application/json');
+    assert.equal(hit.headers.accept, undefined); // application/jose is for the gateway, not the upstream
+    assert.deepEqual(JSON.parse(hit.body.toString('utf8')), { day: '2026-11-01' });
+
+    const token = seal(keyA, JSON.stringify({ day: 'x' }), { cty: 'application/json', iat: Math.floor(Date.now() / 1000) });
+    const raw = await fetch(`${gateway.url}/reports/daily`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: token });
+    assert.equal(raw.headers.get('content-type'), 'application/jose');
+    const sealedAnswer = await raw.text();
+    assert.equal(decodeProtectedHeader(sealedAnswer).kid, 'svc-a');
+    assert.equal(JSON.parse(new TextDecoder().decode(open(keyA, sealedAnswer))).path, '/api/daily');
+  });
+});
+
+describe('configuration changes apply without a restart', () => {
+  test('disabling a service passes bytes through untouched, both ways', async () => {
+    const v = gateway.version();
+    writeConfig(services({ enabled: false }));
+    await waitForVersion(v);
+    const sealedText = JSON.stringify(encryptFields(keyA, order, policy));
+    const before = hits.length;
+    const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sealedText });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('etag'), '"v1"'); // the upstream's headers, untouched
+    const answer = (await res.json()) as { received: unknown; account: { iban: string } };
+    assert.equal(answer.account.iban, 'GB82WEST12345698765432'); // response not sealed
+    assert.equal(hits.length, before + 1);
+    assert.equal(hits.at(-1)!.body.toString('utf8'), sealedText); // request bytes untouched: tokens still in it
+    const bytes = Buffer.from([0, 1, 2, 255, 254, 10, 13]);
+    const bin = await fetch(`${gateway.url}/orders/raw`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    assert.deepEqual(Buffer.from(await bin.arrayBuffer()), bytes);
+    assert.equal(gateway.stats().orders!.untouched, 2);
+  });
+
+  test('enabling it again seals again', async () => {
+    const v = gateway.version();
+    writeConfig(services());
+    await waitForVersion(v);
+    const before = hits.length;
+    const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
+    assert.equal(res.status, 422);
+    await res.body?.cancel();
+    assert.equal(hits.length, before);
+  });
+
+  test('changing keyId switches the key: old-key tokens refused, new-key tokens accepted, responses under the new key', async () => {
+    const v = gateway.version();
+    writeConfig(services({ keyId: 'svc-b' }));
+    await waitForVersion(v);
+    const before = hits.length;
+    const oldKey = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyA, order, policy)) });
+    assert.equal(oldKey.status, 400);
+    assert.equal(((await oldKey.json()) as { code: string }).code, 'ERR_KEY_UNKNOWN');
+    assert.equal(hits.length, before);
+    const newKey = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyB, order, policy)) });
+    assert.equal(newKey.status, 201);
+    const raw = (await newKey.json()) as { account: { iban: string } };
+    assert.equal(decodeProtectedHeader(raw.account.iban).kid, 'svc-b');
+    assert.equal(hits.length, before + 1);
+    assert.equal(gateway.services().find((s) => s.name === 'orders')!.keyId, 'svc-b');
+  });
+
+  test('acceptKeyIds keeps the previous key opening during a key change', async () => {
+    const v = gateway.version();
+    writeConfig(services({ keyId: 'svc-b', acceptKeyIds: ['svc-a'] }));
+    await waitForVersion(v);
+    for (const k of [keyA, keyB]) {
+      const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(k, order, policy)) });
+      assert.equal(res.status, 201);
+      const raw = (await res.json()) as { account: { iban: string } };
+      assert.equal(decodeProtectedHeader(raw.account.iban).kid, 'svc-b'); // always sealed with keyId
+    }
+  });
+
+  test('a bad file is rejected and the last good configuration stays in force', async () => {
+    const cases: Array<[string, () => void]> = [
+      ['not JSON', () => { fs.writeFileSync(`${configFile}.tmp`, '{ "services": ['); fs.renameSync(`${configFile}.tmp`, configFile); }],
+      ['unknown key id', () => writeConfig(services({ keyId: 'svc-zz' }))],
+      ['key material in the file', () => writeConfig(services({ k: 'AAAA' }))],
+      ['bad mode', () => writeConfig(services({ mode: 'both' }))],
+      ['bad policy', () => writeConfig(services({ policy: ['a..b'] }))],
+      ['duplicate prefix', () => writeConfig([...services(), { name: 'dup', routePrefix: '/orders', upstream: upstreamUrl, enabled: false, keyId: 'svc-a', mode: 'whole' }])],
+    ];
+    const version = gateway.version();
+    for (const [what, write] of cases) {
+      const n = events.length;
+      write();
+      const e = await waitForEvent('config-rejected', n);
+      assert.equal(e.type === 'config-rejected' && e.code, 'ERR_POLICY_INVALID', what);
+      assert.equal(e.type === 'config-rejected' && e.keptVersion, version, what);
+      if (what === 'key material in the file') assert.doesNotMatch((e as { message: string }).message, /AAAA/);
+    }
+    assert.equal(gateway.version(), version);
+    const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyB, order, policy)) });
+    assert.equal(res.status, 201); // still the last good configuration (svc-b)
+    await res.body?.cancel();
+    const admin = (await (await fetch(`${gateway.url}/_gateway/config`)).json()) as { version: number; lastError: { code: string } | null };
+    assert.equal(admin.version, version);
+    assert.equal(admin.lastError?.code, 'ERR_POLICY_INVALID');
+  });
+
+  test('a gateway does not start on an invalid configuration', async () => {
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ services: [{ name: 'x', routePrefix: '/x', upstream: upstreamUrl, enabled: true, keyId: 'nope', mode: 'whole' }] }));
+    await assert.rejects(startGateway({ configFile: bad, keys: store }), (err: { code?: string }) => err.code === 'ERR_POLICY_INVALID');
+  });
+});

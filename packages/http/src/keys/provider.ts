@@ -1,0 +1,204 @@
+/**
+ * Providers for asymmetric key sets: load a JWK Set from anywhere (a file,
+ * AWS Secrets Manager, an internal endpoint), validate it, refresh it in the
+ * background and hand it out synchronously. The same contract as the core's
+ * `KeyProvider` (`ready` / `current` / `close`), typed by the set it holds.
+ *
+ * A refresh that fails (unreadable, invalid JSON, a key that fails
+ * validation) keeps the last good set in force and is reported through
+ * `onError`, never with key material.
+ */
+import type * as NodeFs from 'node:fs';
+import { KeySourceError, WiresealError } from '@wireseal/core/errors';
+import type { JwksInput } from './keysets.ts';
+
+/** A source of an asymmetric key set; the same shape as the core's `KeyProvider`. */
+export interface AsymmetricKeyProvider<T> {
+  /** Resolves once a valid set is loaded; rejects with `ERR_KEY_SOURCE` (cause: `ERR_KEYSET_INVALID` when the content is the problem). */
+  ready(): Promise<void>;
+  /** The set in force. Synchronous; throws `ERR_KEY_SOURCE` before `ready()`, after `close()`, or when older than `maxStaleMs`. */
+  current(): T;
+  /** Stops background refreshes. */
+  close(): Promise<void> | void;
+}
+
+/** A set, or a provider of one: what the public-key profiles take wherever they take keys. */
+export type AsymmetricKeySource<T> = T | AsymmetricKeyProvider<T>;
+
+/** The set in force for a source. */
+export function currentSet<T>(source: AsymmetricKeySource<T>): T {
+  const p = source as Partial<AsymmetricKeyProvider<T>>;
+  return typeof p.current === 'function' && typeof p.ready === 'function' ? p.current() : (source as T);
+}
+
+/** Calls `ready()` when the source is a provider. */
+export async function readySet<T>(source: AsymmetricKeySource<T>): Promise<void> {
+  const p = source as Partial<AsymmetricKeyProvider<T>>;
+  if (typeof p.ready === 'function' && typeof p.current === 'function') await p.ready();
+}
+
+/** What a provider reports when it loads a set: kids, never key material. */
+export interface JwksLoadInfo {
+  /** The provider's `source` label. */
+  source: string;
+  /** Every kid, in set order. */
+  kids: string[];
+  /** True when the kids differ from the set in force before. */
+  changed: boolean;
+}
+
+/** Options for {@link jwksProvider}. */
+export interface JwksProviderOptions<T extends { readonly kids: string[] }> {
+  /**
+   * Reads the JWK Set: JSON text, UTF-8 bytes or an object. Examples:
+   * `() => readFile(path, 'utf8')`;
+   * `async () => (await sm.send(new GetSecretValueCommand({ SecretId }))).SecretString ?? ''`.
+   */
+  read: () => Promise<JwksInput>;
+  /** Validates it: `PrivateKeySet.fromJwks` (key pairs) or `PublicKeySet.fromJwks` (public keys). */
+  parse: (jwks: JwksInput) => T;
+  /** Names the source in messages and hooks (a path, a secret id): never a secret. */
+  source: string;
+  /** Time between background refreshes in ms. Default 300000 (5 min); 0 turns refreshing off. */
+  refreshIntervalMs?: number;
+  /** How long the last good set stays usable without a successful refresh. Default: no limit. */
+  maxStaleMs?: number;
+  /** Every failed load or refresh (once per distinct failure in a row); the last good set stays in force. */
+  onError?: (err: WiresealError, info: { source: string; phase: 'startup' | 'refresh' }) => void;
+  /** Every successful load or refresh. */
+  onReload?: (info: JwksLoadInfo) => void;
+  /** Clock in ms (tests). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** A provider that can also be asked to refresh now. */
+export interface RefreshingJwksProvider<T> extends AsymmetricKeyProvider<T> {
+  /** Reads and validates the set now; rejects with `ERR_KEY_SOURCE` (the last good set stays in force). */
+  refresh(): Promise<void>;
+}
+
+function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void {
+  try {
+    hook?.(...args);
+  } catch {
+    /* a hook's failure is the hook's business */
+  }
+}
+
+/**
+ * A provider over any JWK Set source, validated on every load and refreshed
+ * in the background (timer `unref()`'d).
+ * @example
+ * const serverKeys = jwksProvider({
+ *   source: 'secret prod/partner-api/server-keys',
+ *   read: async () => (await sm.send(new GetSecretValueCommand({ SecretId: 'prod/partner-api/server-keys' }))).SecretString ?? '',
+ *   parse: PrivateKeySet.fromJwks,
+ * });
+ * await serverKeys.ready(); // rejects with ERR_KEY_SOURCE (cause ERR_KEYSET_INVALID) for a bad key
+ */
+export function jwksProvider<T extends { readonly kids: string[] }>(options: JwksProviderOptions<T>): RefreshingJwksProvider<T> {
+  const { source } = options;
+  const interval = options.refreshIntervalMs ?? 300_000;
+  if (!(interval >= 0)) throw new KeySourceError(`jwksProvider ${source}: refreshIntervalMs must be >= 0`);
+  const now = options.now ?? Date.now;
+  let keys: T | undefined;
+  let loadedAt = 0;
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let readyPromise: Promise<void> | undefined;
+  let inFlight: Promise<void> | undefined;
+  let lastFailure: string | undefined;
+
+  async function load(): Promise<T> {
+    let raw: JwksInput;
+    try {
+      raw = await options.read();
+    } catch (err) {
+      const code = (err as { code?: unknown; name?: unknown }).code ?? (err as { name?: unknown }).name;
+      throw new KeySourceError(`cannot read key set from ${source}${typeof code === 'string' ? ` (${code})` : ''}`);
+    }
+    try {
+      return options.parse(raw);
+    } catch (err) {
+      if (err instanceof WiresealError) throw new KeySourceError(`${source} does not hold a valid key set: ${err.message}`, { cause: err });
+      throw new KeySourceError(`${source} does not hold a valid key set`);
+    }
+  }
+
+  function install(next: T): void {
+    const changed = !keys || keys.kids.join('\u0000') !== next.kids.join('\u0000');
+    keys = next;
+    loadedAt = now();
+    lastFailure = undefined;
+    safeCall(options.onReload, { source, kids: next.kids, changed });
+  }
+
+  function refresh(): Promise<void> {
+    if (closed) return Promise.reject(new KeySourceError(`key provider for ${source} is closed`));
+    inFlight ??= load()
+      .then((next) => {
+        if (!closed) install(next);
+      })
+      .catch((err: unknown) => {
+        const e = err instanceof WiresealError ? err : new KeySourceError(`${source}: unexpected failure`);
+        if (e.message !== lastFailure) {
+          lastFailure = e.message;
+          safeCall(options.onError, e, { source, phase: keys ? 'refresh' : 'startup' });
+        }
+        throw e;
+      })
+      .finally(() => {
+        inFlight = undefined;
+      });
+    return inFlight;
+  }
+
+  function schedule(): void {
+    if (closed || interval === 0) return;
+    timer = setTimeout(() => {
+      refresh().then(schedule, schedule);
+    }, interval);
+    timer.unref?.();
+  }
+
+  return {
+    ready(): Promise<void> {
+      if (closed) return Promise.reject(new KeySourceError(`key provider for ${source} is closed`));
+      readyPromise ??= refresh().then(schedule, (err: unknown) => {
+        readyPromise = undefined; // a later ready() tries again
+        throw err;
+      });
+      return readyPromise;
+    },
+    current(): T {
+      if (closed) throw new KeySourceError(`key provider for ${source} is closed`);
+      if (!keys) throw new KeySourceError(`key provider for ${source} is not ready: await provider.ready() first`);
+      if (options.maxStaleMs !== undefined && now() - loadedAt > options.maxStaleMs) {
+        throw new KeySourceError(`key set from ${source} is older than maxStaleMs (${options.maxStaleMs} ms) and could not be refreshed`);
+      }
+      return keys;
+    },
+    refresh,
+    close(): void {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      keys = undefined;
+    },
+  };
+}
+
+/**
+ * Reads a JWK Set file (for {@link jwksProvider}'s `read`): write the file
+ * atomically (write elsewhere, then rename) so no reader sees half of it.
+ * @example
+ * const clients = jwksProvider({ source: 'clients.json', read: jwksFile('clients.json'), parse: PublicKeySet.fromJwks, refreshIntervalMs: 10_000 });
+ */
+export function jwksFile(path: string | URL): () => Promise<string> {
+  return async () => {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const fs = proc?.getBuiltinModule?.('node:fs') as typeof NodeFs | undefined;
+    if (!fs) throw new KeySourceError('jwksFile needs node:fs');
+    return fs.promises.readFile(path, 'utf8');
+  };
+}
