@@ -20,7 +20,7 @@ import path from 'node:path';
 import { currentKeys } from '@wireseal/core';
 import type { KeySource } from '@wireseal/core';
 import { LimitExceededError, WiresealError } from '@wireseal/core/errors';
-import { HttpCodec, JOSE_TYPE } from '@wireseal/http';
+import { HttpCodec } from '@wireseal/http';
 import type { CompiledRoute, DecodedRequest, RequestHead } from '@wireseal/http';
 import type { ServiceConfig } from './config.ts';
 import { matchService, parseGatewayConfig } from './config.ts';
@@ -113,10 +113,10 @@ function gatewayProblem(res: ServerResponse, status: number, code: string, title
   res.writeHead(status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
-/** Drops the whole-payload media types from an `Accept` header meant for the gateway, not the upstream. */
-function upstreamAccept(accept: string | undefined): string | undefined {
+/** Drops the whole-payload media types (`application/jose`, …) from an `Accept` header: they are for the gateway, not the upstream. */
+function upstreamAccept(accept: string | undefined, sealedTypes: ReadonlySet<string>): string | undefined {
   if (!accept) return undefined;
-  const kept = accept.split(',').map((p) => p.trim()).filter((p) => p && p.split(';')[0]!.trim().toLowerCase() !== JOSE_TYPE);
+  const kept = accept.split(',').map((p) => p.trim()).filter((p) => p && !sealedTypes.has(p.split(';')[0]!.trim().toLowerCase()));
   return kept.length > 0 ? kept.join(', ') : undefined;
 }
 
@@ -139,6 +139,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return s;
   };
   const codec = new HttpCodec({ keys: options.keys });
+  const sealedTypes = new Set(codec.profiles.keys());
   /** Answers a failure with the codec's problem+json, counted and reported per service. */
   const refuse = (res: ServerResponse, service: string, err: unknown, phase: 'request' | 'response', head: RequestHead, closeConnection: boolean): void => {
     const p = codec.failure(err, phase, head);
@@ -261,7 +262,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     const headers = forwardableHeaders(req.headers, ['host', 'content-length', 'wireseal', 'accept', 'accept-encoding']);
     headers['accept-encoding'] = 'identity'; // the response must be readable to be sealed
-    const accept = upstreamAccept(req.headers.accept);
+    const accept = upstreamAccept(req.headers.accept, sealedTypes);
     if (accept) headers.accept = accept;
     let body: Uint8Array | IncomingMessage | undefined;
     if (decoded) {

@@ -116,7 +116,7 @@ describe('enabled service, fields mode', () => {
     const raw = (await res.json()) as { account: { iban: string } };
     assert.match(raw.account.iban, /^eyJ[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/);
     assert.equal(decodeProtectedHeader(raw.account.iban).kid, 'svc-a');
-    assert.equal(decryptFields(keyA, raw, policy).doc.account.iban, 'GB82WEST12345698765432');
+    assert.equal((decryptFields(keyA, raw, policy).doc as { account: { iban: string } }).account.iban, 'GB82WEST12345698765432');
   });
 
   test('a tampered token is refused with problem+json and never reaches the upstream', async () => {

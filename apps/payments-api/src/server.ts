@@ -104,7 +104,7 @@ export async function startPaymentsApi(options: PaymentsApiOptions): Promise<Pay
       } catch (err) {
         stats.publishFailed++;
         emit({ event: 'publish-failed', error: (err as Error).name });
-        return problem(reply, 503, 'PUBLISH_FAILED', 'Payment not recorded', 'the payment event could not be published; retry with the same idempotency key');
+        return problem(reply, 503, 'PUBLISH_FAILED', 'Payment not recorded', 'the payment event could not be published, so the payment was not authorized; retry later');
       }
     }
     stats.authorized++;

@@ -59,7 +59,7 @@ function createNodeEngine(): Engine | undefined {
   const hold = (bytes: Uint8Array): Held => ({ array: bytes, copy: new Uint8Array(bytes), key: c.createSecretKey(bytes) });
   const keks = new WeakMap<Uint8Array, Held>();
   const kekObject = (bytes: Uint8Array): NodeCrypto.KeyObject | Uint8Array => {
-    if (bytes.length !== 32) return bytes; // let node:crypto report the bad length as before
+    if (!(bytes instanceof Uint8Array) || bytes.length !== 32) return bytes; // node:crypto handles (or rejects) it as before
     const hit = keks.get(bytes);
     if (hit && same(hit, bytes)) return hit.key;
     const held = hold(bytes);
@@ -70,7 +70,7 @@ function createNodeEngine(): Engine | undefined {
   const ring: Array<Held | undefined> = new Array<Held | undefined>(RING).fill(undefined);
   let next = 0;
   const keyObject = (bytes: Uint8Array): NodeCrypto.KeyObject | Uint8Array => {
-    if (bytes.length !== 32) return bytes;
+    if (!(bytes instanceof Uint8Array) || bytes.length !== 32) return bytes;
     for (let i = 0; i < RING; i++) {
       const h = ring[i];
       if (h !== undefined && h.array === bytes && same(h, bytes)) return h.key;

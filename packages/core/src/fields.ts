@@ -117,7 +117,8 @@ function clone(value: unknown, depth: number, st: CloneState): unknown {
     return out;
   }
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value)) setOwn(out, k, clone((value as Record<string, unknown>)[k], depth + 1, st));
+  // for-in + own check visits exactly Object.keys' keys, in the same order, without allocating the key array.
+  for (const k in value) if (hasOwn(value, k)) setOwn(out, k, clone((value as Record<string, unknown>)[k], depth + 1, st));
   return out;
 }
 

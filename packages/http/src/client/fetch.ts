@@ -14,6 +14,7 @@ import type { CompiledRoute, FreshnessOptions, RouteOptions, RouteTable } from '
 import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, resolveContext, routeMatcher } from '../core/route.ts';
 import { sharedKeyJose } from '../profiles/shared-jose.ts';
 import type { PayloadProfile, ProfileContext } from '../profiles/types.ts';
+import { chooseProfile, profilesFor } from '../core/select.ts';
 
 /** A fetch-compatible function. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -33,7 +34,7 @@ export interface CreateFetchOptions extends Partial<RouteOptions> {
   routes?: RouteTable | RouteResolver;
   /** The fetch to wrap. Default `globalThis.fetch`. */
   fetch?: FetchLike;
-  /** Whole-payload profiles; the first seals requests, any opens responses by media type. Default `[sharedKeyJose()]`. */
+  /** Whole-payload profiles; the first seals requests (unless a route names its own `profiles`), any opens responses by media type. Default `[sharedKeyJose()]`. */
   profiles?: readonly PayloadProfile[];
   /** Default freshness window for sealed responses. Default 120 s old, 30 s in the future. */
   freshness?: FreshnessOptions;
@@ -91,8 +92,6 @@ function rebuild(res: Response, body: BodyInit, contentType: string): Response {
 export function createFetch(options: CreateFetchOptions): FetchLike {
   const base: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const profiles = options.profiles ?? [sharedKeyJose()];
-  const byType = new Map(profiles.map((p) => [p.mediaType.toLowerCase(), p] as const));
-  const requestProfile = profiles[0];
   const now = options.now ?? Date.now;
   const defaults = {
     keys: options.keys,
@@ -119,23 +118,31 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
     lookup = () => fallback;
   }
 
-  const context = (route: CompiledRoute, head: RequestHead, direction: 'request' | 'response', state?: unknown): ProfileContext => ({
+  const context = (
+    route: CompiledRoute,
+    head: RequestHead,
+    direction: 'request' | 'response',
+    state?: unknown,
+    response?: ProfileContext['response'],
+  ): ProfileContext => ({
     keys: route.keys,
     context: resolveContext(direction === 'request' ? route.context : route.responseContext, head),
     alg: route.alg,
     head,
     now: now(),
     state,
+    ...(response ? { response } : {}),
   });
 
-  async function openResponse(res: Response, route: CompiledRoute, head: RequestHead): Promise<Response> {
+  async function openResponse(res: Response, route: CompiledRoute, head: RequestHead, sealedState: unknown): Promise<Response> {
     if (res.status === 204 || res.status === 304 || res.body === null) return res;
     const ct = res.headers.get('content-type') ?? undefined;
     const type = essence(ct);
-    const profile = type === undefined ? undefined : byType.get(type);
-    if (profile) {
+    const candidates = profilesFor(route.profiles ?? profiles, type);
+    if (candidates.length > 0) {
       const raw = new Uint8Array(await res.arrayBuffer());
-      const opened = await profile.open(raw, context(route, head, 'response'));
+      const profile = chooseProfile(candidates, raw);
+      const opened = await profile.open(raw, context(route, head, 'response', sealedState, { status: res.status, headers: headerRecord(res.headers) }));
       checkFreshness(opened.iat, now(), route.maxAgeSeconds, route.clockSkewSeconds);
       return rebuild(res, opened.plaintext as Uint8Array<ArrayBuffer>, opened.contentType ?? 'application/octet-stream');
     }
@@ -175,6 +182,8 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
     if (source === undefined && req?.body) source = await req.arrayBuffer();
     const head: RequestHead = { method, path: url.pathname, headers: headerRecord(headers) };
     headers.set(WIRESEAL_HEADER, '1');
+    const requestProfile = route.profiles?.[0] ?? profiles[0];
+    let sealedState: unknown;
 
     let body: BodyInit | undefined;
     if (source !== undefined && source !== null) {
@@ -200,9 +209,13 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
       } else if (requestProfile) {
         const sealed = await requestProfile.seal(bytes, declared ?? 'application/octet-stream', context(route, head, 'request'));
         body = sealed.body as string | Uint8Array<ArrayBuffer>;
+        sealedState = sealed.state;
         headers.set('content-type', requestProfile.mediaType);
         for (const [name, value] of Object.entries(sealed.headers ?? {})) headers.set(name, value);
       }
+    }
+    if (route.mode === 'whole' && requestProfile && body === undefined && requestProfile.announce) {
+      for (const [name, value] of Object.entries(requestProfile.announce(context(route, head, 'request')) ?? {})) headers.set(name, value);
     }
     if (route.mode === 'whole' && requestProfile) {
       const accept = headers.get('accept');
@@ -210,6 +223,6 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
     }
     const { headers: _h, body: _b, method: _m, ...rest } = init;
     const res = await base(url, { ...rest, method, headers, ...(body === undefined ? {} : { body }), ...(req && !rest.signal ? { signal: req.signal } : {}) });
-    return openResponse(res, route, head);
+    return openResponse(res, route, head, sealedState);
   };
 }

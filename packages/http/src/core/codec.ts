@@ -14,7 +14,7 @@
  */
 import { currentKeys, decryptFields, encryptFields } from '@wireseal/core';
 import type { DocumentLimits, FieldPolicy, JsonValue, KeySource } from '@wireseal/core';
-import { LimitExceededError, ReplayError, StaleError, TokenMalformedError } from '@wireseal/core/errors';
+import { LimitExceededError, PolicyInvalidError, ReplayError, StaleError, TokenMalformedError } from '@wireseal/core/errors';
 import { sharedKeyJose } from '../profiles/shared-jose.ts';
 import type { PayloadProfile, ProfileContext } from '../profiles/types.ts';
 import { UnsupportedMediaTypeError } from './errors.ts';
@@ -27,12 +27,17 @@ import { MemoryReplayStore } from './replay.ts';
 import type { ReplayStore } from './replay.ts';
 import type { CompiledRoute, FreshnessOptions, RouteOptions, SealMode } from './route.ts';
 import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, resolveContext } from './route.ts';
+import { chooseProfile, mediaTypesOf, profilesFor } from './select.ts';
 
 /** Options shared by every adapter. */
 export interface HttpCodecOptions {
   /** Default keys for routes that do not name their own (a provider or a KeySet). */
   keys: KeySource;
-  /** Whole-payload profiles, keyed by their media type. Default: `[sharedKeyJose()]`. The first seals responses to plaintext requests. */
+  /**
+   * Whole-payload profiles. Default: `[sharedKeyJose()]`. A route accepts the
+   * ones it lists in its `profiles` option, else every one that is not
+   * `optIn`; the first of those seals responses to plaintext requests.
+   */
   profiles?: readonly PayloadProfile[];
   /** Where seen whole-payload tokens are remembered. Default: a per-process {@link MemoryReplayStore}. `false` turns replay detection off. */
   replay?: ReplayStore | false;
@@ -73,6 +78,8 @@ export interface WiresealRequestInfo {
   readonly sealed: boolean;
   /** Whole mode: the media type of the profile that opened the body (e.g. `application/jose`). */
   readonly profile?: string;
+  /** Whole mode: the `name` of the profile that opened the body, when it has one (e.g. `jose-public`, `hpke`). */
+  readonly profileName?: string;
   /** Whole mode: the plaintext's media type (`cty`). */
   readonly contentType?: string;
   /** Whole mode: the sender's `iat`. */
@@ -128,9 +135,11 @@ function text(body: Uint8Array | string, what: string): string {
 
 /** The shared codec: compile routes once, then decode requests and encode responses. */
 export class HttpCodec {
-  /** Whole-payload profiles by media type. */
+  /** Whole-payload profiles by media type (the first registered for each type). */
   readonly profiles: ReadonlyMap<string, PayloadProfile>;
-  readonly #defaultProfile: PayloadProfile | undefined;
+  readonly #all: readonly PayloadProfile[];
+  /** What a route without its own `profiles` accepts: every profile that is not opt-in. */
+  readonly #defaultList: readonly PayloadProfile[];
   readonly #options: HttpCodecOptions;
   readonly #replay: ReplayStore | undefined;
   readonly #now: () => number;
@@ -141,9 +150,10 @@ export class HttpCodec {
     this.#options = options;
     const profiles = options.profiles ?? [sharedKeyJose()];
     const byType = new Map<string, PayloadProfile>();
-    for (const p of profiles) byType.set(p.mediaType.toLowerCase(), p);
+    for (const p of profiles) if (!byType.has(p.mediaType.toLowerCase())) byType.set(p.mediaType.toLowerCase(), p);
     this.profiles = byType;
-    this.#defaultProfile = profiles[0];
+    this.#all = [...profiles];
+    this.#defaultList = profiles.filter((p) => p.optIn !== true);
     this.#now = options.now ?? Date.now;
     this.#replay = options.replay === false ? undefined : options.replay ?? new MemoryReplayStore({ now: this.#now });
     this.#defaults = {
@@ -158,7 +168,23 @@ export class HttpCodec {
    * @throws WiresealError `ERR_POLICY_INVALID` naming the bad option
    */
   route(options: RouteOptions): CompiledRoute {
-    return compileRoute(options, this.#defaults);
+    const route = compileRoute(options, this.#defaults);
+    if (route.mode === 'whole') {
+      for (const p of route.profiles ?? []) {
+        if (!this.#all.includes(p)) {
+          throw new PolicyInvalidError(`wireseal route: profile ${printable(p.name ?? p.mediaType, 100)} is not one of the adapter's profiles; pass it in the adapter's profiles too`);
+        }
+      }
+      if (this.#listFor(route).length === 0) {
+        throw new PolicyInvalidError('wireseal route: a whole-mode route needs a profile; public-key profiles are opt-in: list them in the route\'s profiles');
+      }
+    }
+    return route;
+  }
+
+  /** The profiles a whole-mode route accepts, in order. */
+  #listFor(route: CompiledRoute): readonly PayloadProfile[] {
+    return route.profiles ?? this.#defaultList;
   }
 
   /**
@@ -172,12 +198,12 @@ export class HttpCodec {
     if (route.mode === 'fields') {
       if (type === JSON_TYPE) decision = { action: 'fields', limit: route.maxBodyBytes };
     } else if (type !== undefined) {
-      const profile = this.profiles.get(type);
+      const profile = profilesFor(this.#listFor(route), type)[0];
       if (profile) decision = { action: 'payload', limit: route.maxBodyBytes, profile };
     }
     if (decision === PASS) {
       if (route.required && hasBody(head.headers)) {
-        const accepted = route.mode === 'fields' ? [JSON_TYPE] : [...this.profiles.keys()];
+        const accepted = route.mode === 'fields' ? [JSON_TYPE] : mediaTypesOf(this.#listFor(route));
         throw new UnsupportedMediaTypeError(
           `this route requires ${accepted.join(' or ')}; got ${type === undefined ? 'no content type' : printable(type, 100)}`,
           accepted,
@@ -219,16 +245,20 @@ export class HttpCodec {
   }
 
   /**
-   * Opens a whole-payload body with `profile`, enforces the freshness window
-   * and replay detection, and parses the plaintext by its media type.
+   * Opens a whole-payload body with `profile` (or, when several of the
+   * route's profiles share its media type, the one that claims the body),
+   * enforces the freshness window and replay detection, and parses the
+   * plaintext by its media type.
    */
   async decodePayload(
     route: CompiledRoute,
     head: RequestHead,
-    profile: PayloadProfile,
+    chosen: PayloadProfile,
     body: Uint8Array | string,
     parseJson: JsonParser = JSON.parse,
   ): Promise<DecodedRequest> {
+    const candidates = profilesFor(this.#listFor(route), chosen.mediaType.toLowerCase());
+    const profile = candidates.length > 1 ? chooseProfile(candidates, body) : chosen;
     const now = this.#now();
     const opened = await profile.open(body, this.#profileContext(route, head, route.context, now, undefined));
     const iat = checkFreshness(opened.iat, now, route.maxAgeSeconds, route.clockSkewSeconds);
@@ -252,7 +282,14 @@ export class HttpCodec {
     } else if (type?.startsWith('text/')) {
       parsed = text(opened.plaintext, 'decrypted body');
     }
-    const info: WiresealRequestInfo = { mode: 'whole', sealed: true, profile: profile.mediaType, contentType, iat };
+    const info: WiresealRequestInfo = {
+      mode: 'whole',
+      sealed: true,
+      profile: profile.mediaType,
+      ...(profile.name !== undefined ? { profileName: profile.name } : {}),
+      contentType,
+      iat,
+    };
     return { body: parsed, plaintext: opened.plaintext, info, profile, state: opened.state };
   }
 
@@ -275,10 +312,11 @@ export class HttpCodec {
     }
     if (decoded?.profile) return { kind: 'payload', profile: decoded.profile, state: decoded.state };
     const accept = headerValue(head.headers, 'accept');
-    for (const profile of this.profiles.values()) {
+    const list = this.#listFor(route);
+    for (const profile of list) {
       if (accepts(accept, profile.mediaType)) return { kind: 'payload', profile, state: undefined };
     }
-    if ((route.required || asked) && this.#defaultProfile) return { kind: 'payload', profile: this.#defaultProfile, state: undefined };
+    if ((route.required || asked) && list[0]) return { kind: 'payload', profile: list[0], state: undefined };
     return NONE;
   }
 

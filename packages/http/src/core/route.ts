@@ -6,6 +6,7 @@
 import { FieldPolicy } from '@wireseal/core';
 import type { Context, FieldPolicyJson, KeySource, SymmetricAlg } from '@wireseal/core';
 import { PolicyInvalidError } from '@wireseal/core/errors';
+import type { PayloadProfile } from '../profiles/types.ts';
 import type { RequestHead } from './media.ts';
 
 /** `fields`: JSON whose policy fields hold tokens. `whole`: the body is one sealed payload (`application/jose`). */
@@ -54,6 +55,14 @@ export interface RouteOptions {
   maxBodyBytes?: number;
   /** Whole mode freshness window. Default: the adapter's (120 s, 30 s skew). */
   freshness?: FreshnessOptions;
+  /**
+   * Whole mode: the profiles this route accepts and answers with, in order of
+   * preference; each must be one of the adapter's (or client's) profiles.
+   * Default: the adapter's profiles that are not `optIn` (public-key profiles
+   * are opt-in: list them on the routes that accept them). The fetch client
+   * seals requests with the first.
+   */
+  profiles?: readonly PayloadProfile[];
 }
 
 /** A validated route, ready for the codec. */
@@ -69,6 +78,8 @@ export interface CompiledRoute {
   readonly maxBodyBytes: number;
   readonly maxAgeSeconds: number;
   readonly clockSkewSeconds: number;
+  /** Whole mode: the profiles the route names, or undefined for the adapter's default. */
+  readonly profiles: readonly PayloadProfile[] | undefined;
 }
 
 /** Defaults a route inherits from its adapter. */
@@ -117,6 +128,18 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
   } else if (options.policy !== undefined || options.responsePolicy !== undefined) {
     bad('a policy only applies to fields mode');
   }
+  let profiles: readonly PayloadProfile[] | undefined;
+  if (options.profiles !== undefined) {
+    if (mode !== 'whole') bad('profiles only apply to whole mode');
+    if (!Array.isArray(options.profiles) || options.profiles.length === 0) bad('profiles must be a non-empty array of payload profiles');
+    for (const p of options.profiles as readonly unknown[]) {
+      const q = p as Partial<PayloadProfile> | null;
+      if (q === null || typeof q !== 'object' || typeof q.mediaType !== 'string' || typeof q.open !== 'function' || typeof q.seal !== 'function') {
+        bad('profiles must hold payload profiles ({ mediaType, open, seal })');
+      }
+    }
+    profiles = Object.freeze([...options.profiles]);
+  }
   const maxBodyBytes = options.maxBodyBytes === undefined ? defaults.maxBodyBytes : nonNegative(options.maxBodyBytes, 'maxBodyBytes');
   const f = { ...defaults.freshness, ...options.freshness };
   const keys = options.keys ?? defaults.keys;
@@ -133,6 +156,7 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
     maxBodyBytes,
     maxAgeSeconds: nonNegative(f.maxAgeSeconds, 'freshness.maxAgeSeconds'),
     clockSkewSeconds: nonNegative(f.clockSkewSeconds, 'freshness.clockSkewSeconds'),
+    profiles,
   });
 }
 

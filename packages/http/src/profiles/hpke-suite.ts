@@ -268,7 +268,10 @@ export function setupBaseS(recipient: X25519Public, info: Uint8Array, ikmE?: Uin
     enc = x25519Raw(skE);
   } else {
     // The public half comes back DER-encoded from the same native call (cheaper than exporting it after).
-    const pair = nodeCrypto().generateKeyPairSync('x25519', { publicKeyEncoding: { format: 'der', type: 'spki' } });
+    const pair = nodeCrypto().generateKeyPairSync('x25519', { publicKeyEncoding: { format: 'der', type: 'spki' } } as never) as unknown as {
+      publicKey: Buffer;
+      privateKey: KeyObject;
+    };
     skE = pair.privateKey;
     enc = pair.publicKey.subarray(pair.publicKey.length - HPKE_NENC);
   }

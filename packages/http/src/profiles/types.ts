@@ -6,7 +6,7 @@
  * public-key JWE and HPKE profiles plug in the same way.
  */
 import type { Context, KeySource, SymmetricAlg } from '@wireseal/core';
-import type { RequestHead } from '../core/media.ts';
+import type { HeaderMap, RequestHead } from '../core/media.ts';
 
 /** What a profile is given to open or seal one message. */
 export interface ProfileContext {
@@ -20,8 +20,13 @@ export interface ProfileContext {
   readonly head: RequestHead;
   /** Milliseconds since the epoch. */
   readonly now: number;
-  /** When sealing a response: the `state` the profile returned when it opened the request. */
+  /**
+   * Servers, sealing a response: the `state` the profile returned when it opened the request.
+   * Clients, opening a response: the `state` the profile returned when it sealed the request.
+   */
   readonly state?: unknown;
+  /** Clients, opening a response: its status and headers (lower-case names). */
+  readonly response?: { readonly status: number; readonly headers: HeaderMap };
 }
 
 /** A payload a profile opened (authenticated and decrypted). */
@@ -42,14 +47,31 @@ export interface OpenedPayload {
 export interface SealedPayload {
   /** The body to send; its `Content-Type` is the profile's `mediaType`. */
   body: string | Uint8Array;
-  /** Extra response headers the profile needs. */
+  /** Extra headers the profile needs (on the response, or on the request when a client seals). */
   headers?: Readonly<Record<string, string>>;
+  /** Clients: handed back as `ctx.state` when the response to this request is opened. */
+  state?: unknown;
 }
 
 /** A whole-payload protection profile keyed by media type. */
 export interface PayloadProfile {
   /** The media type (essence, lower-case) of sealed bodies, e.g. `application/jose`. */
   readonly mediaType: string;
+  /** A short name for logs and `WiresealRequestInfo.profileName` (e.g. `jose-public`); profiles sharing a media type should have one. */
+  readonly name?: string;
+  /**
+   * True for profiles whose senders need no shared secret (anyone holding the
+   * server's public key can seal a request): a route accepts such a profile
+   * only when it lists it in its `profiles` option. Default false.
+   */
+  readonly optIn?: boolean;
+  /**
+   * When several profiles of one route share a media type (`application/jose`:
+   * shared-key and public-key JWE), the codec gives the body to the first
+   * whose `claims` returns true, else to the first without `claims`. Must be
+   * cheap and must not throw (e.g. peek at the JWE header's `alg`).
+   */
+  claims?(body: Uint8Array | string): boolean;
   /**
    * How adapters that parse bodies themselves (Fastify) should hand the body
    * to `open`: `text` (UTF-8 string) or `bytes` (default; binary-safe).
@@ -60,6 +82,11 @@ export interface PayloadProfile {
    * @throws WiresealError with a stable code; never returns unauthenticated plaintext
    */
   open(body: Uint8Array | string, ctx: ProfileContext): OpenedPayload | Promise<OpenedPayload>;
+  /**
+   * Clients: headers to send with a whole-mode request that has no body to
+   * seal (a GET), so the server can seal the response (e.g. the client key id).
+   */
+  announce?(ctx: ProfileContext): Readonly<Record<string, string>> | undefined;
   /** Seals a plaintext body whose media type is `contentType`. */
   seal(plaintext: Uint8Array, contentType: string, ctx: ProfileContext): SealedPayload | Promise<SealedPayload>;
 }

@@ -1,0 +1,102 @@
+/**
+ * The gateway part of the demo: a partner calls payments-api's plaintext
+ * payouts route through the gateway, which opens the partner's sealed fields
+ * with the partner's key and seals the answer; a tampered call is refused and
+ * never forwarded; a disabled service passes through; and the partner's key
+ * is switched by editing the configuration file, without a restart.
+ */
+import fs from 'node:fs';
+import { FieldPolicy, decodeProtectedHeader, encryptFields } from '@wireseal/core';
+import type { KeySet } from '@wireseal/core';
+import { createFetch } from '@wireseal/http/fetch';
+import { keyView } from '@wireseal-apps/gateway';
+import type { Child } from './children.ts';
+import type { Checks } from './report.ts';
+import { detail } from './report.ts';
+
+const PARTNER_POLICY = ['beneficiary.iban', 'beneficiary.name'];
+
+/** The gateway configuration the demo writes (keys by id only). */
+export function gatewayConfig(paymentsUrl: string, partnerKeyId: string): object {
+  return {
+    services: [
+      {
+        name: 'partner-payouts',
+        description: 'ACME schedules payouts; beneficiary details are sealed end to end up to the gateway',
+        routePrefix: '/partner',
+        upstream: paymentsUrl,
+        enabled: true,
+        keyId: partnerKeyId,
+        mode: 'fields',
+        policy: PARTNER_POLICY,
+      },
+      { name: 'status', description: 'health checks: nothing to seal', routePrefix: '/status', upstream: paymentsUrl, enabled: false, keyId: 'partner-acme-1', mode: 'whole' },
+    ],
+  };
+}
+
+/** Writes the configuration atomically (temp file + rename), as a deployment tool would. */
+export function writeGatewayConfig(file: string, config: object): void {
+  fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+async function payoutsHits(paymentsUrl: string): Promise<number> {
+  return ((await (await fetch(`${paymentsUrl}/stats`)).json()) as { payouts: number }).payouts;
+}
+
+const payout = { partner: 'acme', amount: { value: 50_000, currency: 'EUR' }, beneficiary: { name: 'ACME Supplies Ltd', iban: 'DE89370400440532013000' } };
+
+/** Runs the gateway calls and records the checks. */
+export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; paymentsUrl: string; configFile: string; store: KeySet; checks: Checks }): Promise<void> {
+  const { gatewayUrl, paymentsUrl, checks } = opts;
+  const partner1 = keyView(opts.store, 'partner-acme-1');
+  const partner2 = keyView(opts.store, 'partner-acme-2');
+  const policy = FieldPolicy.parse(PARTNER_POLICY);
+  const url = `${gatewayUrl}/partner/payouts`;
+  const postSealed = (body: unknown): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const codeOf = async (res: Response): Promise<string> => ((await res.json()) as { code?: string }).code ?? `HTTP ${res.status}`;
+
+  // 1. A sealed partner call: the gateway opens it, payments-api sees plaintext, the answer is sealed back.
+  let hits = await payoutsHits(paymentsUrl);
+  const sfetch = createFetch({ keys: partner1, mode: 'fields', policy: PARTNER_POLICY });
+  const res = await sfetch(url, { method: 'POST', body: JSON.stringify(payout) });
+  const answer = (await res.json()) as { payoutId?: string; beneficiary?: { iban?: string } };
+  const forwarded = (await payoutsHits(paymentsUrl)) === hits + 1;
+  checks.add('gateway: partner call', res.status === 201 && forwarded && answer.beneficiary?.iban === payout.beneficiary.iban,
+    `partner call (fields, key partner-acme-1) → ${res.status} ${answer.payoutId ?? ''}: opened at the gateway, forwarded as plaintext, answer sealed back and opened by the partner`);
+
+  // 2. A tampered call: problem+json, and payments-api never sees it.
+  hits = await payoutsHits(paymentsUrl);
+  const sealed = encryptFields(partner1, payout, policy) as { beneficiary: { iban: string } };
+  const t = sealed.beneficiary.iban;
+  const at = t.lastIndexOf('.') - 2;
+  sealed.beneficiary.iban = t.slice(0, at) + (t[at] === 'x' ? 'y' : 'x') + t.slice(at + 1);
+  const bad = await postSealed(sealed);
+  const badType = bad.headers.get('content-type') ?? '';
+  const badCode = await codeOf(bad);
+  const notForwarded = (await payoutsHits(paymentsUrl)) === hits;
+  checks.add('gateway: tampered call refused', bad.status === 400 && badType.startsWith('application/problem+json') && badCode === 'ERR_DECRYPT' && notForwarded,
+    `tampered partner call → ${bad.status} ${badType.split(';')[0]} ${badCode}; upstream calls unchanged (${notForwarded ? 'not forwarded' : 'FORWARDED'})`);
+
+  // 3. A service with payload encryption off: bytes pass through untouched.
+  const health = await fetch(`${gatewayUrl}/status/health`);
+  const healthBody = await health.text();
+  checks.add('gateway: disabled service passes through', health.status === 200 && healthBody === '{"ok":true}',
+    `service "status" (enabled: false) → ${health.status} ${healthBody} passed through untouched`);
+
+  // 4. Switch the partner to its next key by editing the file; no restart.
+  const from = opts.gateway.events.length;
+  writeGatewayConfig(opts.configFile, gatewayConfig(paymentsUrl, 'partner-acme-2'));
+  const loaded = await opts.gateway.waitFor((e) => e.event === 'config-loaded', from, 10_000);
+  hits = await payoutsHits(paymentsUrl);
+  const oldKey = await postSealed(encryptFields(partner1, payout, policy));
+  const oldCode = await codeOf(oldKey);
+  const newKey = await postSealed(encryptFields(partner2, payout, policy));
+  const newBody = (await newKey.json()) as { beneficiary?: { iban?: string } };
+  const newKid = typeof newBody.beneficiary?.iban === 'string' ? decodeProtectedHeader(newBody.beneficiary.iban).kid : undefined;
+  const delta = (await payoutsHits(paymentsUrl)) - hits;
+  checks.add('gateway: key change without restart', oldKey.status === 400 && oldCode === 'ERR_KEY_UNKNOWN' && newKey.status === 201 && newKid === 'partner-acme-2' && delta === 1,
+    `config v${String(loaded.version)} (keyId partner-acme-2, no restart): old key → ${oldKey.status} ${oldCode}, new key → ${newKey.status}, answer sealed with ${newKid ?? '?'}`);
+  detail('The configuration names keys by id only; key material stays in the gateway key store.');
+}

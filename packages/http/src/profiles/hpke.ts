@@ -1,0 +1,279 @@
+/**
+ * `application/octet-stream+hpke`: RFC 9180 HPKE, base mode,
+ * DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM. The body is the
+ * encapsulated key (32 bytes) followed by the ciphertext (with its 16-byte
+ * tag). An HPKE body has no header, so the rest travels in HTTP headers and
+ * is bound into `info` and the associated data:
+ *
+ * Request headers:
+ * - `wireseal-kid`: the server key (kid) the body is encrypted to. Required
+ *   when the server holds more than one HPKE key.
+ * - `wireseal-client`: the registered client key (kid, an X25519 key) the
+ *   response is sealed to. Required.
+ * - `wireseal-iat`: seconds since the epoch when the body was sealed. Required.
+ * - `wireseal-cty`: the plaintext's media type. Optional (then `application/octet-stream`).
+ *
+ * ```
+ * info = "wireseal-hpke/1\nrequest\n" || serverKid || "\n" || clientKid
+ * aad  = iat || "\n" || cty || "\n" || wsc
+ * ```
+ *
+ * Response: sealed to the client key, headers `wireseal-kid` (the client
+ * key), `wireseal-iat`, `wireseal-cty`, and
+ *
+ * ```
+ * info = "wireseal-hpke/1\nresponse\n" || clientKid
+ * aad  = iat || "\n" || cty || "\n" || wsc || "\n" || base64url(request enc)
+ * ```
+ *
+ * `iat` is the decimal header value, `cty` the header value as sent (empty
+ * when absent), `wsc` the route's context digest (DESIGN.md `wsc`; empty when
+ * the route binds no context), `request enc` the request body's first 32
+ * bytes (empty for a plaintext request), all ASCII. So a changed header, a
+ * body moved to another context, or a response swapped with another fails
+ * to decrypt.
+ */
+import { contextDigest } from '@wireseal/core';
+import { KeyUnknownError, StaleError, TokenMalformedError } from '@wireseal/core/errors';
+import { headerValue, mediaTypeFromCty } from '../core/media.ts';
+import type { HeaderMap } from '../core/media.ts';
+import { HPKE_ALG } from '../keys/jwk.ts';
+import type { AsymmetricEntry } from '../keys/jwk.ts';
+import type { PrivateKeySet, PublicKeySet } from '../keys/keysets.ts';
+import type { AsymmetricKeySource } from '../keys/provider.ts';
+import { currentSet } from '../keys/provider.ts';
+import { HPKE_NENC, setupBaseR, setupBaseS } from './hpke-suite.ts';
+import type { OpenedPayload, PayloadProfile, ProfileContext, SealedPayload } from './types.ts';
+
+/** The media type of HPKE bodies. */
+export const HPKE_TYPE = 'application/octet-stream+hpke';
+/** HPKE headers (lower-case): the recipient's key id, the client key for the response, the sealing time, the plaintext's media type. */
+export const HPKE_HEADERS = Object.freeze({
+  kid: 'wireseal-kid',
+  client: 'wireseal-client',
+  iat: 'wireseal-iat',
+  cty: 'wireseal-cty',
+} as const);
+
+const VERSION = 'wireseal-hpke/1';
+const KID_RE = /^[\x20-\x7e]{1,64}$/;
+const IAT_RE = /^\d{1,15}$/;
+const TAG = 16;
+const ascii = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+/** `info` of a request (exported for tests and partners' reference). */
+export function hpkeRequestInfo(serverKid: string, clientKid: string): Buffer {
+  return ascii(`${VERSION}\nrequest\n${serverKid}\n${clientKid}`);
+}
+
+/** `info` of a response. */
+export function hpkeResponseInfo(clientKid: string): Buffer {
+  return ascii(`${VERSION}\nresponse\n${clientKid}`);
+}
+
+/** Associated data: `iat \n cty \n wsc` (+ `\n base64url(request enc)` for responses). */
+export function hpkeAad(iat: string, cty: string, wsc: string, requestEnc?: Uint8Array | null): Buffer {
+  const base = `${iat}\n${cty}\n${wsc}`;
+  return ascii(requestEnc === undefined ? base : `${base}\n${requestEnc === null ? '' : Buffer.from(requestEnc).toString('base64url')}`);
+}
+
+/** What the server profile reports for each request it opened. */
+export interface HpkeOpenInfo {
+  /** The server key that decrypted it. */
+  readonly kid: string;
+  /** The registered client key the response goes to. */
+  readonly client: string;
+}
+
+/** Options for {@link hpke} (servers). */
+export interface HpkeOptions {
+  /** The server's key pairs; X25519 keys whose `alg` is absent or `HPKE-X25519-SHA256-A256GCM` are used. */
+  keys: AsymmetricKeySource<PrivateKeySet>;
+  /** The registry of client public keys (`kid` = client key id); responses go to X25519 keys. */
+  clients: AsymmetricKeySource<PublicKeySet>;
+  /** Called after each request opened (never with key material or plaintext). */
+  onOpen?: (info: HpkeOpenInfo) => void;
+}
+
+/** Options for {@link hpkeClient}. */
+export interface HpkeClientOptions {
+  /** This client's key pair(s) (X25519). */
+  keys: AsymmetricKeySource<PrivateKeySet>;
+  /** The server's published public keys. */
+  server: AsymmetricKeySource<PublicKeySet>;
+  /** Which of this client's keys the server seals responses to. Default: the first HPKE key in `keys`. */
+  clientKid?: string;
+  /** Which server key requests are encrypted to. Default: the first HPKE key in `server`. */
+  serverKid?: string;
+}
+
+interface ServerState {
+  readonly client: string;
+  readonly requestEnc: Uint8Array;
+}
+
+interface ClientState {
+  readonly enc: Uint8Array;
+}
+
+function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void {
+  try {
+    hook?.(...args);
+  } catch {
+    /* the hook's business */
+  }
+}
+
+function bytesOf(body: Uint8Array | string): Uint8Array {
+  // Bodies should arrive as bytes (bodyAs: 'bytes'); a string is whatever an earlier parser made of them.
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+}
+
+function hpkeKeys<T extends PrivateKeySet | PublicKeySet>(set: T): AsymmetricEntry[] {
+  return set.usableWith(HPKE_ALG);
+}
+
+/** Reads `wireseal-iat` and `wireseal-cty`. */
+function metadata(headers: HeaderMap): { iatText: string; iat: number; ctyText: string; contentType: string | undefined } {
+  const iatText = headerValue(headers, HPKE_HEADERS.iat)?.trim();
+  if (iatText === undefined) throw new StaleError(`no ${HPKE_HEADERS.iat} header: HPKE bodies carry their sealing time there`);
+  if (!IAT_RE.test(iatText)) throw new TokenMalformedError(`${HPKE_HEADERS.iat} must be a decimal number of seconds`);
+  const ctyText = headerValue(headers, HPKE_HEADERS.cty)?.trim() ?? '';
+  let contentType: string | undefined;
+  if (ctyText !== '') {
+    contentType = mediaTypeFromCty(ctyText);
+    if (contentType === undefined) throw new TokenMalformedError(`${HPKE_HEADERS.cty} is not a valid media type`);
+  }
+  return { iatText, iat: Number(iatText), ctyText, contentType };
+}
+
+function split(body: Uint8Array): { enc: Uint8Array; ct: Uint8Array } {
+  if (body.length < HPKE_NENC + TAG) {
+    throw new TokenMalformedError(`HPKE body is ${body.length} bytes; it needs the ${HPKE_NENC}-byte encapsulated key and a ${TAG}-byte tag at least`);
+  }
+  return { enc: body.subarray(0, HPKE_NENC), ct: body.subarray(HPKE_NENC) };
+}
+
+function wscOf(ctx: ProfileContext): string {
+  return ctx.context ? contextDigest(ctx.context) : '';
+}
+
+function sealTo(to: AsymmetricEntry, info: Buffer, plaintext: Uint8Array, contentType: string, ctx: ProfileContext, requestEnc?: Uint8Array | null) {
+  const cty = mediaTypeFromCty(contentType) ?? 'application/octet-stream';
+  const iat = String(Math.floor(ctx.now / 1000));
+  const { enc, context } = setupBaseS(to.x25519!, info);
+  const body = Buffer.concat([enc, context.seal(hpkeAad(iat, cty, wscOf(ctx), requestEnc), plaintext)]);
+  return { body, enc, iat, cty };
+}
+
+/**
+ * The server side of HPKE (`application/octet-stream+hpke`). Add it to the
+ * adapter's `profiles` and list it on the routes that accept it.
+ * @example
+ * const h = hpke({ keys: serverKeys, clients: clientRegistry });
+ * const ws = wiresealMiddleware({ keys: sharedKeys, profiles: [sharedKeyJose(), h] });
+ * app.post('/partner/orders', ws.route({ mode: 'whole', profiles: [h] }), handler);
+ */
+export function hpke(options: HpkeOptions): PayloadProfile {
+  return {
+    mediaType: HPKE_TYPE,
+    name: 'hpke',
+    bodyAs: 'bytes',
+    optIn: true,
+    open(body: Uint8Array | string, ctx: ProfileContext): OpenedPayload {
+      const bytes = bytesOf(body);
+      const { enc, ct } = split(bytes);
+      const headers = ctx.head.headers;
+      const meta = metadata(headers);
+      const client = headerValue(headers, HPKE_HEADERS.client)?.trim();
+      if (client === undefined || !KID_RE.test(client)) throw new KeyUnknownError(`no ${HPKE_HEADERS.client} header naming the registered client key for the response`);
+      const clientKey = currentSet(options.clients).entry(client);
+      if (!clientKey || !clientKey.info.algs.includes(HPKE_ALG)) throw new KeyUnknownError(`${HPKE_HEADERS.client} does not name a registered X25519 client key`);
+      const keys = currentSet(options.keys);
+      const kid = headerValue(headers, HPKE_HEADERS.kid)?.trim();
+      let key: AsymmetricEntry | undefined;
+      if (kid === undefined) {
+        const usable = hpkeKeys(keys);
+        if (usable.length !== 1) {
+          throw new KeyUnknownError(usable.length === 0 ? 'this service holds no HPKE key' : `this service holds several HPKE keys: name one with ${HPKE_HEADERS.kid}`);
+        }
+        key = usable[0];
+      } else {
+        key = keys.entry(kid);
+        if (key && (!key.privateKey || !key.info.algs.includes(HPKE_ALG))) key = undefined;
+      }
+      if (!key) throw new KeyUnknownError(`${HPKE_HEADERS.kid} is not one of the HPKE keys this service decrypts with`);
+      const context = setupBaseR(enc, key.privateKey!, key.x25519!.raw, hpkeRequestInfo(key.kid, client));
+      const plaintext = context.open(hpkeAad(meta.iatText, meta.ctyText, wscOf(ctx)), ct);
+      safeCall(options.onOpen, { kid: key.kid, client });
+      const opened: OpenedPayload = {
+        plaintext,
+        iat: meta.iat,
+        replayId: `hpke:${Buffer.from(enc).toString('base64url')}`,
+        state: { client, requestEnc: Buffer.from(enc) } satisfies ServerState,
+      };
+      if (meta.contentType !== undefined) opened.contentType = meta.contentType;
+      return opened;
+    },
+    seal(plaintext: Uint8Array, contentType: string, ctx: ProfileContext): SealedPayload {
+      const state = ctx.state as ServerState | undefined;
+      const client = state?.client ?? headerValue(ctx.head.headers, HPKE_HEADERS.client)?.trim();
+      if (client === undefined || client === '') {
+        throw new KeyUnknownError(`no registered client key to seal the response to: send a sealed request or the ${HPKE_HEADERS.client} header`);
+      }
+      const key = currentSet(options.clients).entry(client);
+      if (!key || !key.info.algs.includes(HPKE_ALG)) throw new KeyUnknownError(`${HPKE_HEADERS.client} does not name a registered X25519 client key`);
+      const sealed = sealTo(key, hpkeResponseInfo(client), plaintext, contentType, ctx, state?.requestEnc ?? null);
+      return { body: sealed.body, headers: { [HPKE_HEADERS.kid]: client, [HPKE_HEADERS.iat]: sealed.iat, [HPKE_HEADERS.cty]: sealed.cty } };
+    },
+  };
+}
+
+/**
+ * The client side of HPKE, for `createFetch`.
+ * @example
+ * const sfetch = createFetch({ keys: unusedSharedKeys, mode: 'whole', profiles: [hpkeClient({ keys: myKeys, server: serverPublicKeys })] });
+ */
+export function hpkeClient(options: HpkeClientOptions): PayloadProfile {
+  const clientKid = (): string => {
+    const own = currentSet(options.keys);
+    const kid = options.clientKid ?? hpkeKeys(own)[0]?.kid;
+    if (kid === undefined || !own.entry(kid)?.info.algs.includes(HPKE_ALG)) throw new KeyUnknownError('this client holds no HPKE (X25519) key pair for responses');
+    return kid;
+  };
+  return {
+    mediaType: HPKE_TYPE,
+    name: 'hpke',
+    bodyAs: 'bytes',
+    optIn: true,
+    open(body: Uint8Array | string, ctx: ProfileContext): OpenedPayload {
+      const headers = ctx.response?.headers;
+      if (!headers) throw new TokenMalformedError('opening an HPKE response needs its headers');
+      const { enc, ct } = split(bytesOf(body));
+      const meta = metadata(headers);
+      const own = currentSet(options.keys);
+      const kid = headerValue(headers, HPKE_HEADERS.kid)?.trim() ?? clientKid();
+      const key = own.entry(kid);
+      if (!key || !key.privateKey || !key.info.algs.includes(HPKE_ALG)) throw new KeyUnknownError(`response ${HPKE_HEADERS.kid} is not one of this client's HPKE keys`);
+      const requestEnc = (ctx.state as ClientState | undefined)?.enc ?? null;
+      const context = setupBaseR(enc, key.privateKey, key.x25519!.raw, hpkeResponseInfo(kid));
+      const plaintext = context.open(hpkeAad(meta.iatText, meta.ctyText, wscOf(ctx), requestEnc), ct);
+      const opened: OpenedPayload = { plaintext, iat: meta.iat };
+      if (meta.contentType !== undefined) opened.contentType = meta.contentType;
+      return opened;
+    },
+    seal(plaintext: Uint8Array, contentType: string, ctx: ProfileContext): SealedPayload {
+      const server = currentSet(options.server);
+      const to = options.serverKid === undefined ? hpkeKeys(server)[0] : server.entry(options.serverKid);
+      if (!to || !to.info.algs.includes(HPKE_ALG)) throw new KeyUnknownError(`no server HPKE key${options.serverKid === undefined ? '' : ` "${options.serverKid}"`}`);
+      const client = clientKid();
+      const sealed = sealTo(to, hpkeRequestInfo(to.kid, client), plaintext, contentType, ctx);
+      return {
+        body: sealed.body,
+        headers: { [HPKE_HEADERS.kid]: to.kid, [HPKE_HEADERS.client]: client, [HPKE_HEADERS.iat]: sealed.iat, [HPKE_HEADERS.cty]: sealed.cty },
+        state: { enc: sealed.enc } satisfies ClientState,
+      };
+    },
+    announce: () => ({ [HPKE_HEADERS.client]: clientKid() }),
+  };
+}
