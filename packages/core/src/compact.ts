@@ -122,6 +122,7 @@ export function seal(keys: KeySet, plaintext: Uint8Array | string, options: Seal
   if (alg !== 'A256KW' && alg !== 'dir') throw new AlgUnsupportedError(`alg "${String(alg)}" is not supported for sealing (A256KW or dir)`);
   const key = keys.primaryEntry();
   const iat = options.iat === true ? Math.floor(Date.now() / 1000) : options.iat === false ? undefined : options.iat;
+  if (iat !== undefined && !Number.isSafeInteger(iat)) throw new RangeError('seal: iat must be true, false or an integer number of seconds');
   const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
   const header = encodeHeader(alg, key.kid, options.cty, iat, options.field, wsc);
   const data = toBytes(plaintext);
@@ -269,6 +270,7 @@ function asciiBytes(s: string): Uint8Array {
   if (hit) return hit;
   hit = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) hit[i] = s.charCodeAt(i);
+  if (s.length > HEADER_CACHE_MAX_LENGTH) return hit;
   if (asciiCache.size > 4096) asciiCache.clear();
   asciiCache.set(s, hit);
   return hit;
@@ -302,9 +304,13 @@ export function checkClaims(header: ProtectedHeader, options: OpenOptions, engin
     }
   }
   if (options.maxAgeSeconds !== undefined) {
-    if (header.iat === undefined) throw new StaleError('token has no iat but freshness is required');
     const now = Math.floor((options.now ?? Date.now)() / 1000);
     const skew = options.clockSkewSeconds ?? 30;
+    // A NaN here (e.g. Number(process.env.UNSET)) would accept any token: refuse instead.
+    if (!(options.maxAgeSeconds >= 0) || !(skew >= 0) || !Number.isFinite(now)) {
+      throw new StaleError('freshness check misconfigured: maxAgeSeconds, clockSkewSeconds and now() must be finite, non-negative numbers');
+    }
+    if (header.iat === undefined) throw new StaleError('token has no iat but freshness is required');
     if (now - header.iat > options.maxAgeSeconds) throw new StaleError(`token iat is ${now - header.iat}s old; the limit is ${options.maxAgeSeconds}s`);
     if (header.iat - now > skew) throw new StaleError(`token iat is ${header.iat - now}s in the future; the allowed clock skew is ${skew}s`);
   }

@@ -118,12 +118,15 @@ function createNodeEngine(): Engine | undefined {
       return c.createHash('sha256').update(data).digest();
     },
     randomBytes(length) {
+      checkLength(length);
       if (length > POOL / 4) return c.randomBytes(length);
       if (offset + length > POOL) {
         pool = c.randomBytes(POOL);
         offset = 0;
       }
-      const out = pool.subarray(offset, offset + length);
+      // A copy with its own buffer: a view would expose the pool (bytes that
+      // later tokens will use as keys and IVs) through `.buffer`.
+      const out = Uint8Array.prototype.slice.call(pool, offset, offset + length);
       offset += length;
       return out;
     },
@@ -163,7 +166,12 @@ export function engineInternals(engine: Engine): EngineInternals | undefined {
   return internals.get(engine);
 }
 
+function checkLength(length: number): void {
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`randomBytes: length must be a non-negative integer (got ${String(length)})`);
+}
+
 function getRandom(length: number): Uint8Array {
+  checkLength(length);
   const out = new Uint8Array(length);
   const cryptoObj = (globalThis as { crypto?: { getRandomValues(a: Uint8Array): Uint8Array } }).crypto;
   if (!cryptoObj) throw new WiresealError('ERR_KEY_SOURCE', 'no secure random source: globalThis.crypto.getRandomValues is missing');

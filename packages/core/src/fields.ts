@@ -11,7 +11,7 @@ import type { Context } from './context.ts';
 import { contextDigest } from './context.ts';
 import type { Engine, EngineName } from './engine.ts';
 import { getEngine } from './engine.ts';
-import { LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
+import { AlgUnsupportedError, LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
 import type { EncodedHeader, SymmetricAlg } from './header.ts';
 import { encodeHeader } from './header.ts';
 import type { KeyEntry, KeySet } from './keyset.ts';
@@ -111,15 +111,27 @@ function clone(value: unknown, depth: number, st: CloneState): unknown {
     return value;
   }
   if (depth >= st.maxDepth) throw new LimitExceededError(`document nests deeper than ${st.maxDepth} levels (limits.maxDepth)`);
+  // JSON.stringify semantics, so a document means what it would mean on the wire:
+  // toJSON() is honoured (a Date becomes its ISO string), members that JSON drops are dropped.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return clone((value as { toJSON(): unknown }).toJSON(), depth, st);
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = clone(value[i], depth + 1, st);
+    for (let i = 0; i < value.length; i++) out[i] = dropped(value[i]) ? null : clone(value[i], depth + 1, st);
     return out;
   }
   const out: Record<string, unknown> = {};
   // for-in + own check visits exactly Object.keys' keys, in the same order, without allocating the key array.
-  for (const k in value) if (hasOwn(value, k)) setOwn(out, k, clone((value as Record<string, unknown>)[k], depth + 1, st));
+  for (const k in value) {
+    if (!hasOwn(value, k)) continue;
+    const v = (value as Record<string, unknown>)[k];
+    if (!dropped(v)) setOwn(out, k, clone(v, depth + 1, st));
+  }
   return out;
+}
+
+/** Values JSON.stringify leaves out of objects (and writes as null in arrays). */
+function dropped(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol';
 }
 
 function hasOwn(o: object, k: string): boolean {
@@ -191,6 +203,7 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
   const limits = { ...DEFAULTS, ...options.limits };
   const box = { v: clone(doc, 0, { nodes: 0, maxNodes: limits.maxNodes, maxDepth: limits.maxDepth }) };
   const alg = options.alg ?? 'A256KW';
+  if (alg !== 'A256KW' && alg !== 'dir') throw new AlgUnsupportedError(`alg "${String(alg)}" is not supported for sealing (A256KW or dir)`);
   const key = keys.primaryEntry();
   const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
   let cek: Uint8Array | undefined;

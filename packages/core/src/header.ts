@@ -32,7 +32,8 @@ const cache = new Map<string, EncodedHeader>();
 /** @internal Builds (or fetches from cache) the encoded protected header. */
 export function encodeHeader(alg: SymmetricAlg, kid: string, cty?: string, iat?: number, wsf?: string, wsc?: string): EncodedHeader {
   const cacheable = iat === undefined;
-  const key = cacheable ? `${alg}\u0000${kid}\u0000${cty ?? ''}\u0000${wsf ?? '\u0001'}\u0000${wsc ?? ''}` : '';
+  // JSON of the members: unambiguous for any string values (no separator collisions).
+  const key = cacheable ? JSON.stringify([alg, kid, cty ?? null, wsf ?? null, wsc ?? null]) : '';
   if (cacheable) {
     const hit = cache.get(key);
     if (hit) return hit;

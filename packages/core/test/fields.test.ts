@@ -273,3 +273,15 @@ describe('properties', () => {
     );
   });
 });
+
+describe('documents follow JSON semantics', () => {
+  it('Date becomes its ISO string, undefined members are dropped, array holes become null', () => {
+    const policy = FieldPolicy.parse({ fields: ['when', 'list[*]'] });
+    const doc = { when: new Date(Date.UTC(2026, 10, 22)), gone: undefined, list: [1, undefined] } as unknown as JsonValue;
+    const sealed = encryptFields(keys, doc, policy);
+    const r = decryptFields(keys, sealed, policy);
+    expect(r.doc).toEqual(JSON.parse(JSON.stringify(doc)));
+    expect(r.doc).toEqual({ when: '2026-11-22T00:00:00.000Z', list: [1, null] });
+    expect(codeOf(() => encryptFields(keys, { n: 10n } as unknown as JsonValue, policy))).toBe('ERR_POLICY_INVALID');
+  });
+});

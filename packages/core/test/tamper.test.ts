@@ -1,6 +1,6 @@
 // Opening rejects every altered or malformed token with a typed error and never returns plaintext.
 import { describe, expect, it } from 'vitest';
-import { KeySet, open, seal } from '@wireseal/core';
+import { FieldPolicy, KeySet, encryptFields, getEngine, open, seal } from '@wireseal/core';
 import { codeOf, FIXED_JWKS, te } from './helpers.ts';
 
 const keys = KeySet.fromJwks(FIXED_JWKS);
@@ -153,5 +153,49 @@ describe('claims: field, context and freshness', () => {
     expect(codeOf(() => open(keys, at(now / 1000 + 31), { maxAgeSeconds: 120, now: clock }))).toBe('ERR_STALE');
     expect(Buffer.from(open(keys, at(now / 1000 + 60), { maxAgeSeconds: 120, clockSkewSeconds: 90, now: clock })).toString()).toBe('x');
     expect(codeOf(() => open(keys, seal(keys, 'x'), { maxAgeSeconds: 120, now: clock }))).toBe('ERR_STALE');
+  });
+});
+
+describe('misuse is refused, not silently accepted (review findings)', () => {
+  it('a NaN or negative freshness window is refused instead of accepting any iat', () => {
+    const t = seal(keys, 'x', { iat: 1000 });
+    expect(codeOf(() => open(keys, t, { maxAgeSeconds: Number.NaN }))).toBe('ERR_STALE');
+    expect(codeOf(() => open(keys, t, { maxAgeSeconds: 120, clockSkewSeconds: -1 }))).toBe('ERR_STALE');
+    expect(codeOf(() => open(keys, t, { maxAgeSeconds: 120, now: () => Number.NaN }))).toBe('ERR_STALE');
+    expect(() => seal(keys, 'x', { iat: 1.5 })).toThrow(RangeError);
+  });
+
+  it('encryptFields refuses an alg it cannot honour', () => {
+    expect(codeOf(() => encryptFields(keys, { a: 1 }, FieldPolicy.parse({ fields: ['a'] }), { alg: 'A128KW' as never }))).toBe('ERR_ALG_UNSUPPORTED');
+  });
+
+  it('header cache keys cannot collide across members', () => {
+    const a = seal(keys, 'x', { cty: 'a\u0000b', field: 'c' });
+    const b = seal(keys, 'x', { cty: 'a', field: 'b\u0000c' });
+    const h = (t: string) => JSON.parse(Buffer.from(t.split('.')[0]!, 'base64url').toString());
+    expect(h(a)).toMatchObject({ cty: 'a\u0000b', wsf: 'c' });
+    expect(h(b)).toMatchObject({ cty: 'a', wsf: 'b\u0000c' });
+    seal(keys, 'x', { cty: '' });
+    expect(h(seal(keys, 'x'))).not.toHaveProperty('cty');
+  });
+
+  it('randomBytes returns fresh, independent buffers and refuses bad lengths', () => {
+    for (const engine of [getEngine('node'), getEngine('noble')]) {
+      const a = engine.randomBytes(12);
+      expect(a.buffer.byteLength).toBe(12);
+      expect(() => engine.randomBytes(-12)).toThrow(RangeError);
+      expect(() => engine.randomBytes(Number.NaN)).toThrow(RangeError);
+      const ivs = new Set(Array.from({ length: 2000 }, () => Buffer.from(engine.randomBytes(12)).toString('hex')));
+      expect(ivs.size).toBe(2000);
+    }
+  });
+
+  it('node and noble agree on sealed tokens around the chunk boundary of large payloads', () => {
+    const k = KeySet.fromJwks(FIXED_JWKS);
+    for (const size of [3 * 16384 * 2 + 1, 131072 - 1, 131072, 131072 + 1, 3 * 16384 * 3]) {
+      const data = getEngine('node').randomBytes(size);
+      const t = seal(k, data, { engine: 'node' });
+      expect(Buffer.from(open(k, t, { engine: 'noble' })).equals(Buffer.from(data))).toBe(true);
+    }
   });
 });
