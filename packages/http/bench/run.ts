@@ -184,3 +184,4 @@ try {
 } finally {
   await server.stop();
 }
+await (await import('./profiles.ts')).benchProfiles(); // public-key profiles vs jose / @hpke/core (issue #6)

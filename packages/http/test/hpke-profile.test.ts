@@ -141,7 +141,7 @@ describe.each(SERVERS)('%s: HPKE', (_name, start) => {
   });
 
   it('fetch client round trip (wireseal code both ends), JSON and binary bodies', async () => {
-    const sfetch = createFetch({ keys: sharedKeys, mode: 'whole', profiles: [hpkeClient({ keys: clientKeys.beta, server: serverPublic, serverKid: 'srv-x-2026' })] });
+    const sfetch = createFetch({ mode: 'whole', profiles: [hpkeClient({ keys: clientKeys.beta, server: serverPublic, serverKid: 'srv-x-2026' })] });
     const res = await sfetch(`${server.url}/partner`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -152,7 +152,7 @@ describe.each(SERVERS)('%s: HPKE', (_name, start) => {
   });
 
   it('fetch client GET: wireseal-client announced, answer sealed to it', async () => {
-    const sfetch = createFetch({ keys: sharedKeys, mode: 'whole', profiles: [hpkeClient({ keys: clientKeys.x, server: serverPublic })] });
+    const sfetch = createFetch({ mode: 'whole', profiles: [hpkeClient({ keys: clientKeys.x, server: serverPublic })] });
     const res = await sfetch(`${server.url}/partner-report`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ handledBy: '/partner-report', sealed: false });

@@ -147,8 +147,7 @@ describe.each(SERVERS)('%s: public-key JWE', (_name, start) => {
   it('fetch client: RSA-OAEP-256 request, response sealed to the registered P-256 client key', async () => {
     const wire: Array<{ req: Record<string, unknown>; res: Record<string, unknown> }> = [];
     const sfetch = createFetch({
-      keys: sharedKeys, // required by createFetch; the public-key profile carries its own keys
-      mode: 'whole',
+      mode: 'whole', // no shared keys: the public-key profile carries its own
       profiles: [publicKeyJoseClient({ keys: clientKeys.ec, server: serverPublic, serverKid: 'srv-rsa' })],
       fetch: async (input, init) => {
         const res = await fetch(input, init);
@@ -166,7 +165,7 @@ describe.each(SERVERS)('%s: public-key JWE', (_name, start) => {
 
   it('fetch client: ECDH-ES+A256KW to the X25519 and P-256 server keys; responses to RSA and X25519 client keys', async () => {
     for (const [serverKid, own] of [['srv-x-2027', clientKeys.rsa], ['srv-ec', clientKeys.x], ['srv-x-2026', clientKeys.ec]] as const) {
-      const sfetch = createFetch({ keys: sharedKeys, mode: 'whole', profiles: [publicKeyJoseClient({ keys: own, server: serverPublic, serverKid })] });
+      const sfetch = createFetch({ mode: 'whole', profiles: [publicKeyJoseClient({ keys: own, server: serverPublic, serverKid })] });
       const res = await sfetch(`${server.url}/partner`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ serverKid }) });
       expect(res.status, serverKid).toBe(200);
       expect((await res.json()).got).toEqual({ serverKid });
@@ -212,7 +211,7 @@ describe.each(SERVERS)('%s: public-key JWE', (_name, start) => {
   });
 
   it('GET with the fetch client: the client key id travels in wireseal-client and the answer is sealed to it', async () => {
-    const sfetch = createFetch({ keys: sharedKeys, mode: 'whole', profiles: [publicKeyJoseClient({ keys: clientKeys.x, server: serverPublic })] });
+    const sfetch = createFetch({ mode: 'whole', profiles: [publicKeyJoseClient({ keys: clientKeys.x, server: serverPublic })] });
     const res = await sfetch(`${server.url}/partner-report`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ handledBy: '/partner-report', sealed: false });
@@ -266,5 +265,16 @@ describe('configuration', () => {
     const other = (await import('@wireseal/http')).publicKeyJose({ keys: serverKeys, clients: serverPublic });
     expect(() => codec.route({ mode: 'whole', profiles: [other] })).toThrow(expect.objectContaining({ code: 'ERR_POLICY_INVALID' }));
     expect(codec.route({ mode: 'whole', profiles: [pub] }).profiles).toEqual([pub]);
+  });
+
+  it('shared keys are needed only where a profile or fields mode uses them', async () => {
+    const { HttpCodec, sharedKeyJose, publicKeyJoseClient: client } = await import('@wireseal/http');
+    const { pub, hp } = await import('./public-servers.ts');
+    const keyless = new HttpCodec({ profiles: [sharedKeyJose(), pub, hp] });
+    expect(keyless.route({ mode: 'whole', profiles: [pub, hp] }).profiles).toEqual([pub, hp]);
+    expect(() => keyless.route({ mode: 'whole' })).toThrow(expect.objectContaining({ code: 'ERR_POLICY_INVALID' }));
+    expect(() => keyless.route({ mode: 'fields', policy: ['a'] })).toThrow(expect.objectContaining({ code: 'ERR_POLICY_INVALID' }));
+    expect(() => createFetch({ mode: 'whole' })).toThrow(expect.objectContaining({ code: 'ERR_POLICY_INVALID' }));
+    expect(typeof createFetch({ mode: 'whole', profiles: [client({ keys: clientKeys.ec, server: serverPublic })] })).toBe('function');
   });
 });

@@ -11,7 +11,7 @@ import { checkFreshness } from '../core/freshness.ts';
 import type { RequestHead } from '../core/media.ts';
 import { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER, essence } from '../core/media.ts';
 import type { CompiledRoute, FreshnessOptions, RouteOptions, RouteTable } from '../core/route.ts';
-import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, resolveContext, routeMatcher } from '../core/route.ts';
+import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, needsSharedKeys, resolveContext, routeMatcher } from '../core/route.ts';
 import { sharedKeyJose } from '../profiles/shared-jose.ts';
 import type { PayloadProfile, ProfileContext } from '../profiles/types.ts';
 import { chooseProfile, profilesFor } from '../core/select.ts';
@@ -24,8 +24,8 @@ export type RouteResolver = (request: { readonly method: string; readonly url: U
 
 /** Options for {@link createFetch}. */
 export interface CreateFetchOptions extends Partial<RouteOptions> {
-  /** Keys for every route that does not name its own. */
-  keys: KeySource;
+  /** Shared keys for every route that does not name its own. Optional when only profiles with their own keys (public-key profiles) are used. */
+  keys?: KeySource;
   /**
    * Per-route options: a table of `"METHOD /path"` / `"/path"` keys matched
    * against the URL's pathname, or a function. Requests that match nothing
@@ -98,7 +98,11 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     freshness: { ...DEFAULT_FRESHNESS, ...options.freshness },
   };
-  const compile = (o: RouteOptions): CompiledRoute => compileRoute(o, defaults);
+  const compile = (o: RouteOptions): CompiledRoute => {
+    const route = compileRoute(o, defaults);
+    if (route.mode === 'whole') needsSharedKeys(route, route.profiles ?? profiles);
+    return route;
+  };
   const fallback = options.mode === undefined ? undefined : compile(options as RouteOptions);
   let lookup: (method: string, url: URL) => CompiledRoute | undefined;
   const { routes } = options;

@@ -26,13 +26,16 @@ import { defaultProblemType, problemFor } from './problem.ts';
 import { MemoryReplayStore } from './replay.ts';
 import type { ReplayStore } from './replay.ts';
 import type { CompiledRoute, FreshnessOptions, RouteOptions, SealMode } from './route.ts';
-import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, resolveContext } from './route.ts';
+import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, needsSharedKeys, resolveContext } from './route.ts';
 import { chooseProfile, mediaTypesOf, profilesFor } from './select.ts';
 
 /** Options shared by every adapter. */
 export interface HttpCodecOptions {
-  /** Default keys for routes that do not name their own (a provider or a KeySet). */
-  keys: KeySource;
+  /**
+   * Default shared keys for routes that do not name their own (a provider or a KeySet).
+   * Optional when every route uses only profiles that carry their own keys (public-key profiles).
+   */
+  keys?: KeySource;
   /**
    * Whole-payload profiles. Default: `[sharedKeyJose()]`. A route accepts the
    * ones it lists in its `profiles` option, else every one that is not
@@ -143,7 +146,7 @@ export class HttpCodec {
   readonly #options: HttpCodecOptions;
   readonly #replay: ReplayStore | undefined;
   readonly #now: () => number;
-  readonly #defaults: { keys: KeySource; maxBodyBytes: number; freshness: Required<FreshnessOptions> };
+  readonly #defaults: { keys: KeySource | undefined; maxBodyBytes: number; freshness: Required<FreshnessOptions> };
 
   /** @param options - defaults shared by every route */
   constructor(options: HttpCodecOptions) {
@@ -178,6 +181,7 @@ export class HttpCodec {
       if (this.#listFor(route).length === 0) {
         throw new PolicyInvalidError('wireseal route: a whole-mode route needs a profile; public-key profiles are opt-in: list them in the route\'s profiles');
       }
+      needsSharedKeys(route, this.#listFor(route));
     }
     return route;
   }

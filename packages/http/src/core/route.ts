@@ -4,8 +4,8 @@
  * configuration fails there (`ERR_POLICY_INVALID`), not on the first request.
  */
 import { FieldPolicy } from '@wireseal/core';
-import type { Context, FieldPolicyJson, KeySource, SymmetricAlg } from '@wireseal/core';
-import { PolicyInvalidError } from '@wireseal/core/errors';
+import type { Context, FieldPolicyJson, KeyProvider, KeySource, SymmetricAlg } from '@wireseal/core';
+import { KeySourceError, PolicyInvalidError } from '@wireseal/core/errors';
 import type { PayloadProfile } from '../profiles/types.ts';
 import type { RequestHead } from './media.ts';
 
@@ -43,7 +43,7 @@ export interface RouteOptions {
   policy?: PolicyOption;
   /** Fields mode: the policy for response bodies. Default: `policy`. */
   responsePolicy?: PolicyOption;
-  /** Keys for this route. Default: the adapter's `keys`. */
+  /** Shared keys for this route. Default: the adapter's `keys`. Routes whose profiles all carry their own keys (public-key profiles) need none. */
   keys?: KeySource;
   /** Context bound (`wsc`) into request tokens. Default: none; both sides must configure the same. */
   context?: ContextOption;
@@ -84,7 +84,7 @@ export interface CompiledRoute {
 
 /** Defaults a route inherits from its adapter. */
 export interface RouteDefaults {
-  keys: KeySource;
+  keys: KeySource | undefined;
   maxBodyBytes: number;
   freshness: Required<FreshnessOptions>;
 }
@@ -142,8 +142,9 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
   }
   const maxBodyBytes = options.maxBodyBytes === undefined ? defaults.maxBodyBytes : nonNegative(options.maxBodyBytes, 'maxBodyBytes');
   const f = { ...defaults.freshness, ...options.freshness };
-  const keys = options.keys ?? defaults.keys;
-  if (keys === undefined || keys === null) bad('no keys: pass keys to the adapter or the route');
+  const given = options.keys ?? defaults.keys;
+  if ((given === undefined || given === null) && mode === 'fields') bad('no keys: pass keys to the adapter or the route');
+  const keys = given ?? NO_SHARED_KEYS;
   return Object.freeze({
     mode,
     required: encryption === 'required',
@@ -158,6 +159,31 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
     clockSkewSeconds: nonNegative(f.clockSkewSeconds, 'freshness.clockSkewSeconds'),
     profiles,
   });
+}
+
+/**
+ * The `keys` of a route configured without shared keys (only profiles that
+ * carry their own keys need none); anything that asks it for keys gets
+ * `ERR_KEY_SOURCE`. Codecs refuse such a route at start-up when one of its
+ * profiles uses shared keys ({@link needsSharedKeys}).
+ */
+export const NO_SHARED_KEYS: KeyProvider = Object.freeze({
+  ready: () => Promise.resolve(),
+  current: (): never => {
+    throw new KeySourceError('no shared key set is configured for this route: pass keys to the adapter or the route');
+  },
+  close: () => undefined,
+});
+
+/**
+ * Validates that a whole-mode route without shared keys only uses profiles
+ * that carry their own (`usesSharedKeys: false`).
+ * @throws PolicyInvalidError naming the profile that needs keys
+ */
+export function needsSharedKeys(route: CompiledRoute, profiles: readonly PayloadProfile[]): void {
+  if (route.keys !== NO_SHARED_KEYS) return;
+  const needy = profiles.find((p) => p.usesSharedKeys !== false);
+  if (needy) bad(`no keys: profile ${needy.name ?? needy.mediaType} seals with the shared key set; pass keys to the adapter or the route`);
 }
 
 /** The context for a request, or undefined. */

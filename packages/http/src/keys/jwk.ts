@@ -7,8 +7,6 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { KeySetInvalidError } from '@wireseal/core/errors';
-import { x25519Public, x25519Raw } from '../profiles/hpke-suite.ts';
-import type { X25519Public } from '../profiles/hpke-suite.ts';
 import { nodeCrypto } from './node-crypto.ts';
 
 /** JWE key management with a public key, as the `application/jose` public-key profile uses them. */
@@ -47,8 +45,8 @@ export interface AsymmetricEntry {
   readonly publicJwk: Readonly<Record<string, unknown>>;
   readonly publicKey: KeyObject;
   readonly privateKey: KeyObject | undefined;
-  /** X25519 keys: the raw public key for HPKE. */
-  readonly x25519: X25519Public | undefined;
+  /** X25519 keys: the raw 32-byte public key (HPKE). */
+  readonly x25519: Uint8Array | undefined;
 }
 
 const KID_RE = /^[\x20-\x7e]{1,64}$/;
@@ -199,7 +197,8 @@ export function validateAsymmetricJwk(raw: unknown, index: number, need: 'privat
     if (kind === 'RSA') checkRsaPair(jwk, at);
     else if (kind === 'X25519') {
       // node:crypto derives the X25519 public key from d and ignores x: compare.
-      if (!x25519Raw(privateKey).equals(Buffer.from(jwk.x as string, 'base64url'))) {
+      const derived = Buffer.from(String(crypto.createPublicKey(privateKey).export({ format: 'jwk' }).x), 'base64url');
+      if (!derived.equals(Buffer.from(jwk.x as string, 'base64url'))) {
         throw new KeySetInvalidError(`${at}: the private part (d) does not belong to the public key (x)`);
       }
     } else checkAgreementPair(privateKey, publicKey, at);
@@ -220,6 +219,6 @@ export function validateAsymmetricJwk(raw: unknown, index: number, need: 'privat
     publicJwk: Object.freeze(publicJwk),
     publicKey,
     privateKey,
-    x25519: kind === 'X25519' ? x25519Public(Buffer.from(jwk.x as string, 'base64url')) : undefined,
+    x25519: kind === 'X25519' ? new Uint8Array(Buffer.from(jwk.x as string, 'base64url')) : undefined,
   });
 }

@@ -232,6 +232,7 @@ export function publicKeyJose(options: PublicKeyJoseOptions): PayloadProfile {
     name: 'jose-public',
     bodyAs: 'text',
     optIn: true,
+    usesSharedKeys: false,
     claims: (body) => isAsymmetricAlg(peekAlg(body)),
     async open(body: Uint8Array | string, ctx: ProfileContext): Promise<OpenedPayload> {
       const token = tokenText(body);
@@ -286,6 +287,7 @@ export function publicKeyJoseClient(options: PublicKeyJoseClientOptions): Payloa
     name: 'jose-public',
     bodyAs: 'text',
     optIn: true,
+    usesSharedKeys: false,
     claims: (body) => isAsymmetricAlg(peekAlg(body)),
     async open(body: Uint8Array | string, ctx: ProfileContext): Promise<OpenedPayload> {
       const token = tokenText(body);

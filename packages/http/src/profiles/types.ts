@@ -66,6 +66,11 @@ export interface PayloadProfile {
    */
   readonly optIn?: boolean;
   /**
+   * False for profiles that carry their own keys (the public-key profiles):
+   * routes that use only such profiles need no shared `keys`. Default true.
+   */
+  readonly usesSharedKeys?: boolean;
+  /**
    * When several profiles of one route share a media type (`application/jose`:
    * shared-key and public-key JWE), the codec gives the body to the first
    * whose `claims` returns true, else to the first without `claims`. Must be
