@@ -10,7 +10,7 @@ import { HPKE_TYPE, hpkeClient } from '@wireseal/http';
 import { createFetch } from '@wireseal/http/fetch';
 import { raw } from './support/servers.ts';
 import type { RawResponse } from './support/servers.ts';
-import { SERVERS, clientKeys, serverPublic, sharedKeys } from './public-servers.ts';
+import { SERVERS, clientKeys, serverPublic } from './public-servers.ts';
 import type { PublicServer } from './public-servers.ts';
 
 const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });

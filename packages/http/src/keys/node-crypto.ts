@@ -27,8 +27,3 @@ export function nodeCrypto(): typeof NodeCrypto {
   cached = mod as typeof NodeCrypto;
   return cached;
 }
-
-/** A Buffer view of bytes (no copy). */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}

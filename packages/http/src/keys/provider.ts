@@ -31,12 +31,6 @@ export function currentSet<T>(source: AsymmetricKeySource<T>): T {
   return typeof p.current === 'function' && typeof p.ready === 'function' ? p.current() : (source as T);
 }
 
-/** Calls `ready()` when the source is a provider. */
-export async function readySet<T>(source: AsymmetricKeySource<T>): Promise<void> {
-  const p = source as Partial<AsymmetricKeyProvider<T>>;
-  if (typeof p.ready === 'function' && typeof p.current === 'function') await p.ready();
-}
-
 /** What a provider reports when it loads a set: kids, never key material. */
 export interface JwksLoadInfo {
   /** The provider's `source` label. */

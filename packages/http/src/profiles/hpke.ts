@@ -35,7 +35,8 @@
  *
  * The HPKE itself is `@hpke/core` (WebCrypto): a `node:crypto` version was
  * measured against it under issue #6's rule (adopt only if at least 5x
- * faster) and came out at about 3.5-5x; see bench/profiles.ts.
+ * faster) and came out at 3.5-9x depending on the machine's load, median
+ * 4.4x; see bench/profiles.ts and the README.
  */
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { contextDigest } from '@wireseal/core';
@@ -142,6 +143,7 @@ function keyPairOf(entry: AsymmetricEntry): Promise<CryptoKeyPair> {
     p = Promise.all([s.kem.importKey('jwk', { kty: 'OKP', crv: 'X25519', x: jwk.x, d: jwk.d }, false), s.kem.deserializePublicKey(ab(entry.x25519!))]).then(
       ([privateKey, publicKey]) => ({ privateKey, publicKey }),
     );
+    p.catch(() => pairs.delete(entry)); // a failed import is retried, not cached
     pairs.set(entry, p);
   }
   return p;
@@ -152,6 +154,7 @@ function publicKeyOf(entry: AsymmetricEntry): Promise<CryptoKey> {
   let p = publics.get(entry);
   if (!p) {
     p = hpkeSuite().kem.deserializePublicKey(ab(entry.x25519!));
+    p.catch(() => publics.delete(entry));
     publics.set(entry, p);
   }
   return p;
