@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
-import { deriveX25519SecretKey, setupBaseR, setupBaseS, x25519PrivateKey, x25519Public, x25519Raw } from '../bench/hpke-node.ts';
+import { deriveX25519SecretKey, setupBaseR, setupBaseS, x25519PrivateKey, x25519Public, x25519Raw } from '../src/profiles/hpke-node.ts';
 
 interface Vector {
   mode: number;

@@ -33,12 +33,11 @@
  * body moved to another context, or a response swapped with another fails
  * to decrypt.
  *
- * The HPKE itself is `@hpke/core` (WebCrypto): a `node:crypto` version was
- * measured against it under issue #6's rule (adopt only if at least 5x
- * faster) and came out at 3.5-9x depending on the machine's load, median
- * 4.4x; see bench/profiles.ts and the README.
+ * The HPKE itself is the `node:crypto` suite in hpke-node.ts (11x
+ * `@hpke/core` on a quiet machine, RFC 9180 vectors and pyhpke interop pass;
+ * see bench/profiles.ts and the README).
  */
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
+import type { KeyObject } from 'node:crypto';
 import { contextDigest } from '@wireseal/core';
 import { DecryptError, KeyUnknownError, StaleError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
 import { headerValue, mediaTypeFromCty } from '../core/media.ts';
@@ -49,6 +48,8 @@ import type { PrivateKeySet, PublicKeySet } from '../keys/keysets.ts';
 import type { AsymmetricKeySource } from '../keys/provider.ts';
 import { currentSet } from '../keys/provider.ts';
 import type { OpenedPayload, PayloadProfile, ProfileContext, SealedPayload } from './types.ts';
+import { setupBaseR, setupBaseS, x25519Public } from './hpke-node.ts';
+import type { X25519Public } from './hpke-node.ts';
 
 /** The media type of HPKE bodies. */
 export const HPKE_TYPE = 'application/octet-stream+hpke';
@@ -123,38 +124,13 @@ interface ClientState {
   readonly enc: Uint8Array;
 }
 
-let suite: CipherSuite | undefined;
-const pairs = new WeakMap<AsymmetricEntry, Promise<CryptoKeyPair>>();
-const publics = new WeakMap<AsymmetricEntry, Promise<CryptoKey>>();
+const publics = new WeakMap<AsymmetricEntry, X25519Public>();
 
-function hpkeSuite(): CipherSuite {
-  suite ??= new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
-  return suite;
-}
-
-const ab = (b: Uint8Array): ArrayBuffer => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b.buffer : new Uint8Array(b).buffer);
-
-/** The WebCrypto key pair of an X25519 key pair entry, imported once. */
-function keyPairOf(entry: AsymmetricEntry): Promise<CryptoKeyPair> {
-  let p = pairs.get(entry);
-  if (!p) {
-    const s = hpkeSuite();
-    const jwk = entry.privateKey!.export({ format: 'jwk' });
-    p = Promise.all([s.kem.importKey('jwk', { kty: 'OKP', crv: 'X25519', x: jwk.x, d: jwk.d }, false), s.kem.deserializePublicKey(ab(entry.x25519!))]).then(
-      ([privateKey, publicKey]) => ({ privateKey, publicKey }),
-    );
-    p.catch(() => pairs.delete(entry)); // a failed import is retried, not cached
-    pairs.set(entry, p);
-  }
-  return p;
-}
-
-/** The WebCrypto public key of an X25519 entry, imported once. */
-function publicKeyOf(entry: AsymmetricEntry): Promise<CryptoKey> {
+/** The parsed X25519 public key of an entry, once. */
+function publicKeyOf(entry: AsymmetricEntry): X25519Public {
   let p = publics.get(entry);
   if (!p) {
-    p = hpkeSuite().kem.deserializePublicKey(ab(entry.x25519!));
-    p.catch(() => publics.delete(entry));
+    p = x25519Public(entry.x25519!);
     publics.set(entry, p);
   }
   return p;
@@ -162,9 +138,8 @@ function publicKeyOf(entry: AsymmetricEntry): Promise<CryptoKey> {
 
 /** Single-shot HPKE open (SetupBaseR + Open). */
 async function hpkeOpen(entry: AsymmetricEntry, enc: Uint8Array, ct: Uint8Array, info: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
-  const recipientKey = await keyPairOf(entry);
   try {
-    return new Uint8Array(await hpkeSuite().open({ recipientKey, enc: ab(enc), info: ab(info) }, ab(ct), ab(aad)));
+    return setupBaseR(enc, entry.privateKey as KeyObject, entry.x25519!, info).open(aad, ct);
   } catch (err) {
     if (err instanceof WiresealError) throw err;
     throw new DecryptError('HPKE decryption failed: wrong key, info or associated data, or a tampered body');
@@ -173,9 +148,8 @@ async function hpkeOpen(entry: AsymmetricEntry, enc: Uint8Array, ct: Uint8Array,
 
 /** Single-shot HPKE seal (SetupBaseS + Seal): the encapsulated key and the ciphertext. */
 async function hpkeSeal(entry: AsymmetricEntry, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<{ enc: Uint8Array; ct: Uint8Array }> {
-  const recipientPublicKey = await publicKeyOf(entry);
-  const { ct, enc } = await hpkeSuite().seal({ recipientPublicKey, info: ab(info) }, ab(plaintext), ab(aad));
-  return { enc: new Uint8Array(enc), ct: new Uint8Array(ct) };
+  const { enc, context } = setupBaseS(publicKeyOf(entry), info);
+  return { enc, ct: context.seal(aad, plaintext) };
 }
 
 function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void {
