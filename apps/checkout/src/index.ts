@@ -8,5 +8,5 @@ export { CHECKOUT_POLICY, createCheckout, runCheckout } from './checkout.ts';
 export type { Checkout, CheckoutOptions, CheckoutSummary, PaymentResult } from './checkout.ts';
 export { generatePayments, luhnCheckDigit, luhnValid } from './payments.ts';
 export type { Payment } from './payments.ts';
-export { keyProviderFromEnv } from './keys.ts';
-export type { KeyEventLog } from './keys.ts';
+export { keyProviderFromEnv } from '@wireseal-tooling/service-keys';
+export type { KeyEventLog } from '@wireseal-tooling/service-keys';

@@ -10,7 +10,7 @@
  * Writes one JSON line per event on stdout, the first being
  * `{"event":"ready","url":...}`; stops cleanly on SIGTERM/SIGINT.
  */
-import { keyProviderFromEnv } from './keys.ts';
+import { keyProviderFromEnv } from '@wireseal-tooling/service-keys';
 import { startLedgerWorker } from './worker.ts';
 
 const log = (event: Record<string, unknown>): void => {
