@@ -42,7 +42,8 @@ child.on('close', (code) => {
   ];
   for (const [pkg, lines] of sections) {
     // Drop pnpm's echo of the script line ("> pkg@x bench ...").
-    out.push(`## ${pkg}`, '', ...lines.filter((l) => !l.startsWith('> ')), '');
+    // and turbo's own "cache bypass" notice.
+    out.push(`## ${pkg}`, '', ...lines.filter((l) => !l.startsWith('> ') && !l.startsWith('cache bypass')), '');
   }
   mkdirSync(path.join(root, 'docs'), { recursive: true });
   if (sections.size > 0) writeFileSync(path.join(root, 'docs/benchmarks.md'), `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`);
