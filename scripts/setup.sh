@@ -56,4 +56,8 @@ fi
 if [[ -x tooling/local-kafka/fetch-jars.sh ]]; then
   tooling/local-kafka/fetch-jars.sh || echo "setup: Kafka jars not available (see above); Kafka tests and demo parts will say so" >&2
 fi
+# 5. Nimbus JOSE+JWT for the Java interop test (same Java + Maven requirement)
+if [[ -x tooling/java-interop/fetch-jars.sh ]]; then
+  tooling/java-interop/fetch-jars.sh || echo "setup: Nimbus jar not available (see above); the Java interop test will say so" >&2
+fi
 echo "setup: ready (node $(node --version), pnpm $(pnpm --version))"
