@@ -283,6 +283,33 @@ export function decryptParsed(engine: Engine, key: KeyEntry, p: ParsedToken, cek
   return { plaintext, cek: contentKey };
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * @internal Like {@link decryptParsed}, but returns the plaintext as text
+ * (field tokens hold JSON text). Invalid UTF-8 throws `ERR_TOKEN_MALFORMED`.
+ */
+export function decryptParsedText(engine: Engine, key: KeyEntry, p: ParsedToken, cek?: Uint8Array): { text: string; cek: Uint8Array } {
+  const contentKey = p.header.alg === 'dir' ? key.bytes : cek ?? engine.keyUnwrap(key.bytes, p.ek);
+  const fast = engineInternals(engine);
+  const aad = asciiBytes(p.headerB64);
+  let text: string | undefined;
+  if (fast) {
+    text = fast.gcmDecryptText(contentKey, p.iv, p.ciphertext, p.tag, aad);
+    // U+FFFD may be a replaced invalid sequence: decode strictly to tell.
+    if (text.includes('\uFFFD')) text = undefined;
+  }
+  if (text === undefined) {
+    const bytes = engine.gcmDecrypt(contentKey, p.iv, p.ciphertext, p.tag, aad);
+    try {
+      text = strictUtf8.decode(bytes);
+    } catch {
+      throw new TokenMalformedError('token plaintext is not UTF-8');
+    }
+  }
+  return { text, cek: contentKey };
+}
+
 /** @internal The checks that follow authentication: wsf, wsc, iat. */
 export function checkClaims(header: ProtectedHeader, options: OpenOptions, engine: Engine, expectedWsc?: string): void {
   if (options.field !== undefined || header.wsf !== undefined) {

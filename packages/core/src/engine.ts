@@ -132,6 +132,22 @@ function createNodeEngine(): Engine | undefined {
     },
   };
   internals.set(engine, {
+    gcmEncryptText(key, iv, text, aad) {
+      const cipher = c.createCipheriv('aes-256-gcm', keyObject(key), iv);
+      cipher.setAAD(aad);
+      const ciphertext = cipher.update(text, 'utf8', 'base64url') + cipher.final('base64url');
+      return { ciphertext, tag: cipher.getAuthTag() };
+    },
+    gcmDecryptText(key, iv, ciphertext, tag, aad) {
+      try {
+        const decipher = c.createDecipheriv('aes-256-gcm', keyObject(key), iv, { authTagLength: 16 });
+        decipher.setAAD(aad);
+        decipher.setAuthTag(tag);
+        return decipher.update(ciphertext, undefined, 'utf8') + decipher.final('utf8');
+      } catch {
+        throw new DecryptError('token authentication failed: wrong key or tampered token');
+      }
+    },
     gcmEncryptBase64url(key, iv, plaintext, aad) {
       // Encrypt and encode chunk by chunk: each ciphertext chunk is still in
       // cache when it is encoded, and no plaintext-sized buffer is allocated.
@@ -155,6 +171,14 @@ const CHUNK = 3 * 16384;
 
 /** @internal Entry points of an engine that are not part of {@link Engine}. */
 export interface EngineInternals {
+  /** AES-256-GCM over a string's UTF-8 bytes, the ciphertext returned as base64url (field tokens: no Buffer per field). */
+  gcmEncryptText(key: Uint8Array, iv: Uint8Array, text: string, aad: Uint8Array): { ciphertext: string; tag: Uint8Array };
+  /**
+   * AES-256-GCM decrypt to a string. Invalid UTF-8 comes back with U+FFFD in
+   * it; callers that must reject it check for U+FFFD and decode strictly.
+   * @throws DecryptError when authentication fails
+   */
+  gcmDecryptText(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, aad: Uint8Array): string;
   /** AES-256-GCM encrypt with the ciphertext returned as base64url: the same text as encoding `gcmEncrypt(...).ciphertext`. */
   gcmEncryptBase64url(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): { ciphertext: string; tag: Uint8Array };
 }

@@ -6,11 +6,11 @@
  */
 import { encode } from './base64url.ts';
 import type { OpenOptions } from './compact.ts';
-import { checkClaims, decryptParsed, keyFor, parseToken, sealWith } from './compact.ts';
+import { checkClaims, decryptParsedText, keyFor, parseToken, sealWith } from './compact.ts';
 import type { Context } from './context.ts';
 import { contextDigest } from './context.ts';
 import type { Engine, EngineName } from './engine.ts';
-import { getEngine } from './engine.ts';
+import { engineInternals, getEngine } from './engine.ts';
 import { AlgUnsupportedError, LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
 import type { EncodedHeader, SymmetricAlg } from './header.ts';
 import { encodeHeader } from './header.ts';
@@ -209,6 +209,7 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
   let cek: Uint8Array | undefined;
   let ek = '';
   let count = 0;
+  const fast = engineInternals(engine);
   for (const path of policy.paths) {
     const header = headerFor(path, alg, key.kid, wsc);
     walk(box, path, (holder, k) => {
@@ -222,8 +223,16 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
           ek = encode(engine.keyWrap(key.bytes, cek));
         }
       }
-      const plaintext = utf8Bytes(JSON.stringify(value));
-      const token = sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), plaintext, header);
+      const json = JSON.stringify(value);
+      let token: string;
+      if (fast) {
+        // utf8 in, base64url out: no Buffer for the plaintext or the ciphertext.
+        const iv = engine.randomBytes(12);
+        const { ciphertext, tag } = fast.gcmEncryptText(cek, iv, json, header.aad);
+        token = `${header.b64}.${ek}.${encode(iv)}.${ciphertext}.${encode(tag)}`;
+      } else {
+        token = sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), utf8Bytes(json), header);
+      }
       if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, token);
       else (holder as unknown[])[k] = token;
     }, false);
@@ -239,7 +248,6 @@ function looksLikeToken(v: unknown): v is string {
   return dots === 4;
 }
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Opens every policy token of `doc` (checking `wsf` against the path it sits
@@ -279,7 +287,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
           if (parsed.header.alg !== 'dir') {
             known = entry === lastEntry && parsed.ekB64 === lastEk ? lastCek : ceks.get(`${entry.kid}.${parsed.ekB64}`);
           }
-          const { plaintext, cek } = decryptParsed(engine, entry, parsed, known);
+          const { text, cek } = decryptParsedText(engine, entry, parsed, known);
           if (parsed.header.alg !== 'dir') {
             if (known === undefined) ceks.set(`${entry.kid}.${parsed.ekB64}`, cek);
             lastEntry = entry;
@@ -287,7 +295,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
             lastCek = cek;
           }
           checkClaims(parsed.header, claimOptions, engine, wsc);
-          out = JSON.parse(utf8Decoder.decode(plaintext));
+          out = JSON.parse(text);
         } catch (err) {
           if (err instanceof WiresealError) {
             err.message = `field "${concrete}": ${err.message}`;

@@ -1,7 +1,7 @@
 // Field policies: grammar, validation, encryptFields/decryptFields, properties, cut-and-paste, pollution.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FieldPolicy, KeySet, decryptFields, encryptFields, open } from '@wireseal/core';
+import { FieldPolicy, KeySet, decryptFields, encryptFields, open, seal } from '@wireseal/core';
 import type { JsonValue } from '@wireseal/core';
 import { codeOf, FIXED_JWKS } from './helpers.ts';
 
@@ -283,5 +283,17 @@ describe('documents follow JSON semantics', () => {
     expect(r.doc).toEqual(JSON.parse(JSON.stringify(doc)));
     expect(r.doc).toEqual({ when: '2026-11-22T00:00:00.000Z', list: [1, null] });
     expect(codeOf(() => encryptFields(keys, { n: 10n } as unknown as JsonValue, policy))).toBe('ERR_POLICY_INVALID');
+  });
+});
+
+describe('field plaintext text decoding', () => {
+  it('a value containing U+FFFD round-trips; a field token whose plaintext is not UTF-8 is ERR_TOKEN_MALFORMED', () => {
+    const policy = FieldPolicy.parse({ fields: ['a'] });
+    for (const engine of ['node', 'noble'] as const) {
+      const doc = { a: 'replacement \uFFFD char and ✓ and 😀' };
+      expect(decryptFields(keys, encryptFields(keys, doc, policy, { engine }), policy, { engine }).doc).toEqual(doc);
+      const bad = seal(keys, Uint8Array.from([0x22, 0xff, 0xfe, 0x22]), { field: 'a', engine });
+      expect(codeOf(() => decryptFields(keys, { a: bad }, policy, { engine }))).toBe('ERR_TOKEN_MALFORMED');
+    }
   });
 });
