@@ -17,8 +17,9 @@ import {
   TokenMalformedError,
 } from './errors.ts';
 import type { EncodedHeader, ProtectedHeader, SymmetricAlg } from './header.ts';
-import { encodeHeader } from './header.ts';
+import { asciiBytes, encodeHeader } from './header.ts';
 import type { KeyEntry, KeySet } from './keyset.ts';
+import { NodeBuffer } from './runtime.ts';
 
 /** Options for {@link seal}. */
 export interface SealOptions {
@@ -72,9 +73,13 @@ export const DEFAULT_LIMITS: Readonly<{ maxTokenLength: number; maxHeaderLength:
 
 const DEFAULT_ALGS: readonly SymmetricAlg[] = ['A256KW', 'dir'];
 const utf8 = new TextEncoder();
+/** UTF-8 bytes of a string: Node's Buffer.from is ~5x faster than TextEncoder on short strings. */
+function utf8Bytes(text: string): Uint8Array {
+  return NodeBuffer ? NodeBuffer.from(text, 'utf8') : utf8.encode(text);
+}
 
 function toBytes(plaintext: Uint8Array | string): Uint8Array {
-  if (typeof plaintext === 'string') return utf8.encode(plaintext);
+  if (typeof plaintext === 'string') return utf8Bytes(plaintext);
   if (plaintext instanceof Uint8Array) return plaintext;
   throw new TypeError('plaintext must be a Uint8Array or a string');
 }
@@ -112,6 +117,38 @@ export function sealWith(
 const LARGE = 128 * 1024;
 
 /**
+ * @internal Like {@link sealWith} for text (field tokens hold JSON text): an
+ * engine that can goes UTF-8 in, base64url out, with no Buffer for either.
+ */
+export function sealTextWith(
+  engine: Engine,
+  key: KeyEntry,
+  alg: SymmetricAlg,
+  cek: Uint8Array,
+  ekB64: string,
+  iv: Uint8Array,
+  text: string,
+  header: EncodedHeader,
+): string {
+  const fast = engineInternals(engine);
+  if (!fast) return sealWith(engine, key, alg, cek, ekB64, iv, utf8Bytes(text), header);
+  const { ciphertext, tag } = fast.gcmEncryptText(alg === 'dir' ? key.bytes : cek, iv, text, header.aad);
+  return `${header.b64}.${ekB64}.${encode(iv)}.${ciphertext}.${encode(tag)}`;
+}
+
+/** @internal Refuses an `alg` that sealing cannot honour. */
+export function checkSealAlg(alg: SymmetricAlg): void {
+  if (alg !== 'A256KW' && alg !== 'dir') throw new AlgUnsupportedError(`alg "${String(alg)}" is not supported for sealing (A256KW or dir)`);
+}
+
+/** @internal A content key for `alg` with its encrypted-key segment: the key itself for `dir`, else fresh and wrapped. */
+export function newContentKey(engine: Engine, key: KeyEntry, alg: SymmetricAlg): { cek: Uint8Array; ek: string } {
+  if (alg === 'dir') return { cek: key.bytes, ek: '' };
+  const cek = engine.randomBytes(32);
+  return { cek, ek: encode(engine.keyWrap(key.bytes, cek)) };
+}
+
+/**
  * Seals bytes or a UTF-8 string into a JWE compact token under the key set's primary key.
  * @example
  * const token = seal(keys, '{"pan":"4111..."}', { cty: 'application/json', iat: true });
@@ -119,19 +156,14 @@ const LARGE = 128 * 1024;
 export function seal(keys: KeySet, plaintext: Uint8Array | string, options: SealOptions = {}): string {
   const engine = getEngine(options.engine);
   const alg = options.alg ?? 'A256KW';
-  if (alg !== 'A256KW' && alg !== 'dir') throw new AlgUnsupportedError(`alg "${String(alg)}" is not supported for sealing (A256KW or dir)`);
+  checkSealAlg(alg);
   const key = keys.primaryEntry();
   const iat = options.iat === true ? Math.floor(Date.now() / 1000) : options.iat === false ? undefined : options.iat;
   if (iat !== undefined && !Number.isSafeInteger(iat)) throw new RangeError('seal: iat must be true, false or an integer number of seconds');
   const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
   const header = encodeHeader(alg, key.kid, options.cty, iat, options.field, wsc);
-  const data = toBytes(plaintext);
-  if (alg === 'dir') {
-    return sealWith(engine, key, alg, key.bytes, '', engine.randomBytes(12), data, header);
-  }
-  const cek = engine.randomBytes(32);
-  const ek = encode(engine.keyWrap(key.bytes, cek));
-  return sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), data, header);
+  const { cek, ek } = newContentKey(engine, key, alg);
+  return sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), toBytes(plaintext), header);
 }
 
 /** @internal A token split and checked, ready to decrypt. */
@@ -264,22 +296,27 @@ export function keyFor(keys: KeySet, header: ProtectedHeader): KeyEntry {
   return key;
 }
 
-const asciiCache = new Map<string, Uint8Array>();
-function asciiBytes(s: string): Uint8Array {
-  let hit = asciiCache.get(s);
+/** The AAD of a received header, cached like parsed headers (field tokens repeat a handful). */
+const aadCache = new Map<string, Uint8Array>();
+function aadOf(headerB64: string): Uint8Array {
+  let hit = aadCache.get(headerB64);
   if (hit) return hit;
-  hit = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) hit[i] = s.charCodeAt(i);
-  if (s.length > HEADER_CACHE_MAX_LENGTH) return hit;
-  if (asciiCache.size > 4096) asciiCache.clear();
-  asciiCache.set(s, hit);
+  hit = asciiBytes(headerB64);
+  if (headerB64.length > HEADER_CACHE_MAX_LENGTH) return hit;
+  if (aadCache.size > 4096) aadCache.clear();
+  aadCache.set(headerB64, hit);
   return hit;
+}
+
+/** The key that decrypts a parsed token's content: the key itself (`dir`), the caller's already unwrapped one, or an unwrap. */
+function contentKeyOf(engine: Engine, key: KeyEntry, p: ParsedToken, cek: Uint8Array | undefined): Uint8Array {
+  return p.header.alg === 'dir' ? key.bytes : cek ?? engine.keyUnwrap(key.bytes, p.ek);
 }
 
 /** @internal Authenticates and decrypts a parsed token; `cek` is reused when the caller already unwrapped this ek. */
 export function decryptParsed(engine: Engine, key: KeyEntry, p: ParsedToken, cek?: Uint8Array): { plaintext: Uint8Array; cek: Uint8Array } {
-  const contentKey = p.header.alg === 'dir' ? key.bytes : cek ?? engine.keyUnwrap(key.bytes, p.ek);
-  const plaintext = engine.gcmDecrypt(contentKey, p.iv, p.ciphertext, p.tag, asciiBytes(p.headerB64));
+  const contentKey = contentKeyOf(engine, key, p, cek);
+  const plaintext = engine.gcmDecrypt(contentKey, p.iv, p.ciphertext, p.tag, aadOf(p.headerB64));
   return { plaintext, cek: contentKey };
 }
 
@@ -290,9 +327,9 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * (field tokens hold JSON text). Invalid UTF-8 throws `ERR_TOKEN_MALFORMED`.
  */
 export function decryptParsedText(engine: Engine, key: KeyEntry, p: ParsedToken, cek?: Uint8Array): { text: string; cek: Uint8Array } {
-  const contentKey = p.header.alg === 'dir' ? key.bytes : cek ?? engine.keyUnwrap(key.bytes, p.ek);
+  const contentKey = contentKeyOf(engine, key, p, cek);
   const fast = engineInternals(engine);
-  const aad = asciiBytes(p.headerB64);
+  const aad = aadOf(p.headerB64);
   let text: string | undefined;
   if (fast) {
     text = fast.gcmDecryptText(contentKey, p.iv, p.ciphertext, p.tag, aad);

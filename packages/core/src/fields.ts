@@ -4,19 +4,17 @@
  * key wrap), one IV and one header per field: every field token is still a
  * valid standalone JWE that any JOSE library opens.
  */
-import { encode } from './base64url.ts';
 import type { OpenOptions } from './compact.ts';
-import { checkClaims, decryptParsedText, keyFor, parseToken, sealWith } from './compact.ts';
+import { checkClaims, checkSealAlg, decryptParsedText, keyFor, newContentKey, parseToken, sealTextWith } from './compact.ts';
 import type { Context } from './context.ts';
 import { contextDigest } from './context.ts';
 import type { Engine, EngineName } from './engine.ts';
-import { engineInternals, getEngine } from './engine.ts';
-import { AlgUnsupportedError, LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
+import { getEngine } from './engine.ts';
+import { LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
 import type { EncodedHeader, SymmetricAlg } from './header.ts';
 import { encodeHeader } from './header.ts';
 import type { KeyEntry, KeySet } from './keyset.ts';
 import type { FieldPath, FieldPolicy } from './policy.ts';
-import { NodeBuffer } from './runtime.ts';
 
 /** A JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -171,12 +169,6 @@ function walk(box: { v: unknown }, path: FieldPath, visit: Visit, concrete = tru
   go(box.v, 0, '');
 }
 
-const utf8 = new TextEncoder();
-/** UTF-8 bytes of a string: Node's Buffer.from is ~5x faster than TextEncoder on short strings. */
-function utf8Bytes(text: string): Uint8Array {
-  return NodeBuffer ? NodeBuffer.from(text, 'utf8') : utf8.encode(text);
-}
-
 /** The encoded header of each policy path, kept per path object: no cache-key string per document. */
 const pathHeaders = new WeakMap<FieldPath, { alg: SymmetricAlg; kid: string; wsc: string | undefined; header: EncodedHeader }>();
 function headerFor(path: FieldPath, alg: SymmetricAlg, kid: string, wsc: string | undefined): EncodedHeader {
@@ -203,36 +195,20 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
   const limits = { ...DEFAULTS, ...options.limits };
   const box = { v: clone(doc, 0, { nodes: 0, maxNodes: limits.maxNodes, maxDepth: limits.maxDepth }) };
   const alg = options.alg ?? 'A256KW';
-  if (alg !== 'A256KW' && alg !== 'dir') throw new AlgUnsupportedError(`alg "${String(alg)}" is not supported for sealing (A256KW or dir)`);
+  checkSealAlg(alg);
   const key = keys.primaryEntry();
   const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
-  let cek: Uint8Array | undefined;
-  let ek = '';
+  // One content key per document, made when the first field is sealed.
+  let content: { cek: Uint8Array; ek: string } | undefined;
   let count = 0;
-  const fast = engineInternals(engine);
   for (const path of policy.paths) {
     const header = headerFor(path, alg, key.kid, wsc);
     walk(box, path, (holder, k) => {
       const value = (holder as Record<string | number, unknown>)[k];
       if (value === undefined) return;
       if (++count > limits.maxTokens) tooMany(limits.maxTokens);
-      if (cek === undefined) {
-        if (alg === 'dir') cek = key.bytes;
-        else {
-          cek = engine.randomBytes(32);
-          ek = encode(engine.keyWrap(key.bytes, cek));
-        }
-      }
-      const json = JSON.stringify(value);
-      let token: string;
-      if (fast) {
-        // utf8 in, base64url out: no Buffer for the plaintext or the ciphertext.
-        const iv = engine.randomBytes(12);
-        const { ciphertext, tag } = fast.gcmEncryptText(cek, iv, json, header.aad);
-        token = `${header.b64}.${ek}.${encode(iv)}.${ciphertext}.${encode(tag)}`;
-      } else {
-        token = sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), utf8Bytes(json), header);
-      }
+      content ??= newContentKey(engine, key, alg);
+      const token = sealTextWith(engine, key, alg, content.cek, content.ek, engine.randomBytes(12), JSON.stringify(value), header);
       if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, token);
       else (holder as unknown[])[k] = token;
     }, false);

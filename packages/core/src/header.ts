@@ -29,6 +29,13 @@ export interface EncodedHeader {
 const MAX_CACHE = 4096;
 const cache = new Map<string, EncodedHeader>();
 
+/** @internal The bytes of an ASCII string (a base64url header is its own AAD, RFC 7516). */
+export function asciiBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
 /** @internal Builds (or fetches from cache) the encoded protected header. */
 export function encodeHeader(alg: SymmetricAlg, kid: string, cty?: string, iat?: number, wsf?: string, wsc?: string): EncodedHeader {
   const cacheable = iat === undefined;
@@ -44,9 +51,7 @@ export function encodeHeader(alg: SymmetricAlg, kid: string, cty?: string, iat?:
   if (wsf !== undefined) h.wsf = wsf;
   if (wsc !== undefined) h.wsc = wsc;
   const b64 = encodeString(JSON.stringify(h));
-  const aad = new Uint8Array(b64.length);
-  for (let i = 0; i < b64.length; i++) aad[i] = b64.charCodeAt(i);
-  const encoded = { b64, aad };
+  const encoded = { b64, aad: asciiBytes(b64) };
   if (cacheable) {
     if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value as string);
     cache.set(key, encoded);
