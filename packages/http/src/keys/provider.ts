@@ -11,6 +11,7 @@
 import type * as NodeFs from 'node:fs';
 import { KeySourceError, WiresealError } from '@wireseal/core/errors';
 import type { JwksInput } from './keysets.ts';
+import { safeCall } from '../core/safe-call.ts';
 
 /** A source of an asymmetric key set; the same shape as the core's `KeyProvider`. */
 export interface AsymmetricKeyProvider<T> {
@@ -71,13 +72,6 @@ export interface RefreshingJwksProvider<T> extends AsymmetricKeyProvider<T> {
   refresh(): Promise<void>;
 }
 
-function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void {
-  try {
-    hook?.(...args);
-  } catch {
-    /* a hook's failure is the hook's business */
-  }
-}
 
 /**
  * A provider over any JWK Set source, validated on every load and refreshed

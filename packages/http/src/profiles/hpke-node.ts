@@ -29,7 +29,8 @@ const NN = 12;
 const NT = 16;
 const NH = 32;
 
-const ascii = (s: string): Buffer => Buffer.from(s, 'latin1');
+/** The bytes of an ASCII/latin1 string. */
+export const ascii = (s: string): Buffer => Buffer.from(s, 'latin1');
 const i2osp = (n: number, len: number): Buffer => {
   const out = Buffer.alloc(len);
   let v = n;

@@ -42,14 +42,15 @@ import { contextDigest } from '@wireseal/core';
 import { DecryptError, KeyUnknownError, StaleError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
 import { headerValue, mediaTypeFromCty } from '../core/media.ts';
 import type { HeaderMap } from '../core/media.ts';
-import { HPKE_ALG } from '../keys/jwk.ts';
+import { HPKE_ALG, KID_RE } from '../keys/jwk.ts';
 import type { AsymmetricEntry } from '../keys/jwk.ts';
 import type { PrivateKeySet, PublicKeySet } from '../keys/keysets.ts';
 import type { AsymmetricKeySource } from '../keys/provider.ts';
 import { currentSet } from '../keys/provider.ts';
 import type { OpenedPayload, PayloadProfile, ProfileContext, SealedPayload } from './types.ts';
-import { setupBaseR, setupBaseS, x25519Public } from './hpke-node.ts';
+import { HPKE_NENC, ascii, setupBaseR, setupBaseS, x25519Public } from './hpke-node.ts';
 import type { X25519Public } from './hpke-node.ts';
+import { safeCall } from '../core/safe-call.ts';
 
 /** The media type of HPKE bodies. */
 export const HPKE_TYPE = 'application/octet-stream+hpke';
@@ -62,12 +63,8 @@ export const HPKE_HEADERS = Object.freeze({
 } as const);
 
 const VERSION = 'wireseal-hpke/1';
-const KID_RE = /^[\x20-\x7e]{1,64}$/;
 const IAT_RE = /^\d{1,15}$/;
 const TAG = 16;
-/** Length of the encapsulated key (an X25519 public key). */
-const NENC = 32;
-const ascii = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 /** `info` of a request (exported for tests and partners' reference). */
 export function hpkeRequestInfo(serverKid: string, clientKid: string): Buffer {
@@ -152,13 +149,6 @@ async function hpkeSeal(entry: AsymmetricEntry, info: Uint8Array, aad: Uint8Arra
   return { enc, ct: context.seal(aad, plaintext) };
 }
 
-function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void {
-  try {
-    hook?.(...args);
-  } catch {
-    /* the hook's business */
-  }
-}
 
 function bytesOf(body: Uint8Array | string): Uint8Array {
   // Bodies should arrive as bytes (bodyAs: 'bytes'); a string is whatever an earlier parser made of them.
@@ -184,10 +174,10 @@ function metadata(headers: HeaderMap): { iatText: string; iat: number; ctyText: 
 }
 
 function split(body: Uint8Array): { enc: Uint8Array; ct: Uint8Array } {
-  if (body.length < NENC + TAG) {
-    throw new TokenMalformedError(`HPKE body is ${body.length} bytes; it needs the ${NENC}-byte encapsulated key and a ${TAG}-byte tag at least`);
+  if (body.length < HPKE_NENC + TAG) {
+    throw new TokenMalformedError(`HPKE body is ${body.length} bytes; it needs the ${HPKE_NENC}-byte encapsulated key and a ${TAG}-byte tag at least`);
   }
-  return { enc: body.subarray(0, NENC), ct: body.subarray(NENC) };
+  return { enc: body.subarray(0, HPKE_NENC), ct: body.subarray(HPKE_NENC) };
 }
 
 function wscOf(ctx: ProfileContext): string {
@@ -201,6 +191,9 @@ async function sealTo(to: AsymmetricEntry, info: Buffer, plaintext: Uint8Array, 
   return { body: Buffer.concat([enc, ct]), enc, iat, cty };
 }
 
+/** What the server and client HPKE profiles share: media type, name, body form, opt-in. */
+const HPKE_PROFILE = { mediaType: HPKE_TYPE, name: 'hpke', bodyAs: 'bytes', optIn: true, usesSharedKeys: false } as const;
+
 /**
  * The server side of HPKE (`application/octet-stream+hpke`). Add it to the
  * adapter's `profiles` and list it on the routes that accept it.
@@ -211,11 +204,7 @@ async function sealTo(to: AsymmetricEntry, info: Buffer, plaintext: Uint8Array, 
  */
 export function hpke(options: HpkeOptions): PayloadProfile {
   return {
-    mediaType: HPKE_TYPE,
-    name: 'hpke',
-    bodyAs: 'bytes',
-    optIn: true,
-    usesSharedKeys: false,
+    ...HPKE_PROFILE,
     async open(body: Uint8Array | string, ctx: ProfileContext): Promise<OpenedPayload> {
       const bytes = bytesOf(body);
       const { enc, ct } = split(bytes);
@@ -277,11 +266,7 @@ export function hpkeClient(options: HpkeClientOptions): PayloadProfile {
     return kid;
   };
   return {
-    mediaType: HPKE_TYPE,
-    name: 'hpke',
-    bodyAs: 'bytes',
-    optIn: true,
-    usesSharedKeys: false,
+    ...HPKE_PROFILE,
     async open(body: Uint8Array | string, ctx: ProfileContext): Promise<OpenedPayload> {
       const headers = ctx.response?.headers;
       if (!headers) throw new TokenMalformedError('opening an HPKE response needs its headers');

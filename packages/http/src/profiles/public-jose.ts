@@ -28,18 +28,19 @@ import {
   WiresealError,
 } from '@wireseal/core/errors';
 import { headerValue, mediaTypeFromCty, printable } from '../core/media.ts';
+import { KID_RE } from '../keys/jwk.ts';
 import type { PublicJweAlg, AsymmetricEntry } from '../keys/jwk.ts';
 import type { PrivateKeySet, PublicKeySet } from '../keys/keysets.ts';
 import type { AsymmetricKeySource } from '../keys/provider.ts';
 import { currentSet } from '../keys/provider.ts';
-import { JOSE_TYPE } from './shared-jose.ts';
+import { JOSE_TYPE, tokenText } from './shared-jose.ts';
 import type { OpenedPayload, PayloadProfile, ProfileContext, SealedPayload } from './types.ts';
+import { safeCall } from '../core/safe-call.ts';
 
 /** Request header naming the registered client key a response is sealed to, on requests without a sealed body. */
 export const WIRESEAL_CLIENT_HEADER = 'wireseal-client';
 
 const ALL_ALGS: readonly PublicJweAlg[] = ['RSA-OAEP-256', 'ECDH-ES+A256KW'];
-const KID_RE = /^[\x20-\x7e]{1,64}$/;
 const B64U_RE = /^[A-Za-z0-9_-]*$/;
 const decoder = new TextDecoder('utf-8');
 
@@ -83,24 +84,13 @@ interface JoseState {
   readonly client: string;
 }
 
-function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void {
-  try {
-    hook?.(...args);
-  } catch {
-    /* the hook's business */
-  }
-}
-
-function tokenText(body: Uint8Array | string): string {
-  return (typeof body === 'string' ? body : decoder.decode(body)).trim();
-}
-
 function peekAlg(body: Uint8Array | string): string | undefined {
   const text = typeof body === 'string' ? body.slice(0, 2048) : decoder.decode(body.subarray(0, 2048));
-  const dot = text.trim().indexOf('.');
+  const trimmed = text.trim();
+  const dot = trimmed.indexOf('.');
   if (dot <= 0) return undefined;
   try {
-    const alg = (JSON.parse(Buffer.from(text.trim().slice(0, dot), 'base64url').toString('utf8')) as { alg?: unknown }).alg;
+    const alg = (JSON.parse(Buffer.from(trimmed.slice(0, dot), 'base64url').toString('utf8')) as { alg?: unknown }).alg;
     return typeof alg === 'string' ? alg : undefined;
   } catch {
     return undefined;
@@ -214,6 +204,16 @@ function isAsymmetricAlg(alg: string | undefined): boolean {
   return alg !== undefined && /^(RSA|ECDH|PBES2)/.test(alg);
 }
 
+/** What the server and client public-key JWE profiles share: media type, name, body form, opt-in, and claiming tokens by their alg. */
+const PUBLIC_JOSE_PROFILE = {
+  mediaType: JOSE_TYPE,
+  name: 'jose-public',
+  bodyAs: 'text',
+  optIn: true,
+  usesSharedKeys: false,
+  claims: (body: Uint8Array | string): boolean => isAsymmetricAlg(peekAlg(body)),
+} as const;
+
 /**
  * The server side of public-key JWE (`application/jose`). Add it to the
  * adapter's `profiles` and list it on the routes that accept it.
@@ -228,12 +228,7 @@ export function publicKeyJose(options: PublicKeyJoseOptions): PayloadProfile {
     throw new AlgUnsupportedError(`publicKeyJose: algorithms must be a non-empty subset of ${ALL_ALGS.join(', ')}`);
   }
   return {
-    mediaType: JOSE_TYPE,
-    name: 'jose-public',
-    bodyAs: 'text',
-    optIn: true,
-    usesSharedKeys: false,
-    claims: (body) => isAsymmetricAlg(peekAlg(body)),
+    ...PUBLIC_JOSE_PROFILE,
     async open(body: Uint8Array | string, ctx: ProfileContext): Promise<OpenedPayload> {
       const token = tokenText(body);
       const checked = precheck(token, currentSet(options.keys), allowed);
@@ -283,12 +278,7 @@ export function publicKeyJoseClient(options: PublicKeyJoseClientOptions): Payloa
     throw new KeyUnknownError(`no server key${options.serverKid === undefined ? '' : ` "${options.serverKid}"`} usable with ${options.alg ?? 'RSA-OAEP-256 or ECDH-ES+A256KW'}`);
   };
   return {
-    mediaType: JOSE_TYPE,
-    name: 'jose-public',
-    bodyAs: 'text',
-    optIn: true,
-    usesSharedKeys: false,
-    claims: (body) => isAsymmetricAlg(peekAlg(body)),
+    ...PUBLIC_JOSE_PROFILE,
     async open(body: Uint8Array | string, ctx: ProfileContext): Promise<OpenedPayload> {
       const token = tokenText(body);
       const checked = precheck(token, currentSet(options.keys), ALL_ALGS);

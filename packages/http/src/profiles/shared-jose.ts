@@ -14,7 +14,8 @@ export const JOSE_TYPE = 'application/jose';
 // Tokens are ASCII; anything else decodes to characters base64url rejects.
 const decoder = new TextDecoder('utf-8');
 
-function tokenText(body: Uint8Array | string): string {
+/** The token text of a body: decoded as UTF-8, surrounding whitespace trimmed. */
+export function tokenText(body: Uint8Array | string): string {
   const text = typeof body === 'string' ? body : decoder.decode(body);
   // Tolerate surrounding whitespace (a trailing newline from curl or a file).
   return text.trim();
