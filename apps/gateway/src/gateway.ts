@@ -151,7 +151,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.writeHead(p.status, headers).end(p.body);
   };
 
-  const compile = (text: string, version: number): Loaded => {
+  const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+  const compile = (text: string, version: number, hash: string = sha256(text)): Loaded => {
     const services = parseGatewayConfig(text, currentKeys(options.keys));
     const routes = new Map<string, CompiledRoute>();
     for (const s of services) {
@@ -163,7 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ...(s.maxBodyBytes !== undefined ? { maxBodyBytes: s.maxBodyBytes } : {}),
       }));
     }
-    return { version, hash: createHash('sha256').update(text).digest('hex'), loadedAt: new Date().toISOString(), services, routes };
+    return { version, hash, loadedAt: new Date().toISOString(), services, routes };
   };
 
   let current = compile(fs.readFileSync(configFile, 'utf8'), 1);
@@ -182,11 +183,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       emit({ type: 'config-rejected', code: lastError.code, message: lastError.message, keptVersion: current.version });
       return false;
     }
-    const hash = createHash('sha256').update(text).digest('hex');
+    const hash = sha256(text);
     if (!force && hash === attemptedHash) return false;
     attemptedHash = hash;
     try {
-      current = compile(text, current.version + 1);
+      current = compile(text, current.version + 1, hash);
       lastError = undefined;
       emit({ type: 'config-loaded', version: current.version, services: current.services.map(summary) });
       return true;

@@ -12,6 +12,7 @@ import { WiresealError } from './errors.ts';
 export type Context = Readonly<Record<string, string>>;
 
 const cache = new WeakMap<object, string>();
+const utf8 = new TextEncoder();
 
 /**
  * Computes the `wsc` digest of a context.
@@ -30,7 +31,7 @@ export function contextDigest(context: Context, engine: Engine = defaultEngine):
     }
   }
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const digest = engine.sha256(new TextEncoder().encode(JSON.stringify(entries)));
+  const digest = engine.sha256(utf8.encode(JSON.stringify(entries)));
   const wsc = encode(digest.subarray(0, 16));
   if (Object.isFrozen(context)) cache.set(context, wsc);
   return wsc;

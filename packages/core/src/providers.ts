@@ -12,6 +12,7 @@ import { decode } from './base64url.ts';
 import { KeySourceError, WiresealError } from './errors.ts';
 import { KeySet } from './keyset.ts';
 import type { KeyProvider } from './provider.ts';
+import { nodeBuiltin } from './runtime.ts';
 
 /** What a provider reports when it loads a key set: kids, never key bytes. */
 export interface KeySetLoadInfo {
@@ -31,17 +32,9 @@ export interface KeySourceErrorInfo {
   servingPrimaryKid?: string;
 }
 
-type BuiltinLoader = { getBuiltinModule?: (id: string) => unknown };
-
 /** node:fs when the runtime has it (looked up on each call), else undefined. */
 function loadFs(): typeof NodeFs | undefined {
-  const proc = (globalThis as { process?: BuiltinLoader }).process;
-  if (typeof proc?.getBuiltinModule !== 'function') return undefined;
-  try {
-    return proc.getBuiltinModule('node:fs') as typeof NodeFs | undefined;
-  } catch {
-    return undefined;
-  }
+  return nodeBuiltin<typeof NodeFs>('node:fs');
 }
 
 function loadInfo(source: string, keys: KeySet): KeySetLoadInfo {

@@ -49,11 +49,7 @@ function sealBatch(codec: KafkaCodec, batch: SealableProducerBatch): ProducerBat
   if (!batch.topicMessages) return batch as ProducerBatch;
   return {
     ...batch,
-    topicMessages: batch.topicMessages.map((tm) => {
-      const out = new Array<Message>(tm.messages.length);
-      for (let i = 0; i < tm.messages.length; i++) out[i] = codec.encode(tm.topic, tm.messages[i]!);
-      return { ...tm, messages: out };
-    }),
+    topicMessages: batch.topicMessages.map((tm) => sealRecord(codec, tm)),
   };
 }
 

@@ -107,8 +107,9 @@ export async function reencryptJsonl(job: JsonlJob): Promise<JobResult> {
       throw usageError(`cannot resume: ${job.output} is shorter (${outSize} bytes) than the checkpoint says (${cp.outOffset}); start over with --force`);
     }
     await out.truncate(cp.outOffset);
-    if (cp.rejectOffset > 0 || (await exists(rejects))) {
-      rej = await openFile(rejects, (await exists(rejects)) ? 'r+' : 'w');
+    const rejectsExist = await exists(rejects);
+    if (cp.rejectOffset > 0 || rejectsExist) {
+      rej = await openFile(rejects, rejectsExist ? 'r+' : 'w');
       await rej.truncate(cp.rejectOffset);
     }
   } else {
