@@ -17,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track, untrack } from '@wireseal-tooling/child-reaper';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
@@ -113,46 +114,7 @@ export function kafkaAvailable(options = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Process bookkeeping: every live JVM is killed when this Node process exits or is signalled.
-
-/** @type {Set<{ kill(): void }>} */
-const live = new Set();
-const SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP']);
-let hooksInstalled = false;
-
-function killAllSync() {
-  for (const entry of [...live]) {
-    try {
-      entry.kill();
-    } catch {
-      /* best effort */
-    }
-  }
-}
-
-/** @param {NodeJS.Signals} signal */
-function onSignal(signal) {
-  killAllSync();
-  // If nobody else handles this signal, behave as Node would without our listener: die by it.
-  if (process.listenerCount(signal) <= 1) {
-    uninstallHooks();
-    process.kill(process.pid, signal);
-  }
-}
-
-function installHooks() {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', killAllSync);
-  for (const s of SIGNALS) process.on(s, onSignal);
-}
-
-function uninstallHooks() {
-  if (!hooksInstalled) return;
-  hooksInstalled = false;
-  process.removeListener('exit', killAllSync);
-  for (const s of SIGNALS) process.removeListener(s, onSignal);
-}
+// Every live child is killed when this Node process exits or is signalled (@wireseal-tooling/child-reaper).
 
 // ---------------------------------------------------------------------------------------------
 
@@ -369,15 +331,14 @@ export async function startKafka(options = {}) {
     try {
       const child = spawn(java, [...baseJvm, ...args], { stdio: ['ignore', out, out] });
       const entry = { kill: () => child.kill('SIGKILL') };
-      live.add(entry);
-      installHooks();
+      track(entry);
       try {
         const [code, sig] = await once(child, 'exit');
         if (code !== 0) {
           throw new Error(`local-kafka: ${args[0]} failed (exit ${code ?? sig}):\n${tail(stdoutLog, 30)}`);
         }
       } finally {
-        live.delete(entry);
+        untrack(entry);
       }
     } finally {
       fs.closeSync(out);
@@ -417,8 +378,7 @@ export async function startKafka(options = {}) {
     };
     const killWatchdog = () => watchdog.kill('SIGKILL');
     child.once('exit', killWatchdog);
-    live.add(liveEntry);
-    installHooks();
+    track(liveEntry);
     log(`started JVM pid ${child.pid}: broker 127.0.0.1:${port}, controller 127.0.0.1:${controllerPort}`);
 
     let exitInfo = /** @type {string | undefined} */ (undefined);
@@ -427,7 +387,7 @@ export async function startKafka(options = {}) {
     let lastErr = '';
     while (Date.now() < deadline) {
       if (exitInfo) {
-        live.delete(liveEntry);
+        untrack(liveEntry);
         throw new Error(
           `local-kafka: broker process ended during startup (${exitInfo}). Last lines of ${serverLog}:\n` +
             `${tail(serverLog, 40)}\n--- ${stdoutLog}:\n${tail(stdoutLog, 20)}`,
@@ -469,9 +429,8 @@ export async function startKafka(options = {}) {
         await exited;
       }
     }
-    if (liveEntry) live.delete(liveEntry);
+    if (liveEntry) untrack(liveEntry);
     liveEntry = undefined;
-    if (live.size === 0) uninstallHooks();
   };
 
   try {
@@ -487,7 +446,6 @@ export async function startKafka(options = {}) {
     await startProcess();
   } catch (e) {
     if (!keep) fs.rmSync(logDir, { recursive: true, force: true });
-    if (live.size === 0) uninstallHooks();
     throw e;
   }
 

@@ -16,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track, untrack } from '@wireseal-tooling/child-reaper';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
@@ -54,45 +55,7 @@ export function secretsManagerAvailable(options = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Every live moto process is killed when this Node process exits or is signalled.
-
-/** @type {Set<{ kill(): void }>} */
-const live = new Set();
-const SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP']);
-let hooksInstalled = false;
-
-function killAllSync() {
-  for (const entry of [...live]) {
-    try {
-      entry.kill();
-    } catch {
-      /* best effort */
-    }
-  }
-}
-
-/** @param {NodeJS.Signals} signal */
-function onSignal(signal) {
-  killAllSync();
-  if (process.listenerCount(signal) <= 1) {
-    uninstallHooks();
-    process.kill(process.pid, signal);
-  }
-}
-
-function installHooks() {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', killAllSync);
-  for (const s of SIGNALS) process.on(s, onSignal);
-}
-
-function uninstallHooks() {
-  if (!hooksInstalled) return;
-  hooksInstalled = false;
-  process.removeListener('exit', killAllSync);
-  for (const s of SIGNALS) process.removeListener(s, onSignal);
-}
+// Every live child is killed when this Node process exits or is signalled (@wireseal-tooling/child-reaper).
 
 // ---------------------------------------------------------------------------------------------
 
@@ -239,14 +202,13 @@ export async function startSecretsManager(options = {}) {
         removeLogDir();
       },
     };
-    live.add(liveEntry);
-    installHooks();
+    track(liveEntry);
     log(`started moto_server pid ${child.pid} on ${HOST}:${port}`);
 
     let lastErr = '';
     while (Date.now() - t0 < timeoutMs) {
       if (exitInfo) {
-        live.delete(liveEntry);
+        untrack(liveEntry);
         liveEntry = undefined;
         proc = undefined;
         throw new Error(`local-secrets: moto_server ended during start-up (${exitInfo}). Last lines of ${logFile}:\n${tail(logFile, 20)}`);
@@ -282,9 +244,8 @@ export async function startSecretsManager(options = {}) {
         await exited;
       }
     }
-    if (liveEntry) live.delete(liveEntry);
+    if (liveEntry) untrack(liveEntry);
     liveEntry = undefined;
-    if (live.size === 0) uninstallHooks();
   };
 
   const startProcess = async () => {
