@@ -19,7 +19,7 @@ export const HEADER_SOURCE_PARTITION = 'wireseal-source-partition';
 /** Dead-letter records: the offset the record was read from (decimal). */
 export const HEADER_SOURCE_OFFSET = 'wireseal-source-offset';
 
-/** @internal A sealed whole value, split for the record. */
+/** A sealed whole value, split for the record (DESIGN.md Kafka framing). */
 export interface SplitToken {
   /** The ciphertext bytes: the record value. */
   value: Buffer;
@@ -27,7 +27,7 @@ export interface SplitToken {
   frame: string;
 }
 
-/** @internal Splits a compact JWE into the raw ciphertext and the `wireseal-jwe` frame. */
+/** Splits a compact JWE into the raw ciphertext (the record value) and the `wireseal-jwe` frame. */
 export function splitToken(token: string): SplitToken {
   const a = token.indexOf('.');
   const b = token.indexOf('.', a + 1);
@@ -43,8 +43,8 @@ export function splitToken(token: string): SplitToken {
 const MAX_FRAME = 4096 + 4 + 54 + 16 + 22;
 
 /**
- * @internal Rebuilds the compact JWE from a record value and its
- * `wireseal-jwe` frame.
+ * Rebuilds the compact JWE from a record value and its `wireseal-jwe` frame
+ * (base64url of the value goes into the empty ciphertext slot).
  * @throws TokenMalformedError when the frame is not `header.ek.iv..tag`
  */
 export function joinToken(frame: string, value: Uint8Array): string {

@@ -33,4 +33,7 @@ export {
   HEADER_SOURCE_OFFSET,
   HEADER_SOURCE_PARTITION,
   HEADER_SOURCE_TOPIC,
+  joinToken,
+  splitToken,
 } from './framing.ts';
+export type { SplitToken } from './framing.ts';

@@ -18,6 +18,7 @@ import type { ResealOptions, ResealResult } from './record.ts';
 import { resealDocument } from './record.ts';
 import type { Counters } from './summary.ts';
 import { addFailure, addResult, newCounters } from './summary.ts';
+import { HEADER_JWE, HEADER_MARKER, joinToken, splitToken } from '@wireseal/kafka';
 
 /** A topic re-encryption job. */
 export interface TopicJob {
@@ -34,9 +35,6 @@ export interface TopicJob {
   progress: Progress;
   stopRequested: () => boolean;
 }
-
-const HEADER_MARKER = 'wireseal';
-const HEADER_JWE = 'wireseal-jwe';
 
 function headerText(headers: IHeaders | undefined, name: string): string | undefined {
   const v = headers?.[name];
@@ -73,10 +71,7 @@ function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: 
     plaintext = value;
     result.fromPlaintext = 1;
   } else {
-    const parts = frame.split('.');
-    if (parts.length !== 5 || parts[3] !== '') throw new TokenMalformedError(`"${HEADER_JWE}" header is not "header.ek.iv..tag"`);
-    const token = `${parts.slice(0, 3).join('.')}.${value.toString('base64url')}.${parts[4]}`;
-    const opened = openToken(job.keys, token, from ? { context: from } : {});
+    const opened = openToken(job.keys, joinToken(frame, value), from ? { context: from } : {});
     plaintext = opened.plaintext;
     cty = opened.header.cty;
     iat = opened.header.iat;
@@ -85,12 +80,12 @@ function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: 
     result.fromKids.push(String(opened.header.kid));
   }
   const token = seal(job.keys, plaintext, { alg, ...(cty !== undefined ? { cty } : {}), ...(iat !== undefined ? { iat } : {}), ...(to ? { context: to } : {}) });
-  const p = token.split('.');
+  const split = splitToken(token);
   const headers = copyHeaders(m.headers, [HEADER_MARKER, HEADER_JWE]);
   headers[HEADER_MARKER] = '1';
-  headers[HEADER_JWE] = `${p[0]}.${p[1]}.${p[2]}..${p[4]}`;
+  headers[HEADER_JWE] = split.frame;
   result.changed = true;
-  return { value: Buffer.from(p[3]!, 'base64url'), headers, result };
+  return { value: split.value, headers, result };
 }
 
 /** Re-seals one field-mode record. */
