@@ -39,8 +39,13 @@ function createNodeEngine(): Engine | undefined {
   // Random bytes come from a pool refilled 4 KiB at a time: one syscall-backed
   // call serves ~90 tokens instead of one call each.
   const POOL = 4096;
-  let pool = c.randomBytes(POOL);
+  // Refilled in place: nothing outside this closure ever holds a view of it.
+  const pool = c.randomBytes(POOL);
   let offset = 0;
+  const refill = (): void => {
+    c.randomFillSync(pool);
+    offset = 0;
+  };
   const kwIv = Buffer.from(KW_IV);
   // node:crypto is 2.5-3.5x faster given a KeyObject than raw key bytes (Node 24
   // checks "is it a KeyObject? a CryptoKey?" with two caught exceptions for
@@ -85,9 +90,7 @@ function createNodeEngine(): Engine | undefined {
     gcmEncrypt(key, iv, plaintext, aad) {
       const cipher = c.createCipheriv('aes-256-gcm', keyObject(key), iv);
       cipher.setAAD(aad);
-      const first = cipher.update(plaintext);
-      const last = cipher.final();
-      const ciphertext = last.length === 0 ? first : Buffer.concat([first, last]);
+      const ciphertext = joined(cipher.update(plaintext), cipher.final());
       return { ciphertext, tag: cipher.getAuthTag() };
     },
     gcmDecrypt(key, iv, ciphertext, tag, aad) {
@@ -95,21 +98,19 @@ function createNodeEngine(): Engine | undefined {
         const decipher = c.createDecipheriv('aes-256-gcm', keyObject(key), iv, { authTagLength: 16 });
         decipher.setAAD(aad);
         decipher.setAuthTag(tag);
-        const first = decipher.update(ciphertext);
-        const last = decipher.final();
-        return last.length === 0 ? first : Buffer.concat([first, last]);
+        return joined(decipher.update(ciphertext), decipher.final());
       } catch {
         throw new DecryptError('token authentication failed: wrong key or tampered token');
       }
     },
     keyWrap(kek, keyData) {
       const cipher = c.createCipheriv('id-aes256-wrap', kekObject(kek), kwIv);
-      return Buffer.concat([cipher.update(keyData), cipher.final()]);
+      return joined(cipher.update(keyData), cipher.final());
     },
     keyUnwrap(kek, wrapped) {
       try {
         const decipher = c.createDecipheriv('id-aes256-wrap', kekObject(kek), kwIv);
-        return Buffer.concat([decipher.update(wrapped), decipher.final()]);
+        return joined(decipher.update(wrapped), decipher.final());
       } catch {
         throw new DecryptError('content key unwrap failed: wrong key or tampered token');
       }
@@ -120,10 +121,7 @@ function createNodeEngine(): Engine | undefined {
     randomBytes(length) {
       checkLength(length);
       if (length > POOL / 4) return c.randomBytes(length);
-      if (offset + length > POOL) {
-        pool = c.randomBytes(POOL);
-        offset = 0;
-      }
+      if (offset + length > POOL) refill();
       // A copy with its own buffer: a view would expose the pool (bytes that
       // later tokens will use as keys and IVs) through `.buffer`.
       const out = Uint8Array.prototype.slice.call(pool, offset, offset + length);
@@ -132,18 +130,24 @@ function createNodeEngine(): Engine | undefined {
     },
   };
   internals.set(engine, {
-    gcmEncryptText(key, iv, text, aad) {
-      const cipher = c.createCipheriv('aes-256-gcm', keyObject(key), iv);
+    gcmSealText(key, text, aad) {
+      // The IV is a view of the pool, never handed out: createCipheriv copies
+      // it, and its text is encoded straight from the pool.
+      if (offset + 12 > POOL) refill();
+      const at = offset;
+      offset += 12;
+      const cipher = c.createCipheriv('aes-256-gcm', keyObject(key), pool.subarray(at, at + 12));
       cipher.setAAD(aad);
-      const ciphertext = cipher.update(text, 'utf8', 'base64url') + cipher.final('base64url');
-      return { ciphertext, tag: cipher.getAuthTag() };
+      const ciphertext = joined(cipher.update(text, 'utf8'), cipher.final());
+      return `${pool.toString('base64url', at, at + 12)}.${ciphertext.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
     },
     gcmDecryptText(key, iv, ciphertext, tag, aad) {
       try {
         const decipher = c.createDecipheriv('aes-256-gcm', keyObject(key), iv, { authTagLength: 16 });
         decipher.setAAD(aad);
         decipher.setAuthTag(tag);
-        return decipher.update(ciphertext, undefined, 'utf8') + decipher.final('utf8');
+        // Bytes, then one toString: update(..., 'utf8') would go through a StringDecoder (~0.8 µs more per field).
+        return joined(decipher.update(ciphertext), decipher.final()).toString('utf8');
       } catch {
         throw new DecryptError('token authentication failed: wrong key or tampered token');
       }
@@ -166,13 +170,21 @@ function createNodeEngine(): Engine | undefined {
   return engine;
 }
 
+/** `first` followed by `last`; OpenSSL's GCM and key wrap finish with nothing left, so usually no copy. */
+function joined(first: Buffer, last: Buffer): Buffer {
+  return last.length === 0 ? first : Buffer.concat([first, last]);
+}
+
 /** Chunk size for large payloads: 48 KiB, a multiple of 3 (base64 groups). */
 const CHUNK = 3 * 16384;
 
 /** @internal Entry points of an engine that are not part of {@link Engine}. */
 export interface EngineInternals {
-  /** AES-256-GCM over a string's UTF-8 bytes, the ciphertext returned as base64url (field tokens: no Buffer per field). */
-  gcmEncryptText(key: Uint8Array, iv: Uint8Array, text: string, aad: Uint8Array): { ciphertext: string; tag: Uint8Array };
+  /**
+   * AES-256-GCM over a string's UTF-8 bytes under a fresh random IV; returns
+   * the last three segments of a compact JWE, `iv.ciphertext.tag`, in base64url.
+   */
+  gcmSealText(key: Uint8Array, text: string, aad: Uint8Array): string;
   /**
    * AES-256-GCM decrypt to a string. Invalid UTF-8 comes back with U+FFFD in
    * it; callers that must reject it check for U+FFFD and decode strictly.

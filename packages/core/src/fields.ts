@@ -4,7 +4,7 @@
  * key wrap), one IV and one header per field: every field token is still a
  * valid standalone JWE that any JOSE library opens.
  */
-import type { OpenOptions } from './compact.ts';
+import type { OpenOptions, ParsedToken } from './compact.ts';
 import { checkClaims, checkSealAlg, decryptParsedText, keyFor, newContentKey, parseToken, sealTextWith } from './compact.ts';
 import type { Context } from './context.ts';
 import { contextDigest } from './context.ts';
@@ -208,7 +208,7 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
       if (value === undefined) return;
       if (++count > limits.maxTokens) tooMany(limits.maxTokens);
       content ??= newContentKey(engine, key, alg);
-      const token = sealTextWith(engine, key, alg, content.cek, content.ek, engine.randomBytes(12), JSON.stringify(value), header);
+      const token = sealTextWith(engine, key, alg, content.cek, content.ek, JSON.stringify(value), header);
       if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, token);
       else (holder as unknown[])[k] = token;
     }, false);
@@ -247,6 +247,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
   let lastEntry: KeyEntry | undefined;
   let lastEk = '';
   let lastCek: Uint8Array | undefined;
+  let prev: ParsedToken | undefined;
   let count = 0;
   for (const path of policy.paths) {
     const claimOptions: OpenOptions = { ...tokenOptions, field: path.text };
@@ -257,7 +258,8 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
       let out: unknown;
       if (looksLikeToken(value)) {
         try {
-          const parsed = parseToken(value, tokenOptions);
+          const parsed = parseToken(value, tokenOptions, prev);
+          prev = parsed;
           const entry = keyFor(keys, parsed.header);
           let known: Uint8Array | undefined;
           if (parsed.header.alg !== 'dir') {

@@ -190,6 +190,32 @@ describe('encryptFields / decryptFields', () => {
       expect((err as Error).message).toContain('card.number');
     }
   });
+
+  // decryptFields reuses the previous token's parsed header and encrypted key
+  // when their text is the same: a neighbour that differs must still be decoded and checked.
+  it('array neighbours sharing a header and content key are still checked one by one', () => {
+    const sealed = encryptFields(keys, payment(), policy) as ReturnType<typeof payment>;
+    const [h, ek, iv, ct, tag] = (sealed.accounts[1]!.iban as unknown as string).split('.') as [string, string, string, string, string];
+    const withSecond = (token: string) => {
+      const d = structuredClone(sealed);
+      (d.accounts[1] as { iban: string }).iban = token;
+      return d;
+    };
+    const code = (d: unknown) => codeOf(() => decryptFields(keys, d, policy));
+    // An encrypted key of the same length with one character changed: unwraps to nothing.
+    const ek2 = (ek[0] === 'A' ? 'B' : 'A') + ek.slice(1);
+    expect(code(withSecond([h, ek2, iv, ct, tag].join('.')))).toBe('ERR_DECRYPT');
+    // Not base64url, same length.
+    expect(code(withSecond([h, `*${ek.slice(1)}`, iv, ct, tag].join('.')))).toBe('ERR_TOKEN_MALFORMED');
+    // The encrypted key of another document: a valid key, but not this token's.
+    const other = encryptFields(keys, payment(), policy) as ReturnType<typeof payment>;
+    expect(code(withSecond([h, (other.accounts[1]!.iban as unknown as string).split('.')[1], iv, ct, tag].join('.')))).toBe('ERR_DECRYPT');
+    // A header of the same length that is not the neighbour's: authenticated as AAD, so it fails.
+    const h2 = (h.at(-1) === 'Q' ? h.slice(0, -1) + 'R' : h.slice(0, -1) + 'Q');
+    expect(['ERR_DECRYPT', 'ERR_TOKEN_MALFORMED']).toContain(code(withSecond([h2, ek, iv, ct, tag].join('.'))));
+    // The untouched document still opens.
+    expect(decryptFields(keys, sealed, policy).doc).toEqual(payment());
+  });
 });
 
 // ---- properties over arbitrary JSON documents and policies ----
