@@ -94,7 +94,12 @@ export function decodeSegmentBytes(text: string, start = 0, end = text.length): 
     if (tail === 3 && (LOOKUP[part.charCodeAt(len - 1)]! & 3) !== 0) return undefined;
     return NodeBuffer.from(part, 'base64url');
   }
-  const out = new Uint8Array(Math.floor((len * 3) / 4));
+  // A Node Buffer (a slice of Node's off-heap pool) rather than a small
+  // Uint8Array, which V8 keeps on its heap and must move off it, at about
+  // 0.5 µs each, the first time node:crypto reads it. Segments are public
+  // token bytes, so sharing the pool's memory exposes nothing.
+  const n = Math.floor((len * 3) / 4);
+  const out = NodeBuffer ? NodeBuffer.allocUnsafe(n) : new Uint8Array(n);
   // `codes` collects every char code (any above 127 is invalid); `bad` goes
   // negative when a char is outside the alphabet (LOOKUP holds -1 there).
   let codes = 0;

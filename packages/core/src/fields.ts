@@ -216,6 +216,9 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
   return box.v as T;
 }
 
+/** The last token opened at each policy path: the next document's token there most likely has the same header. */
+const lastTokenAt = new WeakMap<FieldPath, ParsedToken>();
+
 /** A JWE compact token: a JSON-object header (`eyJ` = base64url of `{"`) and five segments. */
 function looksLikeToken(v: unknown): v is string {
   if (typeof v !== 'string' || !v.startsWith('eyJ')) return false;
@@ -251,6 +254,8 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
   let count = 0;
   for (const path of policy.paths) {
     const claimOptions: OpenOptions = { ...tokenOptions, field: path.text };
+    const lastOfPath = lastTokenAt.get(path);
+    const before = prev;
     walk(box, path, (holder, k, concrete) => {
       const value = (holder as Record<string | number, unknown>)[k];
       if (value === undefined) return;
@@ -258,7 +263,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
       let out: unknown;
       if (looksLikeToken(value)) {
         try {
-          const parsed = parseToken(value, tokenOptions, prev);
+          const parsed = parseToken(value, tokenOptions, prev, lastOfPath);
           prev = parsed;
           const entry = keyFor(keys, parsed.header);
           let known: Uint8Array | undefined;
@@ -299,6 +304,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
       if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, out);
       else (holder as unknown[])[k] = out;
     });
+    if (prev !== before && prev !== undefined) lastTokenAt.set(path, prev);
   }
   result.doc = box.v as T;
   return result;
