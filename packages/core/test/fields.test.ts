@@ -191,6 +191,16 @@ describe('encryptFields / decryptFields', () => {
     }
   });
 
+  it('field IVs are fresh across random-pool refills (600 tokens, none repeated)', () => {
+    const many = FieldPolicy.parse({ fields: ['v[*]'] });
+    const doc = { v: Array.from({ length: 600 }, (_, i) => i) };
+    const sealed = encryptFields(keys, doc, many) as { v: string[] };
+    const ivs = sealed.v.map((t) => t.split('.')[2]!);
+    expect(ivs.every((iv) => iv.length === 16)).toBe(true);
+    expect(new Set(ivs).size).toBe(600);
+    expect(decryptFields(keys, sealed, many).doc).toEqual(doc);
+  });
+
   // decryptFields reuses the previous token's parsed header and encrypted key
   // when their text is the same: a neighbour that differs must still be decoded and checked.
   it('array neighbours sharing a header and content key are still checked one by one', () => {
