@@ -194,7 +194,7 @@ describe('encryptFields / decryptFields', () => {
   it('field IVs are fresh across random-pool refills (600 tokens, none repeated)', () => {
     const many = FieldPolicy.parse({ fields: ['v[*]'] });
     const doc = { v: Array.from({ length: 600 }, (_, i) => i) };
-    const sealed = encryptFields(keys, doc, many) as { v: string[] };
+    const sealed = encryptFields<unknown>(keys, doc, many) as { v: string[] };
     const ivs = sealed.v.map((t) => t.split('.')[2]!);
     expect(ivs.every((iv) => iv.length === 16)).toBe(true);
     expect(new Set(ivs).size).toBe(600);
