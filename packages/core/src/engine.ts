@@ -47,7 +47,7 @@ function createNodeEngine(): Engine | undefined {
     offset = 0;
   };
   const kwIv = Buffer.from(KW_IV);
-  // node:crypto is 2.5-3.5x faster given a KeyObject than raw key bytes (Node 24
+  // node:crypto is 3-5x faster given a KeyObject than raw key bytes (Node 24
   // checks "is it a KeyObject? a CryptoKey?" with two caught exceptions for
   // raw bytes). Keys used again and again keep theirs: key-encryption keys in
   // a WeakMap, content keys (a document's, reused for each of its fields) and
