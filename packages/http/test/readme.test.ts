@@ -1,27 +1,23 @@
-/** The README's example runs, as written, in a fresh Node process. */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import fs from 'node:fs';
+/** The README's examples run, as written, in a fresh Node process. */
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { readmeExample, runExample } from '@wireseal-tooling/vitest-config/readme';
 
-const pkgDir = fileURLToPath(new URL('..', import.meta.url));
+const pkgDir = fileURLToPath(new URL('..', import.meta.url)); // resolves '@wireseal/http' (self-reference), '@wireseal/core' and 'fastify'
+const readme = new URL('../README.md', import.meta.url);
 
 it('README example', async () => {
-  const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const example = /## Example\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  expect(example).toBeDefined();
-  expect(example!.split('\n').length).toBeLessThanOrEqual(17);
-  const child = spawn(process.execPath, ['--conditions=@wireseal/source', '--input-type=module-typescript', '-e', example!], {
-    cwd: pkgDir, // resolves '@wireseal/http' (self-reference), '@wireseal/core' and 'fastify'
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const example = readmeExample(readme, '## Example');
+  expect(example.split('\n').length).toBeLessThanOrEqual(17);
+  expect(await runExample(example, { cwd: pkgDir })).toEqual({
+    code: 0,
+    out: "{ accepted: true, card: { number: '4111111111111111', cvv: '737' } }\n",
+    err: '',
   });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const [code] = await once(child, 'exit');
-  clearTimeout(timer);
-  expect({ code, out, err }).toEqual({ code: 0, out: "{ accepted: true, card: { number: '4111111111111111', cvv: '737' } }\n", err: '' });
+});
+
+it('README partner example (public-key profiles)', async () => {
+  const example = readmeExample(readme, '### Example: partners');
+  expect(example.split('\n').length).toBeLessThanOrEqual(17);
+  expect(await runExample(example, { cwd: pkgDir })).toEqual({ code: 0, out: "{ accepted: 'PO-7731' }\n", err: '' });
 });

@@ -3,7 +3,9 @@
 // records), and 10,000 messages with the primary key rotated halfway through
 // a running consumer.
 import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readmeExample, runExample } from '@wireseal-tooling/vitest-config/readme';
 import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
 import { KeySet, decodeProtectedHeader } from '@wireseal/core';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
@@ -65,6 +67,25 @@ describe.skipIf(!!unavailable)('against a real broker', () => {
     await rawProducer?.disconnect().catch(() => undefined);
     await admin?.disconnect().catch(() => undefined);
     await handle?.stop();
+  });
+
+  it('the README example runs as written against this broker (only its address changed)', async () => {
+    const example = readmeExample(new URL('../README.md', import.meta.url), '## Example');
+    expect(example).toContain("brokers: ['localhost:9092']");
+    const code = example.replace("brokers: ['localhost:9092']", `brokers: ${JSON.stringify(handle.brokers)}`);
+    const run = await runExample(code, {
+      cwd: fileURLToPath(new URL('..', import.meta.url)), // resolves '@wireseal/kafka' (self-reference), '@wireseal/core' and kafkajs
+      env: { ...process.env, NODE_OPTIONS: '--disable-warning=TimeoutNegativeWarning' },
+      until: (out) => out.includes('\n'),
+      timeoutMs: 120_000,
+    });
+    expect(run).toEqual({ code: 0, out: "p-1 { id: 'p-1', card: { number: '4111111111111111', cvv: '123' } }\n", err: '' });
+    // What the broker holds is sealed: the card fields are tokens, the id is not.
+    const [raw] = await readRaw(kafka, 'payments', 1);
+    const value = JSON.parse(raw!.value!.toString()) as { id: string; card: { number: string; cvv: string } };
+    expect(value.id).toBe('p-1');
+    expect(decodeProtectedHeader(value.card.number).wsf).toBe('card.number');
+    expect(raw!.value!.toString()).not.toContain('4111111111111111');
   });
 
   it('round-trips field-mode and whole-value records with keys and headers preserved', async () => {
