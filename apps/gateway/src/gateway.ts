@@ -22,7 +22,7 @@ import type { KeySource } from '@wireseal/core';
 import { LimitExceededError, WiresealError } from '@wireseal/core/errors';
 import { HttpCodec } from '@wireseal/http';
 import type { CompiledRoute, DecodedRequest, RequestHead } from '@wireseal/http';
-import type { ServiceConfig } from './config.ts';
+import type { ServiceConfig, ServiceConfigJson } from './config.ts';
 import { matchService, parseGatewayConfig } from './config.ts';
 import { forwardableHeaders, readAll, sendUpstream, upstreamUrl } from './forward.ts';
 import { serviceKeyProvider } from './service-keys.ts';
@@ -47,17 +47,9 @@ export interface GatewayOptions {
   onEvent?: (event: GatewayEvent) => void;
 }
 
-/** What a service looks like from the outside (no key material: ids only). */
-export interface ServiceSummary {
-  name: string;
-  routePrefix: string;
-  upstream: string;
-  enabled: boolean;
-  keyId: string;
-  mode: 'fields' | 'whole';
-  encryption: 'required' | 'optional';
-  acceptKeyIds: string[];
-}
+/** What a service looks like from the outside: its configuration with defaults applied, without the policy (no key material: ids only). */
+export type ServiceSummary = Pick<ServiceConfigJson, 'name' | 'routePrefix' | 'upstream' | 'enabled' | 'keyId' | 'mode'> &
+  Required<Pick<ServiceConfigJson, 'encryption' | 'acceptKeyIds'>>;
 
 /** Events the gateway reports. */
 export type GatewayEvent =
