@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { KeySet, seal } from '@wireseal/core';
+import { FieldPolicy, KeySet, encryptFields, seal } from '@wireseal/core';
 import { KeyUnknownError, PlaintextFieldError, WiresealError } from '@wireseal/core/errors';
 import {
   HttpCodec,
@@ -84,10 +84,26 @@ describe('route options', () => {
       { mode: 'fields', policy: ['a'], encryption: 'sometimes' },
       { mode: 'whole', maxBodyBytes: -1 },
       { mode: 'whole', alg: 'RSA1_5' },
+      { mode: 'fields', policy: ['a'], context: { topic: 7 } },
+      { mode: 'fields', policy: ['a'], responseContext: 'payments' },
     ];
     for (const o of bad) {
       expect(() => codec.route(o as never), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'ERR_POLICY_INVALID' }));
     }
+  });
+
+  it('a fixed context is copied and frozen at start-up: changing the caller\'s object later changes nothing', () => {
+    const mine: Record<string, string> = { tenant: 'acme' };
+    const route = codec.route({ mode: 'fields', policy: ['card.number'], context: mine });
+    expect(Object.isFrozen(route.context)).toBe(true);
+    mine.tenant = 'other';
+    const sealed = encryptFields(keys, { card: { number: '4111' } }, FieldPolicy.parse(['card.number']), { context: { tenant: 'acme' } });
+    expect(codec.decodeFields(route, head(), sealed).body).toEqual({ card: { number: '4111' } });
+    // An own "__proto__" key stays a key of the copy, never its prototype.
+    const odd = JSON.parse('{"__proto__":"x","t":"y"}') as Record<string, string>;
+    const r2 = codec.route({ mode: 'fields', policy: ['a'], context: odd });
+    expect(Object.keys(r2.context as object)).toEqual(['__proto__', 't']);
+    expect(Object.getPrototypeOf(r2.context)).toBe(Object.prototype);
   });
 
   it('decide from the head alone: pass, read, 415 or 413', () => {

@@ -98,6 +98,19 @@ function bad(why: string): never {
   throw new PolicyInvalidError(`wireseal route: ${why}`);
 }
 
+/**
+ * A fixed context is checked and frozen (a copy) once, at start-up: core
+ * caches the digest of a frozen context, so requests do not hash it again,
+ * and a caller changing its object later does not change the route.
+ */
+function toContext(option: ContextOption | undefined, name: string): ContextOption | undefined {
+  if (option === undefined || typeof option === 'function') return option;
+  if (option === null || typeof option !== 'object' || Array.isArray(option)) bad(`${name} must be an object of strings or a function of the request`);
+  const entries = Object.entries(option);
+  for (const [k, v] of entries) if (typeof v !== 'string') bad(`${name}.${k} must be a string (got ${typeof v})`);
+  return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
+}
+
 function toPolicy(p: PolicyOption): FieldPolicy {
   return p instanceof FieldPolicy ? p : FieldPolicy.parse(p as FieldPolicyJson | readonly string[]);
 }
@@ -151,8 +164,8 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
     policy,
     responsePolicy,
     keys,
-    context: options.context,
-    responseContext: options.responseContext,
+    context: toContext(options.context, 'context'),
+    responseContext: toContext(options.responseContext, 'responseContext'),
     alg,
     maxBodyBytes,
     maxAgeSeconds: nonNegative(f.maxAgeSeconds, 'freshness.maxAgeSeconds'),
