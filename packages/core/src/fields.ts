@@ -99,6 +99,12 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
   else target[key] = value;
 }
 
+/** @internal Writes `value` at `holder[k]` (an object key, set as an own property, or an array index). */
+export function put(holder: Record<string, unknown> | unknown[], k: string | number, value: unknown): void {
+  if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, value);
+  else (holder as unknown[])[k] = value;
+}
+
 /** Deep copy of JSON data that can never touch a prototype. */
 function clone(value: unknown, depth: number, st: CloneState): unknown {
   if (++st.nodes > st.maxNodes) throw new LimitExceededError(`document has more than ${st.maxNodes} values (limits.maxNodes)`);
@@ -139,11 +145,11 @@ function hasOwn(o: object, k: string): boolean {
 type Visit = (holder: Record<string, unknown> | unknown[], key: string | number, concrete: string) => void;
 
 /**
- * Calls `visit` for every location the path reaches in `root` (a box holding
+ * @internal Calls `visit` for every location the path reaches in `root` (a box holding
  * the document). The concrete path (`accounts[1].iban`) is built only when
  * `concrete` is true; otherwise `visit` gets an empty string.
  */
-function walk(box: { v: unknown }, path: FieldPath, visit: Visit, concrete = true): void {
+export function walk(box: { v: unknown }, path: FieldPath, visit: Visit, concrete = true): void {
   const steps = path.steps;
   if (steps.length === 0) {
     visit(box as unknown as Record<string, unknown>, 'v', '$');
@@ -209,8 +215,7 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
       if (++count > limits.maxTokens) tooMany(limits.maxTokens);
       content ??= newContentKey(engine, key, alg);
       const token = sealTextWith(engine, key, alg, content.cek, content.ek, JSON.stringify(value), header);
-      if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, token);
-      else (holder as unknown[])[k] = token;
+      put(holder, k, token);
     }, false);
   }
   return box.v as T;
@@ -301,8 +306,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
           return;
         }
       }
-      if (typeof k === 'string') setOwn(holder as Record<string, unknown>, k, out);
-      else (holder as unknown[])[k] = out;
+      put(holder, k, out);
     });
     if (prev !== before && prev !== undefined) lastTokenAt.set(path, prev);
   }

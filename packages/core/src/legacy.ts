@@ -19,7 +19,8 @@ import type { EngineName } from './engine.ts';
 import { getEngine } from './engine.ts';
 import { AlgUnsupportedError, DecryptError, KeySetInvalidError, TokenMalformedError } from './errors.ts';
 import type { JsonValue, LegacyFieldReader } from './fields.ts';
-import type { FieldPolicy, PathStep } from './policy.ts';
+import { put, walk } from './fields.ts';
+import type { FieldPolicy } from './policy.ts';
 import { nodeCrypto } from './runtime.ts';
 
 /** A legacy key: raw bytes, or a string whose UTF-8 bytes are the key (the common "32-character secret"). */
@@ -384,20 +385,11 @@ export function sealLegacyFieldsInsecure<T = JsonValue>(key: LegacyKey, doc: T, 
     sealLegacyCbcInsecure(k, format === 'string' && typeof v === 'string' ? v : JSON.stringify(v), { insecureLegacy: true, ...(options.engine ? { engine: options.engine } : {}) });
   // JSON round trip: a plain copy whose "__proto__" keys are own data properties.
   const box: { v: unknown } = { v: JSON.parse(JSON.stringify(doc) ?? 'null') };
-  const go = (holder: unknown, k2: string | number, steps: readonly PathStep[], i: number): void => {
-    const h = holder as Record<string | number, unknown>;
-    const value = h[k2];
-    if (i === steps.length) {
-      if (value !== undefined) h[k2] = seal(value);
-      return;
-    }
-    const step = steps[i]!;
-    if (step.kind === 'each') {
-      if (Array.isArray(value)) for (let j = 0; j < value.length; j++) go(value, j, steps, i + 1);
-    } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, step.key)) {
-      go(value, step.key, steps, i + 1);
-    }
-  };
-  for (const path of policy.paths) go(box, 'v', path.steps, 0);
+  for (const path of policy.paths) {
+    walk(box, path, (holder, slot) => {
+      const value = (holder as Record<string | number, unknown>)[slot];
+      if (value !== undefined) put(holder, slot, seal(value));
+    }, false);
+  }
   return box.v as T;
 }
