@@ -1,4 +1,4 @@
-/** The first ```ts block after `heading` (a regular expression source), or the first of the file. */
+/** The ```ts block right under the heading line `heading` (literal text, e.g. "## Example"), or the first ```ts block of the file. */
 export declare function readmeExample(readme: string | URL, heading?: string): string;
 /** Runs TypeScript module code in a fresh Node process; stops early once `until(stdout)` holds (reported as code 0). */
 export declare function runExample(

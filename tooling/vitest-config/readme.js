@@ -5,16 +5,18 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 
 /**
- * The first ```ts block after `heading` (a regular expression source, e.g.
- * '## Example'); the first ```ts block of the file when heading is omitted.
+ * The ```ts block right under the heading line `heading` (matched as a whole
+ * line, e.g. '## Example'), or the first ```ts block of the file when heading
+ * is omitted.
  * @param {string | URL} readme
  * @param {string} [heading]
  */
 export function readmeExample(readme, heading) {
   const text = fs.readFileSync(readme, 'utf8');
-  const re = new RegExp(`${heading ?? ''}[\\s\\S]*?\`\`\`ts\\n([\\s\\S]*?)\`\`\``);
+  const escaped = heading?.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = escaped === undefined ? /```ts\n([\s\S]*?)```/ : new RegExp(`^${escaped}[ \\t]*\\n\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``, 'm');
   const code = re.exec(text)?.[1];
-  if (code === undefined) throw new Error(`no \`\`\`ts block${heading ? ` after ${heading}` : ''} in ${String(readme)}`);
+  if (code === undefined) throw new Error(`no \`\`\`ts block${heading ? ` right under "${heading}"` : ''} in ${String(readme)}`);
   return code;
 }
 
@@ -45,7 +47,7 @@ export async function runExample(code, options) {
   });
   child.stderr.on('data', (d) => (err += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
-  const [exit] = await once(child, 'exit');
+  const [exit] = await once(child, 'close'); // after stdout and stderr are fully read
   clearTimeout(timer);
   return { code: stopped ? 0 : exit, out, err };
 }

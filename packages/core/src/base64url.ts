@@ -78,10 +78,33 @@ const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
 const SMALL = 96;
 
 /**
- * @internal {@link decode} for token segments: same strictness, same bytes,
- * but short segments (IV, tag, encrypted key, small ciphertexts) are
- * validated and decoded in one JS pass into a plain Uint8Array, and long ones
- * are checked with a regular expression before Node's native decoder.
+ * Token segments are decoded into views of a private 8 KiB slab: off V8's
+ * heap like Node's Buffer pool, so node:crypto reads them without first
+ * moving them (a small Uint8Array lives on V8's heap and costs about 0.5 µs
+ * to move), but holding nothing except public token bytes, where Node's
+ * shared pool may hold any recent Buffer data.
+ */
+const SLAB = 8192;
+let slab = new ArrayBuffer(SLAB);
+let used = 0;
+function segment(n: number): Uint8Array {
+  if (n > SLAB / 4) return new Uint8Array(n);
+  if (used + n > SLAB) {
+    slab = new ArrayBuffer(SLAB);
+    used = 0;
+  }
+  const out = new Uint8Array(slab, used, n);
+  used = (used + n + 7) & ~7;
+  return out;
+}
+
+type WritableBuffer = Uint8Array & { write(text: string, offset: number, length: number, encoding: string): number };
+
+/**
+ * @internal {@link decode} for token segments: same strictness, same bytes.
+ * Short segments (IV, tag, encrypted key, small ciphertexts) are validated
+ * and decoded in one JS pass; long ones are checked with a regular
+ * expression, then decoded by Node's native decoder.
  */
 export function decodeSegmentBytes(text: string, start = 0, end = text.length): Uint8Array | undefined {
   const len = end - start;
@@ -92,14 +115,13 @@ export function decodeSegmentBytes(text: string, start = 0, end = text.length): 
     if (!BASE64URL_RE.test(part)) return undefined;
     if (tail === 2 && (LOOKUP[part.charCodeAt(len - 1)]! & 15) !== 0) return undefined;
     if (tail === 3 && (LOOKUP[part.charCodeAt(len - 1)]! & 3) !== 0) return undefined;
-    return NodeBuffer.from(part, 'base64url');
+    // Not Buffer.from(part, 'base64url'): below 4 KiB it takes memory from Node's shared pool.
+    const n = Math.floor((len * 3) / 4);
+    const out = n > SLAB / 4 ? NodeBuffer.allocUnsafeSlow(n) : segment(n);
+    (NodeBuffer.from(out.buffer, out.byteOffset, n) as unknown as WritableBuffer).write(part, 0, n, 'base64url');
+    return out;
   }
-  // A Node Buffer (a slice of Node's off-heap pool) rather than a small
-  // Uint8Array, which V8 keeps on its heap and must move off it, at about
-  // 0.5 µs each, the first time node:crypto reads it. Segments are public
-  // token bytes, so sharing the pool's memory exposes nothing.
-  const n = Math.floor((len * 3) / 4);
-  const out = NodeBuffer ? NodeBuffer.allocUnsafe(n) : new Uint8Array(n);
+  const out = segment(Math.floor((len * 3) / 4));
   // `codes` collects every char code (any above 127 is invalid); `bad` goes
   // negative when a char is outside the alphabet (LOOKUP holds -1 there).
   let codes = 0;

@@ -167,6 +167,12 @@ export function seal(keys: KeySet, plaintext: Uint8Array | string, options: Seal
   return sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), toBytes(plaintext), header);
 }
 
+/** @internal A protected header as it appeared in a token, with its parsed, validated members. */
+export interface KnownHeader {
+  readonly headerB64: string;
+  readonly header: ProtectedHeader;
+}
+
 /** @internal A token split and checked, ready to decrypt. */
 export interface ParsedToken {
   header: ProtectedHeader;
@@ -259,7 +265,7 @@ function parseHeader(b64: string, maxHeaderLength: number): ProtectedHeader {
  * header); `sameField`, an earlier token of the same field, lets its header
  * be reused (a field's tokens share one header from document to document).
  */
-export function parseToken(token: string, options: OpenOptions, prev?: ParsedToken, sameField?: ParsedToken): ParsedToken {
+export function parseToken(token: string, options: OpenOptions, prev?: ParsedToken, sameField?: KnownHeader): ParsedToken {
   if (typeof token !== 'string') throw new TokenMalformedError('token must be a string');
   const maxLen = options.maxTokenLength ?? DEFAULT_LIMITS.maxTokenLength;
   if (token.length > maxLen) throw new TokenMalformedError(`token is over the limit of ${maxLen} characters`);

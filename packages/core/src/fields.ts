@@ -4,7 +4,7 @@
  * key wrap), one IV and one header per field: every field token is still a
  * valid standalone JWE that any JOSE library opens.
  */
-import type { OpenOptions, ParsedToken } from './compact.ts';
+import type { KnownHeader, OpenOptions, ParsedToken } from './compact.ts';
 import { checkClaims, checkSealAlg, decryptParsedText, keyFor, newContentKey, parseToken, sealTextWith } from './compact.ts';
 import type { Context } from './context.ts';
 import { contextDigest } from './context.ts';
@@ -221,8 +221,8 @@ export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: Field
   return box.v as T;
 }
 
-/** The last token opened at each policy path: the next document's token there most likely has the same header. */
-const lastTokenAt = new WeakMap<FieldPath, ParsedToken>();
+/** The header of the last token opened at each policy path: the next document's token there most likely has the same. */
+const lastTokenAt = new WeakMap<FieldPath, KnownHeader>();
 
 /** A JWE compact token: a JSON-object header (`eyJ` = base64url of `{"`) and five segments. */
 function looksLikeToken(v: unknown): v is string {
@@ -308,7 +308,10 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
       }
       put(holder, k, out);
     });
-    if (prev !== before && prev !== undefined) lastTokenAt.set(path, prev);
+    // Only the header is kept (never a token's bytes), and only when it changed.
+    if (prev !== before && prev !== undefined && lastOfPath?.headerB64 !== prev.headerB64) {
+      lastTokenAt.set(path, { headerB64: prev.headerB64, header: prev.header });
+    }
   }
   result.doc = box.v as T;
   return result;

@@ -64,8 +64,12 @@ function validateKey(raw: unknown, index: number): KeyEntry {
     throw new KeySetInvalidError(`key at index ${index}: kid must be 1-64 printable ASCII characters`);
   }
   if (typeof jwk.k !== 'string') throw new KeySetInvalidError(`${where}: "k" is missing or not a string`);
-  const bytes = decode(jwk.k);
-  if (!bytes) throw new KeySetInvalidError(`${where}: "k" is not valid unpadded base64url`);
+  const decoded = decode(jwk.k);
+  if (!decoded) throw new KeySetInvalidError(`${where}: "k" is not valid unpadded base64url`);
+  // The key gets its own memory; the decoder's output may sit in Node's shared
+  // Buffer pool (readable through any pooled Buffer's .buffer), so it is zeroed.
+  const bytes = new Uint8Array(decoded);
+  decoded.fill(0);
   if (bytes.length !== 32) throw new KeySetInvalidError(`${where}: "k" must decode to 32 bytes (AES-256), got ${bytes.length}`);
   if (jwk.alg !== undefined && !(typeof jwk.alg === 'string' && ALLOWED_JWK_ALGS.has(jwk.alg))) {
     throw new KeySetInvalidError(`${where}: alg must be absent or one of A256KW, dir, A256GCM`);
@@ -88,7 +92,7 @@ function validateKey(raw: unknown, index: number): KeyEntry {
   }
   const copy = { ...(jwk as OctJwk) };
   if (Array.isArray(copy.key_ops)) copy.key_ops = [...copy.key_ops];
-  return { kid: jwk.kid, bytes: new Uint8Array(bytes), canEncrypt, canDecrypt, jwk: Object.freeze(copy) };
+  return { kid: jwk.kid, bytes, canEncrypt, canDecrypt, jwk: Object.freeze(copy) };
 }
 
 /** Options for {@link KeySet.generate}. */

@@ -84,6 +84,8 @@ function parseEnvValue(name: string, raw: string): KeySet {
     return KeySet.fromJwks(bytes);
   } catch (err) {
     throw sourceError(`environment variable ${name} (base64url-decoded) does not hold a valid key set`, err);
+  } finally {
+    bytes.fill(0); // it held the key set's text, possibly in Node's shared Buffer pool
   }
 }
 

@@ -24,7 +24,7 @@ export const nodeCrypto: typeof NodeCrypto | undefined = nodeBuiltin<typeof Node
 type BufferCtor = {
   from(data: string, enc: string): Uint8Array;
   from(data: ArrayBufferLike, offset: number, length: number): Uint8Array & { toString(enc: string): string };
-  allocUnsafe(size: number): Uint8Array;
+  allocUnsafeSlow(size: number): Uint8Array;
 };
 
 /** Node's Buffer when present (fast base64url), else undefined. */

@@ -65,6 +65,22 @@ describe('KeySet.fromJwks', () => {
   });
 });
 
+describe('key bytes in memory', () => {
+  // Node's small Buffers share one pool, readable through any pooled Buffer's .buffer:
+  // a decoded key must not be left there.
+  it('leaves no copy of a key in Node\'s shared Buffer pool', () => {
+    const raw = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 255);
+    const k = Buffer.from(raw.buffer).toString('base64url');
+    const slabBefore = Buffer.allocUnsafe(1).buffer;
+    const keys = KeySet.fromJwks({ keys: [{ kty: 'oct', kid: 'pool-1', k, key_ops: ['encrypt', 'decrypt'] }] });
+    const slabAfter = Buffer.allocUnsafe(1).buffer;
+    // Views only below: Buffer.from(bytes) would itself copy the key into the pool.
+    expect([...keys.primaryEntry().bytes]).toEqual([...raw]);
+    const needle = Buffer.from(raw.buffer);
+    for (const slab of new Set([slabBefore, slabAfter])) expect(Buffer.from(slab).indexOf(needle)).toBe(-1);
+  });
+});
+
 describe('generation and rotation', () => {
   it('generates a 32-byte primary key that validates', () => {
     const ks = KeySet.generate({ kid: '2026-11' });

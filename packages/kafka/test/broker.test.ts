@@ -72,7 +72,14 @@ describe.skipIf(!!unavailable)('against a real broker', () => {
   it('the README example runs as written against this broker (only its address changed)', async () => {
     const example = readmeExample(new URL('../README.md', import.meta.url), '## Example');
     expect(example).toContain("brokers: ['localhost:9092']");
-    const code = example.replace("brokers: ['localhost:9092']", `brokers: ${JSON.stringify(handle.brokers)}`);
+    // A fresh topic and group, so a shared cluster (WIRESEAL_KAFKA_BROKERS) holds no earlier run's records.
+    const topic = uniqueTopic('readme-topic');
+    const code = example
+      .replace("brokers: ['localhost:9092']", `brokers: ${JSON.stringify(handle.brokers)}`)
+      .replace('topics: { payments:', `topics: { '${topic}':`)
+      .replaceAll("'payments'", `'${topic}'`)
+      .replace("groupId: 'ledger'", `groupId: '${uniqueTopic('readme-ledger')}'`);
+    expect(code).not.toMatch(/'payments'|{ payments:/);
     const run = await runExample(code, {
       cwd: fileURLToPath(new URL('..', import.meta.url)), // resolves '@wireseal/kafka' (self-reference), '@wireseal/core' and kafkajs
       env: { ...process.env, NODE_OPTIONS: '--disable-warning=TimeoutNegativeWarning' },
@@ -81,7 +88,7 @@ describe.skipIf(!!unavailable)('against a real broker', () => {
     });
     expect(run).toEqual({ code: 0, out: "p-1 { id: 'p-1', card: { number: '4111111111111111', cvv: '123' } }\n", err: '' });
     // What the broker holds is sealed: the card fields are tokens, the id is not.
-    const [raw] = await readRaw(kafka, 'payments', 1);
+    const [raw] = await readRaw(kafka, topic, 1);
     const value = JSON.parse(raw!.value!.toString()) as { id: string; card: { number: string; cvv: string } };
     expect(value.id).toBe('p-1');
     expect(decodeProtectedHeader(value.card.number).wsf).toBe('card.number');
