@@ -167,16 +167,15 @@ export function seal(keys: KeySet, plaintext: Uint8Array | string, options: Seal
   return sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), toBytes(plaintext), header);
 }
 
-/** @internal A protected header as it appeared in a token, with its parsed, validated members. */
+/** @internal A protected header as it appeared in a token: its text, its parsed and validated members, and its bytes (the AAD). */
 export interface KnownHeader {
   readonly headerB64: string;
   readonly header: ProtectedHeader;
+  readonly aad: Uint8Array;
 }
 
 /** @internal A token split and checked, ready to decrypt. */
-export interface ParsedToken {
-  header: ProtectedHeader;
-  headerB64: string;
+export interface ParsedToken extends KnownHeader {
   /** The encrypted-key segment as it appears in the token (empty for `dir`). */
   ekB64: string;
   ek: Uint8Array;
@@ -206,24 +205,26 @@ export function decodeProtectedHeader(token: string, maxHeaderLength: number = D
   if (typeof token !== 'string') throw new TokenMalformedError('token must be a string');
   const end = token.indexOf('.');
   const first = end < 0 ? token : token.slice(0, end);
-  return ownHeader(parseHeader(first, maxHeaderLength));
+  return ownHeader(parseHeader(first, maxHeaderLength).header);
 }
 
 /**
- * Validated headers by their base64url text. Field tokens repeat a handful of
- * headers (one per policy path), so opening them skips base64, UTF-8 and JSON
- * work. Only headers whose members are all strings are kept (a shallow copy is
- * then a full copy), frozen, and copied before they reach a caller.
+ * Validated headers, with their AAD bytes, by their base64url text. Field
+ * tokens repeat a handful of headers (one per policy path), so opening them
+ * skips base64, UTF-8, JSON and AAD work. Only headers whose members are all
+ * strings are kept (a shallow copy is then a full copy), frozen, and copied
+ * before they reach a caller.
  */
-const headerCache = new Map<string, ProtectedHeader>();
+const headerCache = new Map<string, KnownHeader>();
 const HEADER_CACHE_MAX = 1024;
 const HEADER_CACHE_MAX_LENGTH = 1024;
 
-function cacheHeader(b64: string, h: ProtectedHeader): void {
-  if (b64.length > HEADER_CACHE_MAX_LENGTH) return;
-  for (const k in h) if (typeof h[k] !== 'string') return;
+function cacheHeader(known: KnownHeader): void {
+  if (known.headerB64.length > HEADER_CACHE_MAX_LENGTH) return;
+  for (const k in known.header) if (typeof known.header[k] !== 'string') return;
   if (headerCache.size >= HEADER_CACHE_MAX) headerCache.delete(headerCache.keys().next().value as string);
-  headerCache.set(b64, Object.freeze(h));
+  Object.freeze(known.header);
+  headerCache.set(known.headerB64, known);
 }
 
 /** A header safe to hand to a caller: cached (frozen) headers are copied. */
@@ -231,7 +232,7 @@ function ownHeader(h: ProtectedHeader): ProtectedHeader {
   return Object.isFrozen(h) ? { ...h } : h;
 }
 
-function parseHeader(b64: string, maxHeaderLength: number): ProtectedHeader {
+function parseHeader(b64: string, maxHeaderLength: number): KnownHeader {
   if (b64.length === 0) throw new TokenMalformedError('token protected header is empty');
   if (b64.length > maxHeaderLength) throw new TokenMalformedError(`token protected header is over the limit of ${maxHeaderLength} characters`);
   const cached = headerCache.get(b64);
@@ -253,8 +254,9 @@ function parseHeader(b64: string, maxHeaderLength: number): ProtectedHeader {
   if (h.iat !== undefined && !(typeof h.iat === 'number' && Number.isSafeInteger(h.iat))) {
     throw new TokenMalformedError('token header member "iat" must be an integer');
   }
-  cacheHeader(b64, h);
-  return h;
+  const known: KnownHeader = { headerB64: b64, header: h, aad: asciiBytes(b64) };
+  cacheHeader(known);
+  return known;
 }
 
 /**
@@ -277,16 +279,11 @@ export function parseToken(token: string, options: OpenOptions, prev?: ParsedTok
   if (d < 0 || token.indexOf('.', d + 1) >= 0) notFiveSegments();
   // A header seen just before is recognised by comparing texts (slice + ===
   // is a memcmp), cheaper than hashing a fresh 100-character slice for the cache.
-  let h = token.slice(0, a);
+  const h = token.slice(0, a);
   const maxHeaderLength = options.maxHeaderLength ?? DEFAULT_LIMITS.maxHeaderLength;
-  const known = prev !== undefined && h === prev.headerB64 ? prev : sameField !== undefined && h === sameField.headerB64 ? sameField : undefined;
-  let header: ProtectedHeader;
-  if (known !== undefined && h.length <= maxHeaderLength) {
-    h = known.headerB64;
-    header = known.header;
-  } else {
-    header = parseHeader(h, maxHeaderLength);
-  }
+  const seen = prev !== undefined && h === prev.headerB64 ? prev : sameField !== undefined && h === sameField.headerB64 ? sameField : undefined;
+  const known = seen !== undefined && h.length <= maxHeaderLength ? seen : parseHeader(h, maxHeaderLength);
+  const header = known.header;
   if (header.crit !== undefined) throw new AlgUnsupportedError('token header has "crit": no critical extensions are supported');
   if (header.zip !== undefined) throw new AlgUnsupportedError('token header has "zip": compression is not supported');
   const algs = options.algorithms ?? DEFAULT_ALGS;
@@ -298,7 +295,8 @@ export function parseToken(token: string, options: OpenOptions, prev?: ParsedTok
   const sameEk = prev !== undefined && ekB64 === prev.ekB64;
   const parsed: ParsedToken = {
     header,
-    headerB64: h,
+    headerB64: known.headerB64,
+    aad: known.aad,
     ekB64: sameEk ? prev.ekB64 : ekB64,
     ek: sameEk ? prev.ek : decodeSegment(token, 'encrypted key', a + 1, b),
     iv: decodeSegment(token, 'iv', b + 1, c),
@@ -322,18 +320,6 @@ export function keyFor(keys: KeySet, header: ProtectedHeader): KeyEntry {
   return key;
 }
 
-/** The AAD of a received header, cached like parsed headers (field tokens repeat a handful). */
-const aadCache = new Map<string, Uint8Array>();
-function aadOf(headerB64: string): Uint8Array {
-  let hit = aadCache.get(headerB64);
-  if (hit) return hit;
-  hit = asciiBytes(headerB64);
-  if (headerB64.length > HEADER_CACHE_MAX_LENGTH) return hit;
-  if (aadCache.size > 4096) aadCache.clear();
-  aadCache.set(headerB64, hit);
-  return hit;
-}
-
 /** The key that decrypts a parsed token's content: the key itself (`dir`), the caller's already unwrapped one, or an unwrap. */
 function contentKeyOf(engine: Engine, key: KeyEntry, p: ParsedToken, cek: Uint8Array | undefined): Uint8Array {
   return p.header.alg === 'dir' ? key.bytes : cek ?? engine.keyUnwrap(key.bytes, p.ek);
@@ -342,7 +328,7 @@ function contentKeyOf(engine: Engine, key: KeyEntry, p: ParsedToken, cek: Uint8A
 /** @internal Authenticates and decrypts a parsed token; `cek` is reused when the caller already unwrapped this ek. */
 export function decryptParsed(engine: Engine, key: KeyEntry, p: ParsedToken, cek?: Uint8Array): { plaintext: Uint8Array; cek: Uint8Array } {
   const contentKey = contentKeyOf(engine, key, p, cek);
-  const plaintext = engine.gcmDecrypt(contentKey, p.iv, p.ciphertext, p.tag, aadOf(p.headerB64));
+  const plaintext = engine.gcmDecrypt(contentKey, p.iv, p.ciphertext, p.tag, p.aad);
   return { plaintext, cek: contentKey };
 }
 
@@ -354,7 +340,7 @@ export function decryptParsed(engine: Engine, key: KeyEntry, p: ParsedToken, cek
 export function decryptParsedText(engine: Engine, key: KeyEntry, p: ParsedToken, cek?: Uint8Array): { text: string; cek: Uint8Array } {
   const contentKey = contentKeyOf(engine, key, p, cek);
   const fast = engineInternals(engine);
-  const aad = aadOf(p.headerB64);
+  const aad = p.aad;
   let text: string | undefined;
   if (fast) {
     text = fast.gcmDecryptText(contentKey, p.iv, p.ciphertext, p.tag, aad);

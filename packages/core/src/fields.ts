@@ -310,7 +310,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
     });
     // Only the header is kept (never a token's bytes), and only when it changed.
     if (prev !== before && prev !== undefined && lastOfPath?.headerB64 !== prev.headerB64) {
-      lastTokenAt.set(path, { headerB64: prev.headerB64, header: prev.header });
+      lastTokenAt.set(path, { headerB64: prev.headerB64, header: prev.header, aad: prev.aad });
     }
   }
   result.doc = box.v as T;
