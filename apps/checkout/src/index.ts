@@ -6,7 +6,8 @@
  */
 export { CHECKOUT_POLICY, createCheckout, runCheckout } from './checkout.ts';
 export type { Checkout, CheckoutOptions, CheckoutSummary, PaymentResult } from './checkout.ts';
-export { generatePayments, luhnCheckDigit, luhnValid } from './payments.ts';
+export { generatePayments } from './payments.ts';
+export { luhnCheckDigit, luhnValid } from '@wireseal-tooling/sample-payments';
 export type { Payment } from './payments.ts';
 export { keyProviderFromEnv } from '@wireseal-tooling/service-keys';
 export type { KeyEventLog } from '@wireseal-tooling/service-keys';

@@ -5,6 +5,7 @@
  * SSNs use area numbers 900-999, which the US never issues.
  */
 import { createHash } from 'node:crypto';
+import { luhnCheckDigit } from '@wireseal-tooling/sample-payments';
 
 /** A payment as the checkout builds it (plaintext, before sealing). */
 export interface Payment {
@@ -31,26 +32,6 @@ function stream(seed: string): () => number {
     }
     return block[at++]!;
   };
-}
-
-/** The Luhn check digit for a string of digits. */
-export function luhnCheckDigit(digits: string): string {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return String((10 - (sum % 10)) % 10);
-}
-
-/** True when a string of 12-19 digits passes the Luhn check. */
-export function luhnValid(number: string): boolean {
-  if (!/^\d{12,19}$/.test(number)) return false;
-  return luhnCheckDigit(number.slice(0, -1)) === number.slice(-1);
 }
 
 /**

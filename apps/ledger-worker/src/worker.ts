@@ -13,6 +13,7 @@ import type { KeySource } from '@wireseal/core';
 import { createKafkaCodec, wiresealEachMessage } from '@wireseal/kafka';
 import type { KafkaCodecEvent, KafkaCodecStats, OpenedMessagePayload } from '@wireseal/kafka';
 import { Kafka, logLevel } from 'kafkajs';
+import { luhnValid } from '@wireseal-tooling/sample-payments';
 
 /** The encrypted attributes of a `payment.authorized` event (same as payments-api's). */
 export const EVENT_POLICY: readonly string[] = Object.freeze(['card.number', 'customer.ssn']);
@@ -58,17 +59,6 @@ export interface LedgerWorker {
   readonly dlqTopic: string;
   stats(): LedgerStats;
   stop(): Promise<void>;
-}
-
-function luhnValid(number: string): boolean {
-  if (!/^\d{12,19}$/.test(number)) return false;
-  let sum = 0;
-  for (let i = 0; i < number.length; i++) {
-    let d = Number(number[number.length - 1 - i]);
-    if (i % 2 === 1 && (d *= 2) > 9) d -= 9;
-    sum += d;
-  }
-  return sum % 10 === 0;
 }
 
 interface EventDoc {

@@ -2,6 +2,7 @@
  * Validation of a decrypted payment. Problems name the offending paths only,
  * never the values: a card number must not end up in an error message or log.
  */
+import { luhnValid } from '@wireseal-tooling/sample-payments';
 
 /** A payment request as payments-api accepts it (after decryption). */
 export interface PaymentRequest {
@@ -10,20 +11,6 @@ export interface PaymentRequest {
   amount: { value: number; currency: string };
   card: { number: string; cvv: string; expiry: string; holder?: string };
   customer: { name: string; email?: string; ssn: string };
-}
-
-function luhnValid(number: string): boolean {
-  if (!/^\d{12,19}$/.test(number)) return false;
-  let sum = 0;
-  for (let i = 0; i < number.length; i++) {
-    let d = Number(number[number.length - 1 - i]);
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
