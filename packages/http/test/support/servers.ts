@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { KeySet } from '@wireseal/core';
 import type { KeyProvider } from '@wireseal/core';
 import { KeySourceError } from '@wireseal/core/errors';
-import type { RouteOptions } from '@wireseal/http';
+import type { HttpCodecOptions, RouteOptions, WiresealRequestInfo } from '@wireseal/http';
 import { wiresealMiddleware, wiresealInfo } from '@wireseal/http/express';
 import { wiresealFastify } from '@wireseal/http/fastify';
 
@@ -22,7 +22,7 @@ export const brokenProvider: KeyProvider = {
   close: () => undefined,
 };
 
-export const ROUTES: Record<string, RouteOptions & { method: 'GET' | 'POST'; path: string }> = {
+export const ROUTES: TestRoutes = {
   fields: { method: 'POST', path: '/fields', mode: 'fields', policy: POLICY },
   fieldsOptional: { method: 'POST', path: '/fields-optional', mode: 'fields', policy: POLICY, encryption: 'optional' },
   fieldsCtx: {
@@ -51,28 +51,42 @@ export interface Running {
   close(): Promise<void>;
 }
 
-/** What every handler answers: the body it received (so policy paths are sealed again) plus how it arrived. */
-function answer(path: string, body: unknown, contentType: string | undefined, sealed: boolean | undefined): unknown {
+/** A test route table: each route's options with its method and path. */
+export type TestRoutes = Record<string, RouteOptions & { method: 'GET' | 'POST'; path: string }>;
+
+/** What a handler answers, given its route path, the body, the request's content type and how it was protected. */
+export type Answer = (path: string, body: unknown, contentType: string | undefined, info: WiresealRequestInfo | undefined) => unknown;
+
+/** What a test server runs: its routes, the adapter's options (onError is added) and its handlers' answer. */
+export interface ServerSetup {
+  routes: TestRoutes;
+  adapter: Omit<HttpCodecOptions, 'onError'>;
+  answer: Answer;
+}
+
+/** What every handler here answers: the body it received (so policy paths are sealed again) plus how it arrived. */
+function answer(path: string, body: unknown, contentType: string | undefined, info: WiresealRequestInfo | undefined): unknown {
+  const sealed = info?.sealed;
   if (path === '/whole-get') return { secret: 'top secret reading', sealed };
   const doc = body !== null && typeof body === 'object' && !Array.isArray(body) && !(body instanceof Uint8Array) ? body : { value: typeof body === 'string' ? body : String(body) };
   return { ...(doc as object), handledBy: path, receivedType: contentType ?? null, sealed: sealed ?? null };
 }
 
-export async function startExpress(keys: KeySet): Promise<Running> {
+/** Express on loopback with `setup`'s routes. */
+export async function serveExpress(setup: ServerSetup): Promise<Running> {
   const calls = new Map<string, number>();
   const failures: Running['failures'] = [];
-  const ws = wiresealMiddleware({ keys, onError: (_e, i) => failures.push({ code: i.code, status: i.status, phase: i.phase }) });
+  const ws = wiresealMiddleware({ ...setup.adapter, onError: (_e, i) => failures.push({ code: i.code, status: i.status, phase: i.phase }) });
   const app = express();
-  for (const r of Object.values(ROUTES)) {
+  for (const r of Object.values(setup.routes)) {
     const { method, path, ...options } = r;
     const handler = (req: express.Request, res: express.Response): void => {
       calls.set(path, (calls.get(path) ?? 0) + 1);
-      res.json(answer(path, req.body, req.headers['content-type'], wiresealInfo(req)?.sealed));
+      res.json(setup.answer(path, req.body, req.headers['content-type'], wiresealInfo(req)));
     };
     // Plaintext requests on optional routes are parsed by the app's usual parsers.
-    const parsers = [express.json(), express.text()];
     if (method === 'GET') app.get(path, ws.route(options), handler);
-    else app.post(path, ws.route(options), ...parsers, handler);
+    else app.post(path, ws.route(options), express.json(), express.text(), handler);
   }
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -89,12 +103,13 @@ export async function startExpress(keys: KeySet): Promise<Running> {
   };
 }
 
-export async function startFastify(keys: KeySet): Promise<Running> {
+/** Fastify on loopback with `setup`'s routes. */
+export async function serveFastify(setup: ServerSetup): Promise<Running> {
   const calls = new Map<string, number>();
   const failures: Running['failures'] = [];
   const app: FastifyInstance = Fastify({ logger: false });
-  await app.register(wiresealFastify, { keys, onError: (_e, i) => failures.push({ code: i.code, status: i.status, phase: i.phase }) });
-  for (const r of Object.values(ROUTES)) {
+  await app.register(wiresealFastify, { ...setup.adapter, onError: (_e, i) => failures.push({ code: i.code, status: i.status, phase: i.phase }) });
+  for (const r of Object.values(setup.routes)) {
     const { method, path, ...options } = r;
     app.route({
       method,
@@ -102,7 +117,7 @@ export async function startFastify(keys: KeySet): Promise<Running> {
       config: { wireseal: options },
       handler: async (request) => {
         calls.set(path, (calls.get(path) ?? 0) + 1);
-        return answer(path, request.body, request.headers['content-type'], request.wireseal?.sealed);
+        return setup.answer(path, request.body, request.headers['content-type'], request.wireseal ?? undefined);
       },
     });
   }
@@ -110,6 +125,9 @@ export async function startFastify(keys: KeySet): Promise<Running> {
   const { port } = app.server.address() as AddressInfo;
   return { name: 'fastify', url: `http://127.0.0.1:${port}`, calls, failures, close: () => app.close() };
 }
+
+export const startExpress = (keys: KeySet): Promise<Running> => serveExpress({ routes: ROUTES, adapter: { keys }, answer });
+export const startFastify = (keys: KeySet): Promise<Running> => serveFastify({ routes: ROUTES, adapter: { keys }, answer });
 
 export interface RawResponse {
   status: number;
