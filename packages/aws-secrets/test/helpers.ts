@@ -5,6 +5,7 @@ import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from
 import type { AwsClientConfig } from '@wireseal-tooling/local-secrets';
 import type { Jwks } from '@wireseal/core';
 import { expect } from 'vitest';
+import type { WiresealError } from '@wireseal/core/errors';
 
 /** A client that counts GetSecretValue HTTP attempts (at the SDK's deserialize step: once per attempt). */
 export function countingClient(config: AwsClientConfig & { maxAttempts?: number }): { client: SecretsManagerClient; gets: () => number } {
@@ -65,3 +66,13 @@ export function jwksWithKeyOf(bytes: number, kid: string): Jwks {
 
 /** Waits `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Rejects (or throws) with a WiresealError: returns it for code assertions. */
+export async function caught(fn: () => unknown): Promise<WiresealError> {
+  try {
+    await fn();
+  } catch (err) {
+    return err as WiresealError;
+  }
+  throw new Error('expected a failure');
+}

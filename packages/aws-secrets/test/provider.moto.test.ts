@@ -8,18 +8,9 @@ import { KeySet, decodeProtectedHeader, open, seal } from '@wireseal/core';
 import type { WiresealError } from '@wireseal/core/errors';
 import { secretsManagerKeyProvider } from '../src/index.ts';
 import type { SecretsManagerErrorInfo, SecretsManagerKeyProvider, SecretsManagerKeyProviderOptions, SecretsManagerRefreshInfo } from '../src/index.ts';
-import { countingClient, createSecret, expectNoKeyBytes, jwksWithKeyOf, putSecret, secretName } from './helpers.ts';
+import { caught, countingClient, createSecret, expectNoKeyBytes, jwksWithKeyOf, putSecret, secretName } from './helpers.ts';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-async function caught(fn: () => unknown): Promise<WiresealError> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as WiresealError;
-  }
-  throw new Error('expected a failure');
-}
 
 let sm: SecretsManagerHandle;
 const providers: SecretsManagerKeyProvider[] = [];

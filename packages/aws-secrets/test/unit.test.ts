@@ -11,16 +11,7 @@ import { secretsManagerKeyProvider } from '../src/index.ts';
 import type { SecretsManagerClientLike, SecretsManagerErrorInfo, SecretsManagerKeyProviderOptions } from '../src/index.ts';
 import { RETRY_BASE_MS, jittered, nextRefreshDelay } from '../src/schedule.ts';
 import { describeAwsError } from '../src/secret.ts';
-import { expectNoKeyBytes } from './helpers.ts';
-
-async function caught(fn: () => unknown): Promise<WiresealError> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as WiresealError;
-  }
-  throw new Error('expected a failure');
-}
+import { caught, expectNoKeyBytes } from './helpers.ts';
 
 /** A fake client: each GetSecretValue is answered by `answer` (stage → output, or throw). */
 function fakeClient(answer: (stage: string, signal?: AbortSignal) => Promise<GetSecretValueCommandOutput>) {
