@@ -553,30 +553,14 @@ export function generateVectors(engineName: EngineName = 'node'): Vectors {
     token: mixedSealed.accounts[0]!.iban,
     code: C,
   });
-  const notJson = makeToken({ name: 'field-not-json', description: '', alg: 'A256KW', field: 'note', plaintext: 'not json', record: false });
-  negFields.push({
-    name: 'field-plaintext-not-json',
-    description: 'a field token whose plaintext is not JSON text',
-    keySet: 'main',
-    policy: { fields: ['note'] },
-    mode: 'strict',
-    doc: { note: notJson },
-    path: 'note',
-    token: notJson,
-    code: M,
-  });
-  const notUtf8 = makeToken({ name: 'field-not-utf8', description: '', alg: 'dir', field: 'note', plaintext: Uint8Array.from([0x22, 0xc3, 0x28, 0x22]), record: false });
-  negFields.push({
-    name: 'field-plaintext-not-utf8',
-    description: 'a field token whose plaintext is not UTF-8',
-    keySet: 'main',
-    policy: { fields: ['note'] },
-    mode: 'strict',
-    doc: { note: notUtf8 },
-    path: 'note',
-    token: notUtf8,
-    code: M,
-  });
+  // Field tokens whose plaintext is not JSON text / not UTF-8: ERR_TOKEN_MALFORMED.
+  const badPlaintexts = [
+    ['field-plaintext-not-json', 'a field token whose plaintext is not JSON text', makeToken({ name: 'field-not-json', description: '', alg: 'A256KW', field: 'note', plaintext: 'not json', record: false })],
+    ['field-plaintext-not-utf8', 'a field token whose plaintext is not UTF-8', makeToken({ name: 'field-not-utf8', description: '', alg: 'dir', field: 'note', plaintext: Uint8Array.from([0x22, 0xc3, 0x28, 0x22]), record: false })],
+  ] as const;
+  for (const [name, description, token] of badPlaintexts) {
+    negFields.push({ name, description, keySet: 'main', policy: { fields: ['note'] }, mode: 'strict', doc: { note: token }, path: 'note', token, code: M });
+  }
 
   // --- negative key sets ----------------------------------------------------
   const K = 'ERR_KEYSET_INVALID';
