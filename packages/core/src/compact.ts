@@ -73,7 +73,13 @@ export const DEFAULT_LIMITS: Readonly<{ maxTokenLength: number; maxHeaderLength:
 
 const DEFAULT_ALGS: readonly SymmetricAlg[] = ['A256KW', 'dir'];
 const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Strict UTF-8 that keeps a leading BOM (ignoreBOM: true), so a header or a
+ * field plaintext that starts with one fails JSON parsing, as in Python's
+ * reader, instead of the BOM being dropped silently; Node's Buffer#toString
+ * keeps it too, so both engines decide alike.
+ */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** UTF-8 bytes of a string: Node's Buffer.from is ~5x faster than TextEncoder on short strings. */
 function utf8Bytes(text: string): Uint8Array {
   return NodeBuffer ? NodeBuffer.from(text, 'utf8') : utf8.encode(text);
@@ -163,6 +169,12 @@ export function seal(keys: KeySet, plaintext: Uint8Array | string, options: Seal
   if (iat !== undefined && !Number.isSafeInteger(iat)) throw new RangeError('seal: iat must be true, false or an integer number of seconds');
   const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
   const header = encodeHeader(alg, key.kid, options.cty, iat, options.field, wsc);
+  // Never make a token that a reader with default limits refuses: fail here, at the writer.
+  if (header.b64.length > DEFAULT_LIMITS.maxHeaderLength) {
+    throw new TokenMalformedError(
+      `the protected header would be ${header.b64.length} characters, over the ${DEFAULT_LIMITS.maxHeaderLength} that readers accept by default; shorten field, cty or kid`,
+    );
+  }
   const { cek, ek } = newContentKey(engine, key, alg);
   return sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), toBytes(plaintext), header);
 }

@@ -18,6 +18,7 @@ export type WiresealErrorCode =
   | 'ERR_CONTEXT_MISMATCH'
   | 'ERR_POLICY_INVALID'
   | 'ERR_PLAINTEXT_FIELD'
+  | 'ERR_FIELD_MISSING'
   | 'ERR_STALE'
   | 'ERR_REPLAY'
   | 'ERR_KEY_SOURCE'
@@ -126,6 +127,21 @@ export class PlaintextFieldError extends WiresealError {
   constructor(path: string, message: string, options?: ErrorOptions) {
     super('ERR_PLAINTEXT_FIELD', message, options);
     this.path = path;
+  }
+}
+
+/** A policy path that `requireMatch` names matched nothing in the document (`ERR_FIELD_MISSING`). */
+export class FieldMissingError extends WiresealError {
+  static override code = 'ERR_FIELD_MISSING' as const;
+  /** The policy paths (as the policy writes them) that matched nothing. */
+  readonly paths: readonly string[];
+  /**
+   * @param paths - the policy paths that matched nothing
+   * @param message - operator-facing text
+   */
+  constructor(paths: readonly string[], message: string, options?: ErrorOptions) {
+    super('ERR_FIELD_MISSING', message, options);
+    this.paths = Object.freeze([...paths]);
   }
 }
 

@@ -10,7 +10,7 @@ import type { Context } from './context.ts';
 import { contextDigest } from './context.ts';
 import type { Engine, EngineName } from './engine.ts';
 import { getEngine } from './engine.ts';
-import { LimitExceededError, PlaintextFieldError, WiresealError } from './errors.ts';
+import { FieldMissingError, LimitExceededError, PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from './errors.ts';
 import type { EncodedHeader, SymmetricAlg } from './header.ts';
 import { encodeHeader } from './header.ts';
 import type { KeyEntry, KeySet } from './keyset.ts';
@@ -39,6 +39,13 @@ export interface EncryptFieldsOptions {
   engine?: EngineName | Engine;
   /** Document limits. */
   limits?: DocumentLimits;
+  /**
+   * `true`: every policy path must match at least one value; an array of
+   * policy paths: those must. Otherwise sealing fails with
+   * `ERR_FIELD_MISSING` and nothing is returned. Default `false` (a path that
+   * matches nothing is skipped and listed in `unmatched`).
+   */
+  requireMatch?: boolean | readonly string[];
 }
 
 /** How {@link decryptFields} treats plaintext at a policy path. */
@@ -72,6 +79,8 @@ export interface DecryptFieldsOptions {
   token?: Pick<OpenOptions, 'algorithms' | 'maxTokenLength' | 'maxHeaderLength'>;
   /** Legacy readers tried in `migrate` mode before passing plaintext through. */
   legacy?: readonly LegacyFieldReader[];
+  /** As for {@link EncryptFieldsOptions.requireMatch}: these policy paths must be present (`ERR_FIELD_MISSING`). */
+  requireMatch?: boolean | readonly string[];
 }
 
 /** The outcome of {@link decryptFields}. */
@@ -84,6 +93,8 @@ export interface DecryptFieldsResult<T = JsonValue> {
   passedThrough: string[];
   /** Concrete paths read by a legacy reader (`migrate` mode), with its name. */
   legacy: Array<{ path: string; reader: string }>;
+  /** Policy paths (as the policy writes them) that matched nothing in this document. */
+  unmatched: string[];
 }
 
 const DEFAULTS = { maxDepth: 64, maxNodes: 100_000, maxTokens: 10_000 };
@@ -110,7 +121,7 @@ function clone(value: unknown, depth: number, st: CloneState): unknown {
   if (++st.nodes > st.maxNodes) throw new LimitExceededError(`document has more than ${st.maxNodes} values (limits.maxNodes)`);
   if (value === null || typeof value !== 'object') {
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
-      throw new WiresealError('ERR_POLICY_INVALID', `document holds a ${typeof value}, which is not JSON`);
+      throw new PolicyInvalidError(`document holds a ${typeof value}, which is not JSON`);
     }
     return value;
   }
@@ -145,21 +156,41 @@ function hasOwn(o: object, k: string): boolean {
 type Visit = (holder: Record<string, unknown> | unknown[], key: string | number, concrete: string) => void;
 
 /**
+ * @internal Called when a walk meets a present member of the wrong shape where
+ * the policy expects an object (a key step) or an array (a `[*]` step): an
+ * array where an object belongs, an object where an array belongs, or a
+ * string, number or boolean where either belongs. `concrete` is that member's
+ * concrete path (`$` for the document itself; empty when the walk does not
+ * build concrete paths). `null` counts as absent, never as a misfit.
+ */
+export type Misfit = (concrete: string, expected: 'object' | 'array', found: string) => void;
+
+/** The JSON kind of a value, for messages (never the value itself). */
+export function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/**
  * @internal Calls `visit` for every location the path reaches in `root` (a box holding
  * the document). The concrete path (`accounts[1].iban`) is built only when
- * `concrete` is true; otherwise `visit` gets an empty string.
+ * `concrete` is true; otherwise `visit` gets an empty string. A member of the
+ * wrong shape on the way is reported to `misfit` (and not entered).
  */
-export function walk(box: { v: unknown }, path: FieldPath, visit: Visit, concrete = true): void {
+export function walk(box: { v: unknown }, path: FieldPath, visit: Visit, concrete = true, misfit?: Misfit): void {
   const steps = path.steps;
   if (steps.length === 0) {
     visit(box as unknown as Record<string, unknown>, 'v', '$');
     return;
   }
   const go = (holder: unknown, i: number, at: string): void => {
+    if (holder === null || holder === undefined) return;
     const step = steps[i]!;
     const last = i === steps.length - 1;
     if (step.kind === 'each') {
-      if (!Array.isArray(holder)) return;
+      if (!Array.isArray(holder)) {
+        misfit?.(concrete && at === '' ? '$' : at, 'array', kindOf(holder));
+        return;
+      }
       for (let j = 0; j < holder.length; j++) {
         const c = concrete ? `${at}[${j}]` : '';
         if (last) visit(holder, j, c);
@@ -167,12 +198,39 @@ export function walk(box: { v: unknown }, path: FieldPath, visit: Visit, concret
       }
       return;
     }
-    if (holder === null || typeof holder !== 'object' || Array.isArray(holder) || !hasOwn(holder, step.key)) return;
+    if (typeof holder !== 'object' || Array.isArray(holder)) {
+      misfit?.(concrete && at === '' ? '$' : at, 'object', kindOf(holder));
+      return;
+    }
+    if (!hasOwn(holder, step.key)) return;
     const c = !concrete ? '' : at === '' ? step.key : `${at}.${step.key}`;
     if (last) visit(holder as Record<string, unknown>, step.key, c);
     else go((holder as Record<string, unknown>)[step.key], i + 1, c);
   };
   go(box.v, 0, '');
+}
+
+/**
+ * @internal The concrete path of the first misfit of `path` in `box`, for an
+ * error message when the walk that met it did not build concrete paths.
+ */
+export function firstMisfit(box: { v: unknown }, path: FieldPath): { at: string; expected: 'object' | 'array'; found: string } | undefined {
+  let first: { at: string; expected: 'object' | 'array'; found: string } | undefined;
+  walk(box, path, () => undefined, true, (at, expected, found) => {
+    first ??= { at, expected, found };
+  });
+  return first;
+}
+
+/** The error for a policy path that meets a member of the wrong shape. */
+export function shapeError(path: FieldPath, at: string, expected: 'object' | 'array', found: string, sealing: boolean): PlaintextFieldError {
+  return new PlaintextFieldError(
+    at,
+    `field "${at}" is ${found} where policy path "${path.text}" expects ${expected === 'array' ? 'an array' : 'an object'}: ` +
+      (sealing
+        ? 'its values would leave unsealed, so nothing was sealed'
+        : 'in strict mode a policy path is either absent or holds a token where the policy says'),
+  );
 }
 
 /** The encoded header of each policy path, kept per path object: no cache-key string per document. */
@@ -189,36 +247,106 @@ function tooMany(max: number): never {
   throw new LimitExceededError(`document has more than ${max} policy values (limits.maxTokens)`);
 }
 
-/**
- * Seals every policy path of `doc` as a JWE token (`wsf` = the path; `wsc`
- * when a context is given) and returns a new document. Paths that match
- * nothing are skipped; the input is never changed.
- * @example
- * const sealed = encryptFields(keys, payment, policy, { context: { topic: 'payments' } });
- */
-export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: FieldPolicy, options: EncryptFieldsOptions = {}): T {
+/** The outcome of {@link encryptFieldsWithReport}. */
+export interface EncryptFieldsResult<T = JsonValue> {
+  /** The sealed document (a new object; the input is not changed). */
+  doc: T;
+  /** Concrete paths (e.g. `accounts[1].iban`) that were sealed. */
+  sealed: string[];
+  /** Policy paths (as the policy writes them) that matched nothing in this document. */
+  unmatched: string[];
+}
+
+/** The policy paths `requireMatch` names, checked against the policy. */
+function requiredPaths(policy: FieldPolicy, require: boolean | readonly string[] | undefined): ReadonlySet<string> | undefined {
+  if (require === undefined || require === false) return undefined;
+  const texts = policy.paths.map((p) => p.text);
+  if (require === true) return new Set(texts);
+  if (!Array.isArray(require)) throw new PolicyInvalidError('requireMatch must be true, false or an array of policy paths');
+  for (const r of require) {
+    if (!texts.includes(r)) throw new PolicyInvalidError(`requireMatch names ${JSON.stringify(r)}, which is not a path of the policy`);
+  }
+  return new Set(require);
+}
+
+function missing(unmatched: readonly string[], required: ReadonlySet<string> | undefined, sealing: boolean): void {
+  if (!required) return;
+  const absent = unmatched.filter((p) => required.has(p));
+  if (absent.length > 0) {
+    throw new FieldMissingError(
+      absent,
+      `required policy path${absent.length > 1 ? 's' : ''} ${absent.map((p) => JSON.stringify(p)).join(', ')} matched nothing in the document` +
+        (sealing ? ' (requireMatch): nothing was sealed' : ' (requireMatch)'),
+    );
+  }
+}
+
+function sealDocument<T>(keys: KeySet, doc: T, policy: FieldPolicy, options: EncryptFieldsOptions, concrete: boolean): EncryptFieldsResult<T> {
   const engine = getEngine(options.engine);
   const limits = { ...DEFAULTS, ...options.limits };
+  const required = requiredPaths(policy, options.requireMatch);
   const box = { v: clone(doc, 0, { nodes: 0, maxNodes: limits.maxNodes, maxDepth: limits.maxDepth }) };
   const alg = options.alg ?? 'A256KW';
   checkSealAlg(alg);
   const key = keys.primaryEntry();
   const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
+  const sealed: string[] = [];
+  const unmatched: string[] = [];
   // One content key per document, made when the first field is sealed.
   let content: { cek: Uint8Array; ek: string } | undefined;
   let count = 0;
+  let misfit = false;
+  const onMisfit = (): void => {
+    misfit = true;
+  };
   for (const path of policy.paths) {
     const header = headerFor(path, alg, key.kid, wsc);
-    walk(box, path, (holder, k) => {
+    const before = count;
+    walk(box, path, (holder, k, c) => {
       const value = (holder as Record<string | number, unknown>)[k];
       if (value === undefined) return;
       if (++count > limits.maxTokens) tooMany(limits.maxTokens);
       content ??= newContentKey(engine, key, alg);
       const token = sealTextWith(engine, key, alg, content.cek, content.ek, JSON.stringify(value), header);
       put(holder, k, token);
-    }, false);
+      if (concrete) sealed.push(c);
+    }, concrete, onMisfit);
+    // A member of the wrong shape would carry its values out unsealed: refuse the whole document.
+    if (misfit) {
+      const m = firstMisfit(box, path)!;
+      throw shapeError(path, m.at, m.expected, m.found, true);
+    }
+    if (count === before) unmatched.push(path.text);
   }
-  return box.v as T;
+  missing(unmatched, required, true);
+  return { doc: box.v as T, sealed, unmatched };
+}
+
+/**
+ * Seals every policy path of `doc` as a JWE token (`wsf` = the path; `wsc`
+ * when a context is given) and returns a new document. Paths that match
+ * nothing are skipped (unless `requireMatch` names them); the input is never
+ * changed. A member of the wrong shape on a policy path (an object where the
+ * policy has `[*]`, a string where it expects an object) is refused: its
+ * values would otherwise leave unsealed.
+ * @example
+ * const sealed = encryptFields(keys, payment, policy, { context: { topic: 'payments' } });
+ * @throws PlaintextFieldError `ERR_PLAINTEXT_FIELD` for a member of the wrong shape on a policy path
+ * @throws FieldMissingError `ERR_FIELD_MISSING` when a `requireMatch` path matches nothing
+ */
+export function encryptFields<T = JsonValue>(keys: KeySet, doc: T, policy: FieldPolicy, options: EncryptFieldsOptions = {}): T {
+  return sealDocument(keys, doc, policy, options, false).doc;
+}
+
+/**
+ * {@link encryptFields} with a report: the concrete paths sealed and the
+ * policy paths that matched nothing (a typo in a path shows up here instead
+ * of as a field sent in plaintext).
+ * @example
+ * const { doc, sealed, unmatched } = encryptFieldsWithReport(keys, payment, policy);
+ */
+export function encryptFieldsWithReport<T = JsonValue>(keys: KeySet, doc: T, policy: FieldPolicy, options: EncryptFieldsOptions = {}): EncryptFieldsResult<T> {
+  return sealDocument(keys, doc, policy, options, true);
 }
 
 /** The header of the last token opened at each policy path: the next document's token there most likely has the same. */
@@ -243,12 +371,23 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
   const engine = getEngine(options.engine);
   const limits = { ...DEFAULTS, ...options.limits };
   const mode = options.mode ?? 'strict';
-  if (mode !== 'strict' && mode !== 'migrate') throw new WiresealError('ERR_POLICY_INVALID', `mode must be "strict" or "migrate"`);
+  if (mode !== 'strict' && mode !== 'migrate') throw new PolicyInvalidError(`mode must be "strict" or "migrate"`);
   const box = { v: clone(doc, 0, { nodes: 0, maxNodes: limits.maxNodes, maxDepth: limits.maxDepth }) };
   const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
   const tokenOptions: OpenOptions = { ...options.token };
   if (options.context !== undefined) tokenOptions.context = options.context;
-  const result: DecryptFieldsResult<T> = { doc: undefined as T, decrypted: [], passedThrough: [], legacy: [] };
+  const required = requiredPaths(policy, options.requireMatch);
+  const result: DecryptFieldsResult<T> = { doc: undefined as T, decrypted: [], passedThrough: [], legacy: [], unmatched: [] };
+  // A member of the wrong shape on a policy path (an object where the policy
+  // has [*], a string where it expects an object) holds plaintext the policy
+  // would have sealed: strict mode refuses it, migrate mode reports it.
+  let misfitPath: FieldPath | undefined;
+  const onMisfit: Misfit = (at, expected, found) => {
+    if (mode === 'strict') throw shapeError(misfitPath!, at, expected, found, false);
+    if (!result.passedThrough.includes(at)) result.passedThrough.push(at);
+    matchedHere = true;
+  };
+  let matchedHere = false;
   // Tokens of one document usually share one wrapped content key: unwrap it
   // once (the last one is checked first, without building a map key).
   const ceks = new Map<string, Uint8Array>();
@@ -261,9 +400,12 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
     const claimOptions: OpenOptions = { ...tokenOptions, field: path.text };
     const lastOfPath = lastTokenAt.get(path);
     const before = prev;
+    misfitPath = path;
+    matchedHere = false;
     walk(box, path, (holder, k, concrete) => {
       const value = (holder as Record<string | number, unknown>)[k];
       if (value === undefined) return;
+      matchedHere = true;
       if (++count > limits.maxTokens) tooMany(limits.maxTokens);
       let out: unknown;
       if (looksLikeToken(value)) {
@@ -289,7 +431,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
             err.message = `field "${concrete}": ${err.message}`;
             throw err;
           }
-          throw new WiresealError('ERR_TOKEN_MALFORMED', `field "${concrete}": token plaintext is not UTF-8 JSON`);
+          throw new TokenMalformedError(`field "${concrete}": token plaintext is not UTF-8 JSON`);
         }
         result.decrypted.push(concrete);
       } else {
@@ -307,12 +449,14 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
         }
       }
       put(holder, k, out);
-    });
+    }, true, onMisfit);
+    if (!matchedHere) result.unmatched.push(path.text);
     // Only the header is kept (never a token's bytes), and only when it changed.
     if (prev !== before && prev !== undefined && lastOfPath?.headerB64 !== prev.headerB64) {
       lastTokenAt.set(path, { headerB64: prev.headerB64, header: prev.header, aad: prev.aad });
     }
   }
+  missing(result.unmatched, required, false);
   result.doc = box.v as T;
   return result;
 }

@@ -19,13 +19,14 @@ export { WiresealError } from './errors.ts';
 export type { WiresealErrorCode } from './errors.ts';
 export { FieldPolicy } from './policy.ts';
 export type { FieldPath, FieldPolicyJson, PolicyLimits, PathStep } from './policy.ts';
-export { encryptFields, decryptFields } from './fields.ts';
+export { encryptFields, encryptFieldsWithReport, decryptFields } from './fields.ts';
 export type {
   JsonValue,
   DocumentLimits,
   EncryptFieldsOptions,
   DecryptFieldsOptions,
   DecryptFieldsResult,
+  EncryptFieldsResult,
   DecryptMode,
   LegacyFieldReader,
 } from './fields.ts';

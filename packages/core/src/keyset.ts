@@ -208,13 +208,15 @@ export class KeySet {
   }
 
   /**
-   * A new set that also holds `other`'s keys as decrypt-only (keys whose kid
-   * this set already has are skipped). Used for AWSPREVIOUS key sets.
+   * A new set that also holds `other`'s decrypting keys as decrypt-only (keys
+   * whose kid this set already has are skipped). Used for AWSPREVIOUS key
+   * sets. A key that cannot decrypt in `other` (an encrypt-only key of a
+   * send-only service) is left out: merging never grants decryption.
    */
   withDecryptOnly(other: KeySet): KeySet {
     const entries = [...this.#byKid.values()];
     for (const e of other.#byKid.values()) {
-      if (this.#byKid.has(e.kid) || !e.canDecrypt && !e.canEncrypt) continue;
+      if (this.#byKid.has(e.kid) || !e.canDecrypt) continue;
       entries.push({ ...e, canEncrypt: false, canDecrypt: true, jwk: Object.freeze({ ...e.jwk, key_ops: ['decrypt'] as Array<'encrypt' | 'decrypt'> }) });
     }
     return new KeySet(entries);

@@ -1,6 +1,6 @@
 /**
  * Field policies: the agreed-upon attributes of a JSON document that are
- * encrypted. Grammar (DESIGN.md):
+ * encrypted. Grammar (docs/format.md §6):
  *
  * ```
  * path    = "$" | first rest*
@@ -37,6 +37,12 @@ export interface PolicyLimits {
   maxFields?: number;
   /** Most steps in one path. Default 32. */
   maxPathDepth?: number;
+  /**
+   * Longest path in UTF-8 bytes of its JSON string. Default 2,048, so that a
+   * field token's header stays within the 4,096-character header limit that
+   * readers apply by default.
+   */
+  maxPathBytes?: number;
 }
 
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
@@ -46,10 +52,31 @@ function fail(path: string, why: string): never {
   throw new PolicyInvalidError(`policy path ${JSON.stringify(path)}: ${why}`);
 }
 
-function parsePath(text: string, maxDepth: number): FieldPath {
-  if (typeof text !== 'string') throw new PolicyInvalidError(`policy path must be a string (got ${typeof text})`);
+/**
+ * Longest path, in UTF-8 bytes of its JSON string (as it sits in a header's
+ * `wsf`). A field token's header is at most 4,096 base64url characters (3,072
+ * bytes of JSON) by default at the reader; the other members take at most
+ * about 250 (`alg`, `enc`, a 64-character `kid` even fully escaped, `wsc`),
+ * so a path within this limit never makes a token that a reader refuses.
+ */
+const MAX_PATH_BYTES = 2048;
+
+function jsonBytes(text: string): number {
+  let n = 0;
+  for (const ch of JSON.stringify(text)) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}
+
+function parsePath(text: string, maxDepth: number, maxBytes: number): FieldPath {
   if (text === '$') return Object.freeze({ text, steps: Object.freeze([]) });
   if (text.length === 0) fail(text, 'is empty');
+  const bytes = jsonBytes(text);
+  if (bytes > maxBytes) {
+    throw new PolicyInvalidError(`policy path starting ${JSON.stringify(text.slice(0, 32))}… is ${bytes} bytes as JSON; the limit is ${maxBytes} (limits.maxPathBytes), so that its tokens' headers stay within readers' limits`);
+  }
   const steps: PathStep[] = [];
   let i = 0;
   while (i < text.length) {
@@ -139,7 +166,13 @@ export class FieldPolicy {
     if (!Array.isArray(fields)) throw new PolicyInvalidError('policy must be an object with a "fields" array of paths');
     const maxFields = limits.maxFields ?? 256;
     if (fields.length > maxFields) throw new PolicyInvalidError(`policy has ${fields.length} fields; the limit is ${maxFields}`);
-    const paths = fields.map((f: unknown) => parsePath(f as string, limits.maxPathDepth ?? 32));
+    // An index loop, not map(): a sparse array's holes are bad paths too, not skipped.
+    const paths: FieldPath[] = [];
+    for (let i = 0; i < fields.length; i++) {
+      const f: unknown = fields[i];
+      if (typeof f !== 'string') throw new PolicyInvalidError(`policy path at index ${i} must be a string (got ${f === null ? 'null' : typeof f})`);
+      paths.push(parsePath(f, limits.maxPathDepth ?? 32, limits.maxPathBytes ?? MAX_PATH_BYTES));
+    }
     const seen = new Map<string, string>();
     for (const p of paths) {
       const c = canonical(p);
