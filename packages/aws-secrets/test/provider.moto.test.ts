@@ -155,6 +155,26 @@ describe('secretsManagerKeyProvider (moto)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a send-only service (encrypt-only keys) cannot open what was sealed under its previous key after a rotation', async () => {
+    const admin = countingClient(sm.clientConfig()).client;
+    const sendOnly = (keys: KeySet) => ({ keys: keys.toJwks().keys.map((k) => ({ ...k, key_ops: ['encrypt'] })) });
+    const a = KeySet.generate({ kid: 'send-a' });
+    const b = KeySet.generate({ kid: 'send-b' });
+    const id = secretName();
+    await createSecret(admin, id, sendOnly(a));
+    const { provider, refreshes, errors } = track({ secretId: id });
+    await provider.ready();
+    const before = seal(provider.current(), 'sealed by the sender under send-a');
+    expect((await caught(() => open(provider.current(), before))).code).toBe('ERR_KEY_UNKNOWN');
+    const vB = await putSecret(admin, id, sendOnly(b));
+    await vi.waitFor(() => expect(refreshes.at(-1)).toMatchObject({ versionId: vB, primaryKid: 'send-b' }), { timeout: 5000, interval: 20 });
+    // AWSPREVIOUS held send-a encrypt-only: merging it must not make it a decrypt key.
+    expect(provider.current().list()).toEqual([{ kid: 'send-b', role: 'encrypt-only' }]);
+    expect((await caught(() => open(provider.current(), before))).code).toBe('ERR_KEY_UNKNOWN');
+    expect(text(open(a, before))).toBe('sealed by the sender under send-a');
+    expect(errors).toEqual([]);
+  });
+
   it('bad content (not JSON, no primary, a 16-byte key): the last good set stays, the error is reported without key bytes', async () => {
     const admin = countingClient(sm.clientConfig()).client;
     const good = KeySet.generate({ kid: 'good-1' });

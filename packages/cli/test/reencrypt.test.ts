@@ -159,6 +159,10 @@ describe('per-field rules, rejects and progress', () => {
     lines.push(''); // 5: blank: kept
     lines.push(JSON.stringify(encryptFields(keys, plainDoc(6), policy, { context: { tenant: 'other' } }))); // 6: ERR_CONTEXT_MISMATCH
     lines.push(JSON.stringify({ id: 7, card: { number: seal(keys, '"x"', { field: 'customer.ssn', context: ctx }) } })); // 7: ERR_FIELD_MISMATCH
+    // 8: a current token where the policy expects it, and plaintext under a member of the wrong shape
+    // (an array where customer.ssn expects an object): never written back with that plaintext.
+    const cur = encryptFields(rotated, plainDoc(8), policy, { context: ctx }) as { card: { number: string } };
+    lines.push(JSON.stringify({ id: 8, card: { number: cur.card.number }, customer: [{ ssn: '078-05-1120' }] }));
     writeFileSync(input, `${lines.join('\n')}\n`);
   });
 
@@ -170,14 +174,14 @@ describe('per-field rules, rejects and progress', () => {
     const r = await run(out);
     expect(r.code, r.stderr).toBe(4);
     expect(JSON.parse(r.out)).toMatchObject({
-      records: 7,
+      records: 8,
       written: 3,
-      failed: 4,
+      failed: 5,
       fieldsResealed: 2,
       alreadyCurrent: 2,
       sealedFromPlaintext: 2,
       resealedByKid: { k1: 2 },
-      failedByCode: { ERR_DECRYPT: 1, ERR_INPUT_INVALID: 1, ERR_CONTEXT_MISMATCH: 1, ERR_FIELD_MISMATCH: 1 },
+      failedByCode: { ERR_DECRYPT: 1, ERR_INPUT_INVALID: 1, ERR_CONTEXT_MISMATCH: 1, ERR_FIELD_MISMATCH: 1, ERR_PLAINTEXT_FIELD: 1 },
     });
     const outLines = readFileSync(out, 'utf8').split('\n');
     expect(outLines).toHaveLength(5); // 3 records, the blank line, and the final newline
@@ -197,10 +201,12 @@ describe('per-field rules, rejects and progress', () => {
       [5, 'ERR_INPUT_INVALID'],
       [7, 'ERR_CONTEXT_MISMATCH'],
       [8, 'ERR_FIELD_MISMATCH'],
+      [9, 'ERR_PLAINTEXT_FIELD'],
     ]);
+    expect(rejects[4]!.record).toBe(lines[8]);
     expect(rejects[0]!.record).toBe(lines[3]);
     expect(statSync(`${out}.rejects.jsonl`).mode & 0o777).toBe(0o600);
-    expect(r.stderr).toContain('4 failed');
+    expect(r.stderr).toContain('5 failed');
   });
 
   it('--legacy-key-env converts legacy AES-CBC values (made here with node:crypto) and rejects ones that do not decrypt', async () => {
@@ -240,7 +246,7 @@ describe('per-field rules, rejects and progress', () => {
     expect(r.code).toBe(4);
     const summary = JSON.parse(r.out);
     expect(summary.sealedFromPlaintext).toBe(0);
-    expect(summary.failedByCode.ERR_PLAINTEXT_FIELD).toBe(1);
+    expect(summary.failedByCode.ERR_PLAINTEXT_FIELD).toBe(2);
   });
 
   it('refuses to overwrite the output without --force, and --force starts over', async () => {

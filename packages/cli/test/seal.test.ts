@@ -158,6 +158,15 @@ describe('fields encrypt and decrypt', () => {
     expect(JSON.parse(migrate.out)).toEqual(doc);
   });
 
+  it('a member of the wrong shape on a policy path is ERR_PLAINTEXT_FIELD both ways; nothing is printed', async () => {
+    const reshaped = { ...doc, accounts: { 0: { iban: 'DE89370400440532013000' } } };
+    for (const cmd of ['encrypt', 'decrypt']) {
+      const r = await wireseal(['fields', cmd, '--policy', policy, '--keyset', keys], { input: JSON.stringify(reshaped) });
+      expect([r.code, errorCode(r), r.out]).toEqual([1, 'ERR_PLAINTEXT_FIELD', '']);
+      expect(r.stderr).not.toContain('DE8937');
+    }
+  });
+
   it('bad input: not JSON is ERR_INPUT_INVALID, a bad policy ERR_POLICY_INVALID, a missing policy ERR_IO', async () => {
     const notJson = await wireseal(['fields', 'encrypt', '--policy', policy, '--keyset', keys], { input: '{nope' });
     expect([notJson.code, errorCode(notJson)]).toEqual([1, 'ERR_INPUT_INVALID']);

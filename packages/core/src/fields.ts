@@ -352,8 +352,8 @@ export function encryptFieldsWithReport<T = JsonValue>(keys: KeySet, doc: T, pol
 /** The header of the last token opened at each policy path: the next document's token there most likely has the same. */
 const lastTokenAt = new WeakMap<FieldPath, KnownHeader>();
 
-/** A JWE compact token: a JSON-object header (`eyJ` = base64url of `{"`) and five segments. */
-function looksLikeToken(v: unknown): v is string {
+/** @internal A JWE compact token: a JSON-object header (`eyJ` = base64url of `{"`) and five segments. */
+export function looksLikeToken(v: unknown): v is string {
   if (typeof v !== 'string' || !v.startsWith('eyJ')) return false;
   let dots = 0;
   for (let i = v.indexOf('.'); i >= 0; i = v.indexOf('.', i + 1)) if (++dots > 4) return false;

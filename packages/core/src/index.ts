@@ -30,5 +30,7 @@ export type {
   DecryptMode,
   LegacyFieldReader,
 } from './fields.ts';
+export { policyLocations, looksLikeToken } from './locations.ts';
+export type { PolicyLocation, PolicyMisfit } from './locations.ts';
 export { envKeyProvider, fileKeyProvider } from './providers.ts';
 export type { EnvKeyProviderOptions, FileKeyProviderOptions, FileKeyProvider, KeySetLoadInfo, KeySourceErrorInfo } from './providers.ts';

@@ -15,12 +15,23 @@
  * text also appears elsewhere) the document is re-serialised with
  * JSON.stringify instead.
  */
-import { decodeProtectedHeader, decryptFields, encryptFields } from '@wireseal/core';
-import type { Context, FieldPolicy, KeySet, LegacyFieldReader } from '@wireseal/core';
+import { decodeProtectedHeader, decryptFields, encryptFields, looksLikeToken, policyLocations } from '@wireseal/core';
+import type { Context, FieldPolicy, KeySet, LegacyFieldReader, PolicyLocation, PolicyMisfit } from '@wireseal/core';
 import { PlaintextFieldError } from '@wireseal/core/errors';
 import { inputError } from '../errors.ts';
-import type { Location } from './paths.ts';
-import { looksLikeToken, policyLocations, setAt, valueAt } from './paths.ts';
+
+type Location = PolicyLocation;
+
+/** The value at a location. */
+function valueAt(loc: Location): unknown {
+  return (loc.holder as Record<string | number, unknown>)[loc.key];
+}
+
+/** Replaces the value at a location (own data property, even for `__proto__`). */
+function setAt(loc: Location, value: unknown): void {
+  if (typeof loc.key === 'number') (loc.holder as unknown[])[loc.key] = value;
+  else Object.defineProperty(loc.holder, loc.key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 /** How to re-seal documents. */
 export interface ResealOptions {
@@ -124,7 +135,14 @@ export function resealDocument(keys: KeySet, text: string, options: ResealOption
     throw inputError('record is not valid JSON');
   }
   const box = { v: doc };
-  const locs = policyLocations(box, options.policy);
+  const misfits: PolicyMisfit[] = [];
+  const locs = policyLocations(box, options.policy, misfits);
+  // A member of the wrong shape on a policy path holds values that cannot be sealed per the policy:
+  // the record fails (and goes to the reject file) rather than being written back with them in plaintext.
+  if (misfits.length > 0) {
+    const m = misfits[0]!;
+    throw new PlaintextFieldError(m.concrete, `field "${m.concrete}" is ${m.found} where policy path "${m.path.text}" expects ${m.expected === 'array' ? 'an array' : 'an object'}: it cannot be sealed per the policy`);
+  }
   const toContext = options.toContext ?? options.fromContext;
   const keepCurrent = sameContext(options.fromContext, toContext);
   const primary = keys.primaryKid;
