@@ -9,15 +9,15 @@
  */
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import { encode as b64u, encodeString } from '../src/base64url.ts';
-import { sealWith } from '../src/compact.ts';
+import { sealWith } from '../src/token/content.ts';
 import type { Context } from '../src/context.ts';
 import { contextDigest } from '../src/context.ts';
 import type { Engine, EngineName } from '../src/engine.ts';
 import { getEngine } from '../src/engine.ts';
 import type { JsonValue } from '../src/fields.ts';
 import { encryptFields } from '../src/fields.ts';
-import type { EncodedHeader, SymmetricAlg } from '../src/header.ts';
-import { encodeHeader } from '../src/header.ts';
+import type { EncodedHeader, SymmetricAlg } from '../src/token/header.ts';
+import { encodeHeader } from '../src/token/header.ts';
 import type { Jwks } from '../src/keyset.ts';
 import { KeySet } from '../src/keyset.ts';
 import { sealLegacyCbcInsecure } from '../src/legacy.ts';

@@ -6,7 +6,7 @@
 import { encode } from './base64url.ts';
 import type { Engine } from './engine.ts';
 import { defaultEngine } from './engine.ts';
-import { WiresealError } from './errors.ts';
+import { ArgumentInvalidError } from './errors.ts';
 
 /** A context both sides know and that is not sent: Kafka topic, tenant, route. */
 export type Context = Readonly<Record<string, string>>;
@@ -16,18 +16,18 @@ const utf8 = new TextEncoder();
 
 /**
  * Computes the `wsc` digest of a context.
- * @throws WiresealError `ERR_CONTEXT_MISMATCH` when a value is not a string
+ * @throws ArgumentInvalidError `ERR_ARGUMENT_INVALID` when the context is not an object of string values
  */
 export function contextDigest(context: Context, engine: Engine = defaultEngine): string {
   if (context === null || typeof context !== 'object' || Array.isArray(context)) {
-    throw new WiresealError('ERR_CONTEXT_MISMATCH', 'context must be an object of string values, e.g. { topic: "payments" }');
+    throw new ArgumentInvalidError('context must be an object of string values, e.g. { topic: "payments" }');
   }
   const hit = cache.get(context);
   if (hit !== undefined) return hit;
   const entries = Object.entries(context);
   for (const [k, v] of entries) {
     if (typeof v !== 'string') {
-      throw new WiresealError('ERR_CONTEXT_MISMATCH', `context value for "${k}" must be a string (got ${typeof v})`);
+      throw new ArgumentInvalidError(`context value for "${k}" must be a string (got ${typeof v})`);
     }
   }
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

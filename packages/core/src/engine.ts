@@ -6,7 +6,7 @@
  */
 import { gcm, aeskw } from '@noble/ciphers/aes.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { DecryptError, WiresealError } from './errors.ts';
+import { ArgumentInvalidError, DecryptError, RuntimeUnsupportedError } from './errors.ts';
 import type * as NodeCrypto from 'node:crypto';
 import { nodeCrypto } from './runtime.ts';
 
@@ -210,7 +210,7 @@ function getRandom(length: number): Uint8Array {
   checkLength(length);
   const out = new Uint8Array(length);
   const cryptoObj = (globalThis as { crypto?: { getRandomValues(a: Uint8Array): Uint8Array } }).crypto;
-  if (!cryptoObj) throw new WiresealError('ERR_KEY_SOURCE', 'no secure random source: globalThis.crypto.getRandomValues is missing');
+  if (!cryptoObj) throw new RuntimeUnsupportedError('no secure random source: globalThis.crypto.getRandomValues is missing');
   for (let i = 0; i < length; i += 65536) cryptoObj.getRandomValues(out.subarray(i, Math.min(length, i + 65536)));
   return out;
 }
@@ -256,12 +256,16 @@ export const defaultEngine: Engine = nodeEngine ?? nobleEngine;
 
 /**
  * Picks an engine by name; `undefined` gives the default.
- * @throws WiresealError `ERR_ALG_UNSUPPORTED` when `node` is asked for where node:crypto is absent
+ * @throws RuntimeUnsupportedError `ERR_RUNTIME_UNSUPPORTED` when `node` is asked for where node:crypto is absent
+ * @throws ArgumentInvalidError `ERR_ARGUMENT_INVALID` for a name that is not an engine
  */
 export function getEngine(name?: EngineName | Engine): Engine {
   if (name === undefined) return defaultEngine;
   if (typeof name === 'object') return name;
   if (name === 'noble') return nobleEngine;
-  if (name === 'node' && nodeEngine) return nodeEngine;
-  throw new WiresealError('ERR_ALG_UNSUPPORTED', `engine '${String(name)}' is not available in this runtime (use 'noble')`);
+  if (name === 'node') {
+    if (nodeEngine) return nodeEngine;
+    throw new RuntimeUnsupportedError(`engine 'node' is not available in this runtime (node:crypto is missing; use 'noble')`);
+  }
+  throw new ArgumentInvalidError(`engine ${JSON.stringify(String(name))} is not an engine ('node' or 'noble')`);
 }

@@ -22,7 +22,9 @@ export type WiresealErrorCode =
   | 'ERR_STALE'
   | 'ERR_REPLAY'
   | 'ERR_KEY_SOURCE'
-  | 'ERR_LIMIT_EXCEEDED';
+  | 'ERR_LIMIT_EXCEEDED'
+  | 'ERR_ARGUMENT_INVALID'
+  | 'ERR_RUNTIME_UNSUPPORTED';
 
 /** Base class of all wireseal errors. */
 export class WiresealError extends Error {
@@ -182,6 +184,32 @@ export class LimitExceededError extends WiresealError {
   /** @param message - names the limit and its configured value */
   constructor(message: string, options?: ErrorOptions) {
     super('ERR_LIMIT_EXCEEDED', message, options);
+  }
+}
+
+/**
+ * A call's own argument is not what the function takes (`ERR_ARGUMENT_INVALID`):
+ * a context that is not an object of strings, a plaintext that is neither
+ * bytes nor a string, an `iat` that is not a whole number of seconds. A
+ * programming error on the caller's side, not a property of received data.
+ */
+export class ArgumentInvalidError extends WiresealError {
+  static override code = 'ERR_ARGUMENT_INVALID' as const;
+  /** @param message - operator-facing text */
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_ARGUMENT_INVALID', message, options);
+  }
+}
+
+/**
+ * The runtime lacks what the call needs (`ERR_RUNTIME_UNSUPPORTED`): no
+ * secure random source, or an engine that is not available here.
+ */
+export class RuntimeUnsupportedError extends WiresealError {
+  static override code = 'ERR_RUNTIME_UNSUPPORTED' as const;
+  /** @param message - operator-facing text */
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_RUNTIME_UNSUPPORTED', message, options);
   }
 }
 

@@ -4,15 +4,19 @@
  * key wrap), one IV and one header per field: every field token is still a
  * valid standalone JWE that any JOSE library opens.
  */
-import type { KnownHeader, OpenOptions, ParsedToken } from './compact.ts';
-import { checkClaims, checkSealAlg, decryptParsedText, keyFor, newContentKey, parseToken, sealTextWith } from './compact.ts';
+import { checkClaims } from './token/claims.ts';
+import { decryptParsedText, sealTextWith } from './token/content.ts';
+import { checkSealAlg, keyFor, newContentKey } from './token/key-management.ts';
+import type { OpenOptions } from './token/options.ts';
+import type { KnownHeader, ParsedToken } from './token/parse.ts';
+import { parseToken } from './token/parse.ts';
 import type { Context } from './context.ts';
 import { contextDigest } from './context.ts';
 import type { Engine, EngineName } from './engine.ts';
 import { getEngine } from './engine.ts';
 import { FieldMissingError, LimitExceededError, PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from './errors.ts';
-import type { EncodedHeader, SymmetricAlg } from './header.ts';
-import { encodeHeader } from './header.ts';
+import type { EncodedHeader, SymmetricAlg } from './token/header.ts';
+import { encodeHeader } from './token/header.ts';
 import type { KeyEntry, KeySet } from './keyset.ts';
 import type { FieldPath, FieldPolicy } from './policy.ts';
 
@@ -349,6 +353,16 @@ export function encryptFieldsWithReport<T = JsonValue>(keys: KeySet, doc: T, pol
   return sealDocument(keys, doc, policy, options, true);
 }
 
+/**
+ * The same error, of the same class and code, with the concrete path in front
+ * of its message (the original is the `cause`). A new error, not a rewritten
+ * one: an error's message never changes after it is thrown.
+ */
+function atField(err: WiresealError, concrete: string): WiresealError {
+  const Same = err.constructor as new (message: string, options?: ErrorOptions) => WiresealError;
+  return new Same(`field "${concrete}": ${err.message}`, { cause: err });
+}
+
 /** The header of the last token opened at each policy path: the next document's token there most likely has the same. */
 const lastTokenAt = new WeakMap<FieldPath, KnownHeader>();
 
@@ -427,10 +441,7 @@ export function decryptFields<T = JsonValue>(keys: KeySet, doc: unknown, policy:
           checkClaims(parsed.header, claimOptions, engine, wsc);
           out = JSON.parse(text);
         } catch (err) {
-          if (err instanceof WiresealError) {
-            err.message = `field "${concrete}": ${err.message}`;
-            throw err;
-          }
+          if (err instanceof WiresealError) throw atField(err, concrete);
           throw new TokenMalformedError(`field "${concrete}": token plaintext is not UTF-8 JSON`);
         }
         result.decrypted.push(concrete);

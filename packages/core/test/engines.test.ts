@@ -2,8 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeySet, getEngine, open } from '@wireseal/core';
-import { sealWith } from '../src/compact.ts';
-import { encodeHeader } from '../src/header.ts';
+import { sealWith } from '../src/token/content.ts';
+import { encodeHeader } from '../src/token/header.ts';
 import { encode } from '../src/base64url.ts';
 import { codeOf } from './helpers.ts';
 

@@ -364,7 +364,7 @@ describe('whole payloads: openPayload', () => {
     expect(reader.name).toBe('n');
     expect(reader.paths).toEqual(['a']);
     expect(legacyCbcReader({ key: KEY }).paths).toBeUndefined();
-    expect(codeOf(() => legacyCbcReader({ key: KEY, engine: 'nope' as never }))).toBe('ERR_ALG_UNSUPPORTED');
+    expect(codeOf(() => legacyCbcReader({ key: KEY, engine: 'nope' as never }))).toBe('ERR_ARGUMENT_INVALID');
     expect(() => legacyCbcReader({ key: KEY, parse: 'xml' as never })).toThrow(TypeError);
   });
 

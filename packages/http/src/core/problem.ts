@@ -50,6 +50,8 @@ const STATUS: Readonly<Record<WiresealErrorCode, number>> = {
   ERR_LIMIT_EXCEEDED: 413,
   ERR_KEY_SOURCE: 503,
   ERR_KEYSET_INVALID: 500,
+  ERR_ARGUMENT_INVALID: 500,
+  ERR_RUNTIME_UNSUPPORTED: 500,
 };
 
 const TITLE: Readonly<Record<WiresealErrorCode | 'ERR_INTERNAL', string>> = {
@@ -67,6 +69,8 @@ const TITLE: Readonly<Record<WiresealErrorCode | 'ERR_INTERNAL', string>> = {
   ERR_LIMIT_EXCEEDED: 'Limit exceeded',
   ERR_KEY_SOURCE: 'Keys unavailable',
   ERR_KEYSET_INVALID: 'Key configuration error',
+  ERR_ARGUMENT_INVALID: 'Internal error',
+  ERR_RUNTIME_UNSUPPORTED: 'Internal error',
   ERR_INTERNAL: 'Internal error',
 };
 
@@ -75,6 +79,8 @@ const FIXED_DETAIL: Partial<Record<WiresealErrorCode | 'ERR_INTERNAL', string>> 
   ERR_KEY_UNKNOWN: "the token's key id is not one this service can decrypt with",
   ERR_KEY_SOURCE: 'encryption keys are temporarily unavailable; retry later',
   ERR_KEYSET_INVALID: 'the service key configuration is invalid',
+  ERR_ARGUMENT_INVALID: 'internal error',
+  ERR_RUNTIME_UNSUPPORTED: 'internal error',
   ERR_INTERNAL: 'internal error',
 };
 

@@ -3,7 +3,7 @@
  * base64url text and AAD bytes, so sealing many fields with the same shape
  * does no JSON or base64 work per token.
  */
-import { encodeString } from './base64url.ts';
+import { encodeString } from '../base64url.ts';
 
 /** The algorithms wireseal seals and opens with a shared key. */
 export type SymmetricAlg = 'A256KW' | 'dir';
