@@ -25,6 +25,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KeySet, FieldPolicy, encryptFields, seal } from '@wireseal/core';
+import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { POLICY, startBenchServer } from './server.ts';
 
 const seconds = Number(process.env.WIRESEAL_BENCH_SECONDS ?? 10);
@@ -43,8 +44,10 @@ const payment = {
   items: [{ sku: 'A-1', qty: 2 }, { sku: 'B-7', qty: 1 }],
 };
 const plainBody = JSON.stringify(payment);
-const fieldsBody = JSON.stringify(encryptFields(keys, payment, FieldPolicy.parse(POLICY)));
-const freshToken = (): string => seal(keys, plainBody, { cty: 'application/json', iat: true });
+// Requests are bound to their direction, as the fetch client binds them (bindDirection).
+const request = Object.freeze({ [DIRECTION_CONTEXT_KEY]: 'request' });
+const fieldsBody = JSON.stringify(encryptFields(keys, payment, FieldPolicy.parse(POLICY), { context: request }));
+const freshToken = (): string => seal(keys, plainBody, { cty: 'application/json', iat: true, context: request });
 
 interface Server {
   port: number;

@@ -18,7 +18,7 @@ export type {
   EncodedResponse,
   JsonParser,
 } from './core/codec.ts';
-export { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES } from './core/route.ts';
+export { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, DIRECTION_CONTEXT_KEY } from './core/route.ts';
 export type {
   RouteOptions,
   CompiledRoute,

@@ -15,8 +15,10 @@ const doc = { card: { number: PAN, cvv: '737' }, customer: { ssn: '078-05-1120' 
 const now = (): number => Math.floor(Date.now() / 1000);
 const JSON_H = { 'content-type': 'application/json' };
 const JOSE_H = { 'content-type': 'application/jose' };
+/** Tokens a client seals bind the request direction (bindDirection, the default). */
+const REQ = { 'wireseal-http': 'request' };
 const wholeToken = (k = keys, iat: number | null = now()): string =>
-  seal(k, JSON.stringify(doc), { cty: 'application/json', ...(iat === null ? {} : { iat }) });
+  seal(k, JSON.stringify(doc), { cty: 'application/json', context: REQ, ...(iat === null ? {} : { iat }) });
 
 function flipTag(token: string): string {
   const parts = token.split('.');
@@ -59,7 +61,7 @@ const post = (path: string, headers: Record<string, string>, body: string | (() 
   raw(url, 'POST', path, headers, typeof body === 'function' ? body() : body);
 
 const fieldsWith = (mutate: (sealed: any) => void) => () => {
-  const sealed = encryptFields(keys, doc, policy) as any;
+  const sealed = encryptFields(keys, doc, policy, { context: REQ }) as any;
   mutate(sealed);
   return JSON.stringify(sealed);
 };
@@ -82,7 +84,7 @@ const cases: Case[] = [
   {
     name: 'unknown kid (field)',
     path: '/fields',
-    send: post('/fields', JSON_H, () => JSON.stringify(encryptFields(stranger, doc, policy))),
+    send: post('/fields', JSON_H, () => JSON.stringify(encryptFields(stranger, doc, policy, { context: REQ }))),
     status: 400,
     code: 'ERR_KEY_UNKNOWN',
     secret: ['srv-2026-11', 'stranger'],
@@ -102,7 +104,7 @@ const cases: Case[] = [
   {
     name: 'oversized body (whole, content-length)',
     path: '/whole-small',
-    send: post('/whole-small', JOSE_H, () => seal(keys, 'x'.repeat(3000), { cty: 'text/plain', iat: now() })),
+    send: post('/whole-small', JOSE_H, () => seal(keys, 'x'.repeat(3000), { cty: 'text/plain', iat: now(), context: REQ })),
     status: 413,
     code: 'ERR_LIMIT_EXCEEDED',
   },
@@ -124,7 +126,7 @@ const cases: Case[] = [
   {
     name: 'field token sent as a whole payload',
     path: '/whole',
-    send: post('/whole', JOSE_H, () => (encryptFields(keys, doc, policy) as any).card.number),
+    send: post('/whole', JOSE_H, () => (encryptFields(keys, doc, policy, { context: REQ }) as any).card.number),
     status: 400,
     code: 'ERR_FIELD_MISMATCH',
   },
@@ -132,7 +134,7 @@ const cases: Case[] = [
   {
     name: 'token with a cty that is not a media type',
     path: '/whole',
-    send: post('/whole', JOSE_H, () => seal(keys, '{}', { cty: 'text/html\r\nx-injected: 1', iat: now() })),
+    send: post('/whole', JOSE_H, () => seal(keys, '{}', { cty: 'text/html\r\nx-injected: 1', iat: now(), context: REQ })),
     status: 400,
     code: 'ERR_TOKEN_MALFORMED',
   },

@@ -9,6 +9,8 @@ import { createFetch } from '@wireseal/http/fetch';
 
 const keys = KeySet.generate({ kid: 'c-1' });
 const now = (): number => Math.floor(Date.now() / 1000);
+/** A server's tokens bind the response direction (bindDirection, the default). */
+const RES = { 'wireseal-http': 'response' };
 let next: { status: number; type: string; body: string } = { status: 200, type: 'text/plain', body: '' };
 const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
 let server: http.Server;
@@ -37,7 +39,7 @@ const fields = createFetch({ keys, mode: 'fields', policy: ['secret'] });
 
 describe('fetch client: responses that must not open', () => {
   it('opens a good sealed response and restores its content type', async () => {
-    next = { status: 200, type: 'application/jose', body: seal(keys, '{"ok":true}', { cty: 'application/json', iat: now() }) };
+    next = { status: 200, type: 'application/jose', body: seal(keys, '{"ok":true}', { cty: 'application/json', iat: now(), context: RES }) };
     const res = await whole(`${url}/x`, { method: 'POST', body: new Uint8Array([0, 1, 2]) });
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.json()).toEqual({ ok: true });
@@ -49,10 +51,10 @@ describe('fetch client: responses that must not open', () => {
   });
 
   it.each([
-    ['tampered', () => seal(keys, '{}', { cty: 'application/json', iat: now() }).replace(/\.(.)/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`), 'ERR_DECRYPT'],
-    ['sealed under a foreign key', () => seal(KeySet.generate({ kid: 'other' }), '{}', { iat: now() }), 'ERR_KEY_UNKNOWN'],
-    ['stale', () => seal(keys, '{}', { iat: now() - 3600 }), 'ERR_STALE'],
-    ['without iat', () => seal(keys, '{}'), 'ERR_STALE'],
+    ['tampered', () => seal(keys, '{}', { cty: 'application/json', iat: now(), context: RES }).replace(/\.(.)/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`), 'ERR_DECRYPT'],
+    ['sealed under a foreign key', () => seal(KeySet.generate({ kid: 'other' }), '{}', { iat: now(), context: RES }), 'ERR_KEY_UNKNOWN'],
+    ['stale', () => seal(keys, '{}', { iat: now() - 3600, context: RES }), 'ERR_STALE'],
+    ['without iat', () => seal(keys, '{}', { context: RES }), 'ERR_STALE'],
     ['garbage', () => 'not-a-token', 'ERR_TOKEN_MALFORMED'],
   ])('rejects a %s whole response', async (_name, make, code) => {
     next = { status: 200, type: 'application/jose', body: make() };
@@ -73,7 +75,7 @@ describe('fetch client: responses that must not open', () => {
     await expect(fields(`${url}/x`, { method: 'POST', body: '{"secret":"s"}' })).rejects.toMatchObject({ code: 'ERR_PLAINTEXT_FIELD' });
     const optional = createFetch({ keys, mode: 'fields', policy: ['secret'], encryption: 'optional' });
     expect(await (await optional(`${url}/x`, { method: 'POST', body: '{"secret":"s"}' })).json()).toEqual({ secret: 'plain' });
-    next = { status: 200, type: 'application/json', body: JSON.stringify(encryptFields(keys, { secret: [1, 'two'] }, FieldPolicy.parse(['secret']))) };
+    next = { status: 200, type: 'application/json', body: JSON.stringify(encryptFields(keys, { secret: [1, 'two'] }, FieldPolicy.parse(['secret']), { context: RES })) };
     expect(await (await fields(`${url}/x`, { method: 'POST', body: '{"secret":"s"}' })).json()).toEqual({ secret: [1, 'two'] });
   });
 
@@ -82,7 +84,7 @@ describe('fetch client: responses that must not open', () => {
   });
 
   it('accepts a Request object and other body types', async () => {
-    next = { status: 200, type: 'application/jose', body: seal(keys, 'ok', { cty: 'text/plain', iat: now() }) };
+    next = { status: 200, type: 'application/jose', body: seal(keys, 'ok', { cty: 'text/plain', iat: now(), context: RES }) };
     const res = await whole(new Request(`${url}/y`, { method: 'PUT', body: new URLSearchParams({ a: '1' }) }));
     expect(await res.text()).toBe('ok');
     const sent = received.at(-1)!;

@@ -2,6 +2,7 @@
 // every mode, request and response; plaintext clients on optional routes; and
 // request bodies sealed by jose rather than by wireseal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
 import { KeySet } from '@wireseal/core';
 import { createFetch } from '@wireseal/http/fetch';
@@ -14,6 +15,8 @@ const rawKey = new Uint8Array(Buffer.from(keys.toJwks().keys[0]!.k, 'base64url')
 const TOKEN = /^eyJ[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/;
 const PAN = '4111111111111111';
 const SSN = '078-05-1120';
+/** wsc of the request direction, computed here from DESIGN.md's rule: tokens from other JOSE libraries carry it too. */
+const WSC_REQUEST = createHash('sha256').update(JSON.stringify([['wireseal-http', 'request']])).digest().subarray(0, 16).toString('base64url');
 const doc = { card: { number: PAN, cvv: '737', holder: 'Ann Lee' }, customer: { ssn: SSN, name: 'Ann' }, amount: 12.5, items: [1, 2] };
 
 interface Wire {
@@ -173,7 +176,7 @@ describe.each([
   it('accepts a whole payload sealed by jose (short cty form) and answers it sealed', async () => {
     const iat = Math.floor(Date.now() / 1000);
     const token = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(doc)))
-      .setProtectedHeader({ alg: 'A256KW', enc: 'A256GCM', kid: 'srv-2026-11', cty: 'json', iat })
+      .setProtectedHeader({ alg: 'A256KW', enc: 'A256GCM', kid: 'srv-2026-11', cty: 'json', iat, wsc: WSC_REQUEST })
       .encrypt(rawKey);
     const res = await fetch(`${server.url}/whole`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: token });
     expect(res.status).toBe(200);
@@ -184,7 +187,7 @@ describe.each([
 
   it('accepts field tokens sealed by jose (dir and A256KW)', async () => {
     const field = (value: unknown, path: string, alg: 'dir' | 'A256KW') =>
-      new CompactEncrypt(new TextEncoder().encode(JSON.stringify(value))).setProtectedHeader({ alg, enc: 'A256GCM', kid: 'srv-2026-11', wsf: path }).encrypt(rawKey);
+      new CompactEncrypt(new TextEncoder().encode(JSON.stringify(value))).setProtectedHeader({ alg, enc: 'A256GCM', kid: 'srv-2026-11', wsf: path, wsc: WSC_REQUEST }).encrypt(rawKey);
     const body = {
       ...doc,
       card: { ...doc.card, number: await field(PAN, 'card.number', 'dir'), cvv: await field('737', 'card.cvv', 'A256KW') },

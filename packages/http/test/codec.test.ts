@@ -15,6 +15,8 @@ import { accepts, essence, mediaTypeFromCty } from '../src/core/media.ts';
 const keys = KeySet.generate({ kid: 'k-2026-11' });
 const head = (headers: Record<string, string> = {}, method = 'POST', path = '/x'): RequestHead => ({ method, path, headers });
 const now = () => Math.floor(Date.now() / 1000);
+/** What a client's tokens are bound to by default (bindDirection). */
+const REQ = { 'wireseal-http': 'request' };
 
 describe('media helpers', () => {
   it('reads essences, Accept lists and cty values', () => {
@@ -97,7 +99,7 @@ describe('route options', () => {
     const route = codec.route({ mode: 'fields', policy: ['card.number'], context: mine });
     expect(Object.isFrozen(route.context)).toBe(true);
     mine.tenant = 'other';
-    const sealed = encryptFields(keys, { card: { number: '4111' } }, FieldPolicy.parse(['card.number']), { context: { tenant: 'acme' } });
+    const sealed = encryptFields(keys, { card: { number: '4111' } }, FieldPolicy.parse(['card.number']), { context: { tenant: 'acme', ...REQ } });
     expect(codec.decodeFields(route, head(), sealed).body).toEqual({ card: { number: '4111' } });
     // An own "__proto__" key stays a key of the copy, never its prototype.
     const odd = JSON.parse('{"__proto__":"x","t":"y"}') as Record<string, string>;
@@ -174,7 +176,7 @@ describe('whole payloads', () => {
   const h = head({ 'content-type': 'application/jose' });
 
   it('opens a token, parses by cty, and rejects the same token twice', async () => {
-    const token = seal(keys, '{"amount":12}', { cty: 'application/json', iat: now() });
+    const token = seal(keys, '{"amount":12}', { cty: 'application/json', iat: now(), context: REQ });
     const decoded = await codec.decodePayload(route, h, sharedKeyJose(), `${token}\n`);
     expect(decoded.body).toEqual({ amount: 12 });
     expect(decoded.info).toMatchObject({ mode: 'whole', sealed: true, contentType: 'application/json', profile: 'application/jose' });
@@ -182,9 +184,9 @@ describe('whole payloads', () => {
   });
 
   it('text cty gives a string, other types the bytes, no cty octet-stream', async () => {
-    const text = await codec.decodePayload(route, h, sharedKeyJose(), seal(keys, 'héllo', { cty: 'text/plain; charset=utf-8', iat: now() }));
+    const text = await codec.decodePayload(route, h, sharedKeyJose(), seal(keys, 'héllo', { cty: 'text/plain; charset=utf-8', iat: now(), context: REQ }));
     expect(text.body).toBe('héllo');
-    const bin = await codec.decodePayload(route, h, sharedKeyJose(), seal(keys, new Uint8Array([1, 2, 3]), { iat: now() }));
+    const bin = await codec.decodePayload(route, h, sharedKeyJose(), seal(keys, new Uint8Array([1, 2, 3]), { iat: now(), context: REQ }));
     expect(bin.info.contentType).toBe('application/octet-stream');
     expect([...(bin.body as Uint8Array)]).toEqual([1, 2, 3]);
   });
@@ -216,7 +218,7 @@ describe('whole payloads', () => {
     const provider = { ready: () => Promise.resolve(), current: () => current, close: () => undefined };
     const c = new HttpCodec({ keys: provider });
     const r = c.route({ mode: 'whole' });
-    const sealedBefore = seal(old, '{"n":1}', { cty: 'application/json', iat: now() });
+    const sealedBefore = seal(old, '{"n":1}', { cty: 'application/json', iat: now(), context: REQ });
     current = old.addKey({ kid: 'new' }).promote('new'); // 'old' is now decrypt-only
     const decoded = await c.decodePayload(r, h, sharedKeyJose(), sealedBefore);
     expect(decoded.body).toEqual({ n: 1 });
@@ -236,12 +238,15 @@ describe('whole payloads', () => {
     expect(codec.planResponse(fieldsOptional, head({ wireseal: '1' })).kind).toBe('fields');
   });
 
-  it('leaves bodiless and non-JSON responses alone and refuses to send malformed JSON unsealed', async () => {
+  it('leaves bodiless responses alone, refuses non-JSON 2xx bodies on required routes and malformed JSON', async () => {
     const fields = codec.route({ mode: 'fields', policy: ['a'] });
     const plan = codec.planResponse(fields, head());
     expect(await codec.encodeResponse(fields, head(), plan, '', 'application/json', 200)).toBeUndefined();
     expect(await codec.encodeResponse(fields, head(), plan, '{"a":1}', 'application/json', 204)).toBeUndefined();
-    expect(await codec.encodeResponse(fields, head(), plan, 'hello', 'text/plain', 200)).toBeUndefined();
+    await expect(codec.encodeResponse(fields, head(), plan, 'hello', 'text/plain', 200)).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
+    expect(await codec.encodeResponse(fields, head(), plan, 'not found', 'text/plain', 404)).toBeUndefined();
+    const optional = codec.route({ mode: 'fields', policy: ['a'], encryption: 'optional' });
+    expect(await codec.encodeResponse(optional, head(), plan, 'hello', 'text/plain', 200)).toBeUndefined();
     await expect(codec.encodeResponse(fields, head(), plan, '{"a":', 'application/json', 200)).rejects.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
     const sealed = await codec.encodeResponse(fields, head(), plan, '{"a":"secret","b":2}', 'application/json; charset=utf-8', 200);
     const doc = JSON.parse(sealed!.body as string);

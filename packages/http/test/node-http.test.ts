@@ -75,7 +75,7 @@ describe('plain node:http', () => {
   });
 
   it('seals a response written with writeHead and several writes, keeping status and headers', async () => {
-    const token = seal(keys, 'q=1', { cty: 'text/plain', iat: Math.floor(Date.now() / 1000) });
+    const token = seal(keys, 'q=1', { cty: 'text/plain', iat: Math.floor(Date.now() / 1000), context: { 'wireseal-http': 'request' } });
     const res = await raw(url, 'POST', '/report', { 'content-type': 'application/jose' }, token);
     expect(res.status).toBe(201);
     expect(res.headers['x-rows']).toBe('2');

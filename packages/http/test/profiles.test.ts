@@ -35,6 +35,9 @@ const testProfile: PayloadProfile = {
 
 const frame = (sender: number, token: string): Buffer => Buffer.concat([Buffer.from([sender]), Buffer.from(token)]);
 const now = (): number => Math.floor(Date.now() / 1000);
+// A custom profile gets the route's context with the direction entry (bindDirection, the default).
+const REQ = { 'wireseal-http': 'request' };
+const RES = { 'wireseal-http': 'response' };
 
 async function startBoth(): Promise<Array<{ name: string; url: string; close: () => Promise<void> }>> {
   const ex = express();
@@ -69,13 +72,13 @@ afterAll(async () => {
 describe('a second whole-payload profile', () => {
   it('is chosen by media type, reads bytes, and seals the response with its own state and headers', async () => {
     for (const s of servers) {
-      const token = seal(keys, '{"n":1}', { cty: 'application/json', iat: now() });
+      const token = seal(keys, '{"n":1}', { cty: 'application/json', iat: now(), context: REQ });
       const res = await raw(s.url, 'POST', '/w', { 'content-type': TYPE }, frame(7, token));
       expect(res.status, s.name).toBe(200);
       expect(res.headers['content-type']).toBe(TYPE);
       expect(res.headers['x-sealed-for']).toBe('7');
       const body = res.bytes;
-      const opened = await jose.open(body.subarray(1), { keys, context: undefined, alg: 'A256KW', head: { method: 'POST', path: '/w', headers: {} }, now: Date.now() });
+      const opened = await jose.open(body.subarray(1), { keys, context: RES, alg: 'A256KW', head: { method: 'POST', path: '/w', headers: {} }, now: Date.now() });
       expect(body[0]).toBe(0xfe);
       expect(JSON.parse(new TextDecoder().decode(opened.plaintext))).toEqual({ got: { n: 1 }, type: 'application/json' });
     }
@@ -83,7 +86,7 @@ describe('a second whole-payload profile', () => {
 
   it('keeps application/jose working beside it, and 415 names both', async () => {
     for (const s of servers) {
-      const ok = await raw(s.url, 'POST', '/w', { 'content-type': 'application/jose' }, seal(keys, 'hi', { cty: 'text/plain', iat: now() }));
+      const ok = await raw(s.url, 'POST', '/w', { 'content-type': 'application/jose' }, seal(keys, 'hi', { cty: 'text/plain', iat: now(), context: REQ }));
       expect(ok.status, s.name).toBe(200);
       expect(ok.headers['content-type']).toBe('application/jose');
       const bad = await raw(s.url, 'POST', '/w', { 'content-type': 'text/plain' }, 'hi');

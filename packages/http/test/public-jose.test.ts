@@ -185,9 +185,11 @@ describe.each(SERVERS)('%s: public-key JWE', (_name, start) => {
   });
 
   it('a route that lists both profiles accepts both, and tells the handler which', async () => {
-    const a = await raw(server.url, 'POST', '/mixed', JOSE_H, seal(sharedKeys, JSON.stringify(order), { cty: 'application/json', iat: now() }));
+    // Shared-key tokens bind the direction (bindDirection, the default); public-key ones need not.
+    const a = await raw(server.url, 'POST', '/mixed', JOSE_H, seal(sharedKeys, JSON.stringify(order), { cty: 'application/json', iat: now(), context: { 'wireseal-http': 'request' } }));
     expect(a.status).toBe(200);
-    expect(JSON.parse(new TextDecoder().decode((await import('@wireseal/core')).open(sharedKeys, a.text)))).toMatchObject({ got: order, profile: null });
+    const opened = (await import('@wireseal/core')).open(sharedKeys, a.text, { context: { 'wireseal-http': 'response' } });
+    expect(JSON.parse(new TextDecoder().decode(opened))).toMatchObject({ got: order, profile: null });
     const b = await raw(server.url, 'POST', '/mixed', JOSE_H, await jwe('srv-ec', 'ECDH-ES+A256KW'));
     expect(b.status).toBe(200);
     expect((await openResponse(b)).body).toMatchObject({ got: order, profile: 'jose-public' });

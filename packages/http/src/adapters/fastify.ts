@@ -8,15 +8,16 @@
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions as FastifyRouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Readable } from 'node:stream';
 import { LimitExceededError, TokenMalformedError } from '@wireseal/core/errors';
 import type { WiresealError } from '@wireseal/core/errors';
 import type { DecodedRequest, HttpCodecOptions, JsonParser, ResponsePlan, WiresealRequestInfo } from '../core/codec.ts';
 import { HttpCodec } from '../core/codec.ts';
 import { UnsupportedMediaTypeError } from '../core/errors.ts';
 import type { RequestHead } from '../core/media.ts';
+import { JSON_TYPE, essence, headerValue, isJsonType } from '../core/media.ts';
 import type { ProblemResponse } from '../core/problem.ts';
 import type { CompiledRoute, RouteOptions } from '../core/route.ts';
+import { interceptResponse } from './node-response.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -41,11 +42,15 @@ interface State {
   plan?: ResponsePlan;
   /** A wireseal problem is being sent: never seal it. */
   problem?: boolean;
+  /** Fastify's send path (onSend) has the response: the guard on `reply.raw` lets it through. */
+  viaOnSend?: boolean;
 }
 
 const STATE = Symbol('wireseal.state');
+/** The request's `application/*+json` content type, while Fastify parses the body as `application/json`. */
+const JSON_SUBTYPE = Symbol('wireseal.jsonType');
 const COMPILED = Symbol('wireseal.route');
-type Req = FastifyRequest & { [STATE]?: State };
+type Req = FastifyRequest & { [STATE]?: State; [JSON_SUBTYPE]?: string };
 type Config = { [COMPILED]?: CompiledRoute };
 
 function headOf(request: FastifyRequest): RequestHead {
@@ -81,10 +86,35 @@ function fromFastifyError(error: FastifyError): WiresealError | undefined {
   }
 }
 
-async function collect(stream: Readable): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+/** Reads a Node stream or a web `ReadableStream` to the end. */
+async function collect(stream: AsyncIterable<unknown>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
   return Buffer.concat(chunks);
+}
+
+function isWebResponse(payload: unknown): payload is Response {
+  return typeof payload === 'object' && payload !== null && Object.prototype.toString.call(payload) === '[object Response]';
+}
+
+/**
+ * The body bytes of an onSend payload, whatever the handler sent: a string or
+ * bytes, a Node stream, a web `ReadableStream`, or a web `Response` (whose
+ * status and headers are applied to the reply first, as Fastify would after
+ * onSend). Undefined for anything else (Fastify refuses to send it).
+ */
+async function payloadBytes(reply: FastifyReply, payload: unknown): Promise<Uint8Array | string | undefined> {
+  if (typeof payload === 'string' || payload instanceof Uint8Array) return payload;
+  if (isWebResponse(payload)) {
+    reply.code(payload.status);
+    payload.headers.forEach((value, name) => {
+      reply.header(name, value);
+    });
+    return payload.body === null ? new Uint8Array(0) : collect(payload.body as unknown as AsyncIterable<unknown>);
+  }
+  const p = payload as { pipe?: unknown; getReader?: unknown };
+  if (typeof p.pipe === 'function' || typeof p.getReader === 'function') return collect(payload as AsyncIterable<unknown>);
+  return undefined;
 }
 
 function jsonParserOf(fastify: FastifyInstance): JsonParser {
@@ -115,14 +145,41 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     }
   }
 
-  const attach = (request: Req, route: CompiledRoute, head: RequestHead, decoded: DecodedRequest | undefined): void => {
+  // Fastify parses application/json only; on fields routes every application/*+json
+  // body is a JSON document too. It is parsed as application/json, and the handler
+  // sees its own content type again (preValidation restores it).
+  const preParsing = <P>(request: Req, _reply: FastifyReply, payload: P, done: (err: Error | null, payload?: P) => void): void => {
+    const route = (request.routeOptions.config as Config | undefined)?.[COMPILED];
+    if (route?.mode === 'fields') {
+      const given = headerValue(request.headers, 'content-type');
+      const type = essence(given);
+      if (type !== JSON_TYPE && isJsonType(type)) {
+        request[JSON_SUBTYPE] = given;
+        request.headers['content-type'] = JSON_TYPE;
+      }
+    }
+    done(null, payload);
+  };
+
+  const attach = (request: Req, reply: FastifyReply, route: CompiledRoute, head: RequestHead, decoded: DecodedRequest | undefined): void => {
     if (decoded) {
       request.body = decoded.body;
       // The handler sees the request as a plaintext client would have sent it.
       if (decoded.info.mode === 'whole' && decoded.info.contentType) request.headers['content-type'] = decoded.info.contentType;
     }
     request.wireseal = decoded?.info ?? { mode: route.mode, sealed: false };
-    request[STATE] = { route, head, plan: codec.planResponse(route, head, decoded) };
+    const state: State = { route, head, plan: codec.planResponse(route, head, decoded) };
+    request[STATE] = state;
+    if (state.plan!.kind !== 'none') {
+      // A handler that writes to reply.raw itself (reply.hijack()) bypasses onSend:
+      // the raw response is held and sealed the same way, or refused.
+      interceptResponse(
+        reply.raw,
+        (body, contentType, status) => codec.encodeResponse(route, head, state.plan!, body, contentType, status),
+        (err) => codec.failure(err, 'response', head),
+        () => state.viaOnSend === true || state.problem === true,
+      );
+    }
   };
 
   // Callback-style hooks: on routes without wireseal they cost one property
@@ -134,6 +191,8 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
       done();
       return;
     }
+    const jsonType = request[JSON_SUBTYPE];
+    if (jsonType !== undefined) request.headers['content-type'] = jsonType;
     const head = headOf(request);
     const fail = (err: unknown): void => {
       sendProblem(request, reply, codec.failure(err, 'request', head));
@@ -141,12 +200,18 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     try {
       const decision = codec.inspect(route, head);
       if (decision.action !== 'payload') {
-        attach(request, route, head, decision.action === 'fields' ? codec.decodeFields(route, head, request.body) : undefined);
+        let decoded: DecodedRequest | undefined;
+        if (decision.action === 'fields') {
+          const body = request.body;
+          // Text or bytes (a catch-all parser's output) are parsed here: the policy applies to the document.
+          decoded = typeof body === 'string' || body instanceof Uint8Array ? codec.decodeFieldsBody(route, head, body, parseJson) : codec.decodeFields(route, head, body);
+        }
+        attach(request, reply, route, head, decoded);
         done();
         return;
       }
       codec.decodePayload(route, head, decision.profile, request.body as string | Uint8Array, parseJson).then((decoded) => {
-        attach(request, route, head, decoded);
+        attach(request, reply, route, head, decoded);
         done();
       }, fail);
     } catch (err) {
@@ -157,10 +222,8 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
   const seal = async (reply: FastifyReply, state: State, payload: unknown): Promise<unknown> => {
     const head = state.head!;
     try {
-      let body: Uint8Array | string;
-      if (typeof payload === 'string' || payload instanceof Uint8Array) body = payload;
-      else if (typeof (payload as Readable).pipe === 'function') body = await collect(payload as Readable);
-      else return payload;
+      const body = await payloadBytes(reply, payload);
+      if (body === undefined) return payload; // not sendable: Fastify refuses it (FST_ERR_REP_INVALID_PAYLOAD_TYPE)
       const ct = reply.getHeader('content-type');
       const sealed = await codec.encodeResponse(state.route!, head, state.plan!, body, ct === undefined ? undefined : String(ct), reply.statusCode);
       if (!sealed) return body;
@@ -182,6 +245,7 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
 
   const onSend = (request: Req, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void => {
     const state = request[STATE];
+    if (state) state.viaOnSend = true;
     if (!state || state.problem || !state.plan || state.plan.kind === 'none' || payload === null || payload === undefined) {
       done(null, payload);
       return;
@@ -192,6 +256,7 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
   // Instance-level hooks, in registration order: register wireseal before
   // plugins that must see plaintext bodies (auth on the body) or that must
   // see the sealed response (compression).
+  fastify.addHook('preParsing', preParsing);
   fastify.addHook('preValidation', preValidation);
   fastify.addHook('onSend', onSend);
 

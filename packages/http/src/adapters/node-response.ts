@@ -36,18 +36,23 @@ function applyHeaders(res: ServerResponse, headers: unknown): void {
 
 /**
  * Intercepts `res` until its `end`; then seals the buffered body with `seal`
- * (or answers `fail(err)` when sealing throws).
+ * (or answers `fail(err)` when sealing throws: then the body is dropped and
+ * the problem goes out instead). This is where every body a handler writes
+ * (`send`, `json`, `end`, `write`, piped streams) is held back.
+ * @param passThrough - when it returns true, calls go straight to `res` (the
+ * Fastify adapter: its own send path already sealed the body in onSend)
  */
-export function interceptResponse(res: ServerResponse, seal: Seal, fail: (err: unknown) => ProblemResponse): void {
+export function interceptResponse(res: ServerResponse, seal: Seal, fail: (err: unknown) => ProblemResponse, passThrough?: () => boolean): void {
   const orig = { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders };
   const chunks: Uint8Array[] = [];
   let ended = false;
   let flushing = false;
+  const direct = (): boolean => flushing || (passThrough !== undefined && passThrough());
 
   // After the sealed body is handed on, every method passes straight through
   // (the methods are not restored: wrappers installed after this one stay intact).
   res.writeHead = function writeHead(this: ServerResponse, status: number, reason?: unknown, headers?: unknown): ServerResponse {
-    if (flushing) return (orig.writeHead as (...a: unknown[]) => ServerResponse).apply(this, [status, reason, headers].filter((a) => a !== undefined));
+    if (direct()) return (orig.writeHead as (...a: unknown[]) => ServerResponse).apply(this, [status, reason, headers].filter((a) => a !== undefined));
     this.statusCode = status;
     if (typeof reason === 'string') this.statusMessage = reason;
     else headers = reason;
@@ -57,11 +62,11 @@ export function interceptResponse(res: ServerResponse, seal: Seal, fail: (err: u
 
   res.flushHeaders = function flushHeaders(this: ServerResponse): void {
     // Deferred until the body is sealed: the headers change then.
-    if (flushing) orig.flushHeaders.call(this);
+    if (direct()) orig.flushHeaders.call(this);
   };
 
   res.write = function write(this: ServerResponse, chunk: Chunk, encoding?: unknown, cb?: unknown): boolean {
-    if (flushing) return (orig.write as (...a: unknown[]) => boolean).apply(this, [chunk, encoding, cb].filter((a) => a !== undefined));
+    if (direct()) return (orig.write as (...a: unknown[]) => boolean).apply(this, [chunk, encoding, cb].filter((a) => a !== undefined));
     const callback = (typeof encoding === 'function' ? encoding : cb) as Callback | undefined;
     if (chunk !== undefined && chunk !== null) chunks.push(toBytes(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined));
     if (callback) queueMicrotask(() => callback());
@@ -69,7 +74,7 @@ export function interceptResponse(res: ServerResponse, seal: Seal, fail: (err: u
   } as ServerResponse['write'];
 
   res.end = function end(this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown): ServerResponse {
-    if (flushing) return (orig.end as (...a: unknown[]) => ServerResponse).apply(this, [chunk, encoding, cb].filter((a) => a !== undefined));
+    if (direct()) return (orig.end as (...a: unknown[]) => ServerResponse).apply(this, [chunk, encoding, cb].filter((a) => a !== undefined));
     let callback: Callback | undefined;
     if (typeof chunk === 'function') {
       callback = chunk as Callback;

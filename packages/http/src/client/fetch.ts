@@ -5,13 +5,14 @@
  * Node's global fetch (undici) or any fetch-compatible function.
  */
 import { currentKeys, decryptFields, encryptFields } from '@wireseal/core';
-import type { KeySource } from '@wireseal/core';
+import type { DocumentLimits, KeySource } from '@wireseal/core';
 import { PlaintextFieldError, TokenMalformedError } from '@wireseal/core/errors';
+import { UnsupportedMediaTypeError } from '../core/errors.ts';
 import { checkFreshness } from '../core/freshness.ts';
 import type { RequestHead } from '../core/media.ts';
-import { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER, essence } from '../core/media.ts';
-import type { CompiledRoute, FreshnessOptions, RouteOptions, RouteTable } from '../core/route.ts';
-import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, needsSharedKeys, resolveContext, routeMatcher } from '../core/route.ts';
+import { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER, essence, isJsonType, printable } from '../core/media.ts';
+import type { CompiledRoute, Direction, FreshnessOptions, RouteOptions, RouteTable } from '../core/route.ts';
+import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, contextFor, needsSharedKeys, routeMatcher } from '../core/route.ts';
 import { sharedKeyJose } from '../profiles/shared-jose.ts';
 import type { PayloadProfile, ProfileContext } from '../profiles/types.ts';
 import { chooseProfile, profilesFor } from '../core/select.ts';
@@ -38,12 +39,31 @@ export interface CreateFetchOptions extends Partial<RouteOptions> {
   profiles?: readonly PayloadProfile[];
   /** Default freshness window for sealed responses. Default 120 s old, 30 s in the future. */
   freshness?: FreshnessOptions;
+  /**
+   * Limits on JSON documents in fields mode (depth, values, tokens), for the
+   * bodies it seals and the responses it opens: the same option, and the same
+   * core defaults (depth 64, 100,000 values, 10,000 tokens), as the adapters'.
+   */
+  documentLimits?: DocumentLimits;
   /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
   now?: () => number;
 }
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const FIELDS_TYPES: readonly string[] = Object.freeze([JSON_TYPE, 'application/*+json']);
+
+/**
+ * Whether a fields-mode request body is a JSON document: labelled JSON
+ * (`application/json`, `application/*+json`), or not labelled at all (a
+ * string, bytes, an untyped Blob: JSON text in fields mode). `declared` is
+ * the `Content-Type` header, else the type the platform gives the body.
+ */
+function isJsonBody(explicit: string | null, platformType: string | null, source: BodyInit): boolean {
+  if (explicit !== null) return isJsonType(essence(explicit));
+  if (typeof source === 'string' || platformType === null || platformType === '') return true;
+  return isJsonType(essence(platformType));
+}
 
 interface BodyBytes {
   bytes: Uint8Array;
@@ -97,7 +117,9 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
     keys: options.keys,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     freshness: { ...DEFAULT_FRESHNESS, ...options.freshness },
+    bindDirection: options.bindDirection,
   };
+  const limits = options.documentLimits ? { limits: options.documentLimits } : {};
   const compile = (o: RouteOptions): CompiledRoute => {
     const route = compileRoute(o, defaults);
     if (route.mode === 'whole') needsSharedKeys(route, route.profiles ?? profiles);
@@ -125,12 +147,13 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
   const context = (
     route: CompiledRoute,
     head: RequestHead,
-    direction: 'request' | 'response',
+    direction: Direction,
+    profile: PayloadProfile,
     state?: unknown,
     response?: ProfileContext['response'],
   ): ProfileContext => ({
     keys: route.keys,
-    context: resolveContext(direction === 'request' ? route.context : route.responseContext, head),
+    context: contextFor(route, direction, head, profile),
     alg: route.alg,
     head,
     now: now(),
@@ -142,32 +165,38 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
     if (res.status === 204 || res.status === 304 || res.body === null) return res;
     const ct = res.headers.get('content-type') ?? undefined;
     const type = essence(ct);
-    const candidates = profilesFor(route.profiles ?? profiles, type);
+    // Fields routes answer JSON; only whole routes answer with a profile's media type.
+    const candidates = route.mode === 'whole' ? profilesFor(route.profiles ?? profiles, type) : [];
     if (candidates.length > 0) {
       const raw = new Uint8Array(await res.arrayBuffer());
       const profile = chooseProfile(candidates, raw);
-      const opened = await profile.open(raw, context(route, head, 'response', sealedState, { status: res.status, headers: headerRecord(res.headers) }));
+      const opened = await profile.open(raw, context(route, head, 'response', profile, sealedState, { status: res.status, headers: headerRecord(res.headers) }));
       checkFreshness(opened.iat, now(), route.maxAgeSeconds, route.clockSkewSeconds);
       return rebuild(res, opened.plaintext as Uint8Array<ArrayBuffer>, opened.contentType ?? 'application/octet-stream');
     }
-    if (route.mode === 'fields' && type === JSON_TYPE) {
+    // An error report (as the adapters send it) is neither sealed nor opened.
+    const problem = type === PROBLEM_TYPE && res.status >= 300;
+    if (route.mode === 'fields' && isJsonType(type) && !problem) {
       const text = await res.text();
       let doc: unknown;
       try {
         doc = JSON.parse(text);
       } catch {
-        throw new TokenMalformedError('response body labelled application/json is not valid JSON');
+        throw new TokenMalformedError('response body labelled JSON is not valid JSON');
       }
-      const ctx = resolveContext(route.responseContext, head);
+      const ctx = contextFor(route, 'response', head);
       const result = decryptFields(currentKeys(route.keys), doc, route.responsePolicy!, {
         mode: route.required ? 'strict' : 'migrate',
         ...(ctx ? { context: ctx } : {}),
+        ...limits,
       });
       return rebuild(res, JSON.stringify(result.doc), ct!);
     }
-    if (route.mode === 'whole' && route.required && res.ok && type !== PROBLEM_TYPE) {
+    // A required route promised a sealed body: a 2xx body that is not one (fields:
+    // not JSON, so the policy was never checked; whole: not a profile's type) is refused.
+    if (route.required && res.ok) {
       const raw = new Uint8Array(await res.arrayBuffer());
-      if (raw.length > 0) throw new PlaintextFieldError('$', 'response to a route that requires encryption was not sealed');
+      if (raw.length > 0) throw new PlaintextFieldError('$', `response to a route that requires encryption was not sealed (${type === undefined ? 'no content type' : printable(type, 100)})`);
       return rebuild(res, raw, ct ?? 'application/octet-stream');
     }
     return res;
@@ -195,23 +224,31 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
       const explicit = headers.get('content-type');
       const declared = explicit ?? type;
       if (route.mode === 'fields') {
-        // JSON when labelled so, or when unlabelled (a string body is JSON text in fields mode).
-        if (explicit === null ? type === null || typeof source === 'string' : essence(explicit) === JSON_TYPE) {
+        if (isJsonBody(explicit, type, source)) {
           let doc: unknown;
           try {
             doc = JSON.parse(utf8Decoder.decode(bytes));
           } catch {
             throw new TokenMalformedError('fields mode needs a JSON request body');
           }
-          const ctx = resolveContext(route.context, head);
-          const sealed = encryptFields(currentKeys(route.keys), doc, route.policy!, { alg: route.alg, ...(ctx ? { context: ctx } : {}) });
+          const ctx = contextFor(route, 'request', head);
+          const sealed = encryptFields(currentKeys(route.keys), doc, route.policy!, { alg: route.alg, ...(ctx ? { context: ctx } : {}), ...limits });
           body = JSON.stringify(sealed);
-          if (explicit === null) headers.set('content-type', JSON_TYPE);
+          // A JSON type the platform gave the body (a typed Blob) is kept; a string's text/plain is not.
+          if (explicit === null) headers.set('content-type', typeof source !== 'string' && type !== null && isJsonType(essence(type)) ? type : JSON_TYPE);
+        } else if (route.required) {
+          // Nothing goes on the wire: the policy cannot be applied to this body, and it would leave unsealed.
+          throw new UnsupportedMediaTypeError(
+            `fields mode seals JSON request bodies only; this route requires encryption and the body is ${printable(essence(declared ?? undefined) ?? 'untyped', 100)}: it was not sent`,
+            FIELDS_TYPES,
+          );
         } else {
           body = bytes as Uint8Array<ArrayBuffer>;
+          // The platform's type (a form's, with its boundary) goes with the serialised bytes.
+          if (explicit === null && type !== null) headers.set('content-type', type);
         }
       } else if (requestProfile) {
-        const sealed = await requestProfile.seal(bytes, declared ?? 'application/octet-stream', context(route, head, 'request'));
+        const sealed = await requestProfile.seal(bytes, declared ?? 'application/octet-stream', context(route, head, 'request', requestProfile));
         body = sealed.body as string | Uint8Array<ArrayBuffer>;
         sealedState = sealed.state;
         headers.set('content-type', requestProfile.mediaType);
@@ -219,7 +256,7 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
       }
     }
     if (route.mode === 'whole' && requestProfile && body === undefined && requestProfile.announce) {
-      for (const [name, value] of Object.entries(requestProfile.announce(context(route, head, 'request')) ?? {})) headers.set(name, value);
+      for (const [name, value] of Object.entries(requestProfile.announce(context(route, head, 'request', requestProfile)) ?? {})) headers.set(name, value);
     }
     if (route.mode === 'whole' && requestProfile) {
       const accept = headers.get('accept');

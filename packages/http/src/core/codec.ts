@@ -20,13 +20,13 @@ import type { PayloadProfile, ProfileContext } from '../profiles/types.ts';
 import { UnsupportedMediaTypeError } from './errors.ts';
 import { checkFreshness } from './freshness.ts';
 import type { RequestHead } from './media.ts';
-import { JSON_TYPE, WIRESEAL_HEADER, accepts, contentLength, essence, hasBody, headerValue, isJsonType, printable } from './media.ts';
+import { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER, accepts, contentLength, essence, hasBody, headerValue, isJsonType, printable } from './media.ts';
 import type { FailurePhase, ProblemResponse } from './problem.ts';
 import { defaultProblemType, problemFor } from './problem.ts';
 import { MemoryReplayStore } from './replay.ts';
 import type { ReplayStore } from './replay.ts';
-import type { CompiledRoute, FreshnessOptions, RouteOptions, SealMode } from './route.ts';
-import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, needsSharedKeys, resolveContext } from './route.ts';
+import type { CompiledRoute, Direction, FreshnessOptions, RouteOptions, SealMode } from './route.ts';
+import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, contextFor, needsSharedKeys } from './route.ts';
 import { chooseProfile, mediaTypesOf, profilesFor } from './select.ts';
 
 /** Options shared by every adapter. */
@@ -50,6 +50,12 @@ export interface HttpCodecOptions {
   maxBodyBytes?: number;
   /** Limits on JSON documents in fields mode (depth, values, tokens). Core defaults. */
   documentLimits?: DocumentLimits;
+  /**
+   * Default for the routes' `bindDirection`: `true` (the default) binds every
+   * shared-key token to its direction, so responses and requests are not
+   * interchangeable. `false` only for peers that do not bind it.
+   */
+  bindDirection?: boolean;
   /** Problem `type` URI for a code. Default `urn:wireseal:error:<code>`. */
   problemType?: (code: string) => string;
   /** Told about every failure answered with a problem (for metrics or logs); never given plaintext. */
@@ -123,6 +129,8 @@ export interface EncodedResponse {
 export type JsonParser = (text: string) => unknown;
 
 const NONE: ResponsePlan = Object.freeze({ kind: 'none' });
+/** What fields mode reads and writes: JSON documents. */
+const FIELDS_TYPES: readonly string[] = Object.freeze([JSON_TYPE, 'application/*+json']);
 const PASS: RequestDecision = Object.freeze({ action: 'pass' });
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -146,7 +154,7 @@ export class HttpCodec {
   readonly #options: HttpCodecOptions;
   readonly #replay: ReplayStore | undefined;
   readonly #now: () => number;
-  readonly #defaults: { keys: KeySource | undefined; maxBodyBytes: number; freshness: Required<FreshnessOptions> };
+  readonly #defaults: { keys: KeySource | undefined; maxBodyBytes: number; freshness: Required<FreshnessOptions>; bindDirection: boolean | undefined };
 
   /** @param options - defaults shared by every route */
   constructor(options: HttpCodecOptions) {
@@ -163,6 +171,7 @@ export class HttpCodec {
       keys: options.keys,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       freshness: { ...DEFAULT_FRESHNESS, ...options.freshness },
+      bindDirection: options.bindDirection,
     };
   }
 
@@ -200,14 +209,15 @@ export class HttpCodec {
     const type = essence(headerValue(head.headers, 'content-type'));
     let decision: RequestDecision = PASS;
     if (route.mode === 'fields') {
-      if (type === JSON_TYPE) decision = { action: 'fields', limit: route.maxBodyBytes };
+      // application/json and every application/*+json (merge-patch, vnd.api, …) are JSON documents.
+      if (isJsonType(type)) decision = { action: 'fields', limit: route.maxBodyBytes };
     } else if (type !== undefined) {
       const profile = profilesFor(this.#listFor(route), type)[0];
       if (profile) decision = { action: 'payload', limit: route.maxBodyBytes, profile };
     }
     if (decision === PASS) {
       if (route.required && hasBody(head.headers)) {
-        const accepted = route.mode === 'fields' ? [JSON_TYPE] : mediaTypesOf(this.#listFor(route));
+        const accepted = route.mode === 'fields' ? FIELDS_TYPES : mediaTypesOf(this.#listFor(route));
         throw new UnsupportedMediaTypeError(
           `this route requires ${accepted.join(' or ')}; got ${type === undefined ? 'no content type' : printable(type, 100)}`,
           accepted,
@@ -224,7 +234,7 @@ export class HttpCodec {
 
   /** Opens the tokens of a parsed fields-mode document (`strict` on required routes, `migrate` on optional ones). */
   decodeFields(route: CompiledRoute, head: RequestHead, doc: unknown): DecodedRequest {
-    const context = resolveContext(route.context, head);
+    const context = contextFor(route, 'request', head);
     const result = decryptFields(currentKeys(route.keys), doc, route.policy!, {
       mode: route.required ? 'strict' : 'migrate',
       ...(context ? { context } : {}),
@@ -264,7 +274,7 @@ export class HttpCodec {
     const candidates = profilesFor(this.#listFor(route), chosen.mediaType.toLowerCase());
     const profile = candidates.length > 1 ? chooseProfile(candidates, body) : chosen;
     const now = this.#now();
-    const opened = await profile.open(body, this.#profileContext(route, head, route.context, now, undefined));
+    const opened = await profile.open(body, this.#profileContext(route, head, 'request', profile, now, undefined));
     const iat = checkFreshness(opened.iat, now, route.maxAgeSeconds, route.clockSkewSeconds);
     if (this.#replay && opened.replayId !== undefined) {
       const verdict = await this.#replay.remember(opened.replayId, iat, iat + route.maxAgeSeconds);
@@ -327,8 +337,16 @@ export class HttpCodec {
   /**
    * Seals a response body per the plan. Returns undefined when the response is
    * left as it is: no plan, no body (1xx, 204, 304, empty), or, in fields mode,
-   * a body that is not `application/json`.
-   * @throws WiresealError when sealing fails; the adapter must not send the plaintext (answer with `failure(err, 'response')`)
+   * an error document (`application/problem+json`, status 300 or more) or, on
+   * `optional` routes, a body that is not JSON.
+   *
+   * Fields mode seals every JSON body (`application/json` and any
+   * `application/*+json`) per the response policy. On a `required` route a 2xx
+   * body of any other type, or of no type, is refused: it cannot be sealed, and
+   * plaintext is never sent where encryption is required.
+   * @throws WiresealError when sealing fails or the body cannot be sealed
+   * (`UnsupportedMediaTypeError`, `ERR_ALG_UNSUPPORTED`); the adapter must not
+   * send the plaintext (answer with `failure(err, 'response')`)
    */
   async encodeResponse(
     route: CompiledRoute,
@@ -340,14 +358,24 @@ export class HttpCodec {
   ): Promise<EncodedResponse | undefined> {
     if (plan.kind === 'none' || status < 200 || status === 204 || status === 304 || body.length === 0) return undefined;
     if (plan.kind === 'fields') {
-      if (essence(contentType) !== JSON_TYPE) return undefined;
+      const type = essence(contentType);
+      if (!isJsonType(type) || (type === PROBLEM_TYPE && status >= 300)) {
+        if (route.required && status < 300) {
+          // The reason goes to onError; the body goes nowhere.
+          throw new UnsupportedMediaTypeError(
+            `response body of ${type === undefined ? 'no content type' : `type ${printable(type, 100)}`} cannot be sealed on a fields route that requires encryption (only JSON can); it was not sent`,
+            FIELDS_TYPES,
+          );
+        }
+        return undefined;
+      }
       let doc: JsonValue;
       try {
         doc = JSON.parse(text(body, 'response body')) as JsonValue;
       } catch {
-        throw new TokenMalformedError('response body labelled application/json is not valid JSON; it was not sent');
+        throw new TokenMalformedError('response body labelled JSON is not valid JSON; it was not sent');
       }
-      const context = resolveContext(route.responseContext, head);
+      const context = contextFor(route, 'response', head);
       const sealed = encryptFields(currentKeys(route.keys), doc, plan.policy, {
         alg: route.alg,
         ...(context ? { context } : {}),
@@ -356,7 +384,7 @@ export class HttpCodec {
       return { body: JSON.stringify(sealed), contentType: contentType! };
     }
     const bytes = typeof body === 'string' ? utf8Encoder.encode(body) : body;
-    const ctx = this.#profileContext(route, head, route.responseContext, this.#now(), plan.state);
+    const ctx = this.#profileContext(route, head, 'response', plan.profile, this.#now(), plan.state);
     const sealed = await plan.profile.seal(bytes, contentType ?? 'application/octet-stream', ctx);
     const out: EncodedResponse = { body: sealed.body, contentType: plan.profile.mediaType };
     if (sealed.headers) out.headers = sealed.headers;
@@ -380,8 +408,8 @@ export class HttpCodec {
     return problem;
   }
 
-  #profileContext(route: CompiledRoute, head: RequestHead, contextOption: CompiledRoute['context'], now: number, state: unknown): ProfileContext {
-    const context = resolveContext(contextOption, head);
+  #profileContext(route: CompiledRoute, head: RequestHead, direction: Direction, profile: PayloadProfile, now: number, state: unknown): ProfileContext {
+    const context = contextFor(route, direction, head, profile);
     return { keys: route.keys, context, alg: route.alg, head, now, state };
   }
 }

@@ -49,6 +49,16 @@ export interface RouteOptions {
   context?: ContextOption;
   /** Context bound (`wsc`) into response tokens. Default: none. */
   responseContext?: ContextOption;
+  /**
+   * Bind every token of this route to its direction (default `true`): the
+   * `wsc` context of a shared-key token (fields, whole `application/jose`)
+   * gets the entry `"wireseal-http": "request"` or `"response"`
+   * ({@link DIRECTION_CONTEXT_KEY}), so a response cannot be posted back as a
+   * request, nor a request served as a response. `false` only to talk to a peer
+   * that does not bind the direction (wireseal/http before this option). Both
+   * sides must agree. Public-key profiles bind the direction themselves.
+   */
+  bindDirection?: boolean;
   /** `alg` for tokens this side seals: `A256KW` (default) or `dir`. */
   alg?: SymmetricAlg;
   /** Largest request body accepted, in bytes as sent (sealed). Default: the adapter's (1 MiB). */
@@ -74,6 +84,8 @@ export interface CompiledRoute {
   readonly keys: KeySource;
   readonly context: ContextOption | undefined;
   readonly responseContext: ContextOption | undefined;
+  /** Whether shared-key tokens bind the direction ({@link DIRECTION_CONTEXT_KEY}). */
+  readonly bindDirection: boolean;
   readonly alg: SymmetricAlg;
   readonly maxBodyBytes: number;
   readonly maxAgeSeconds: number;
@@ -85,6 +97,8 @@ export interface CompiledRoute {
 /** Defaults a route inherits from its adapter. */
 export interface RouteDefaults {
   keys: KeySource | undefined;
+  /** Default for {@link RouteOptions.bindDirection}; `true` when absent. */
+  bindDirection?: boolean | undefined;
   maxBodyBytes: number;
   freshness: Required<FreshnessOptions>;
 }
@@ -103,11 +117,14 @@ function bad(why: string): never {
  * caches the digest of a frozen context, so requests do not hash it again,
  * and a caller changing its object later does not change the route.
  */
-function toContext(option: ContextOption | undefined, name: string): ContextOption | undefined {
+function toContext(option: ContextOption | undefined, name: string, bindDirection: boolean): ContextOption | undefined {
   if (option === undefined || typeof option === 'function') return option;
   if (option === null || typeof option !== 'object' || Array.isArray(option)) bad(`${name} must be an object of strings or a function of the request`);
   const entries = Object.entries(option);
   for (const [k, v] of entries) if (typeof v !== 'string') bad(`${name}.${k} must be a string (got ${typeof v})`);
+  if (bindDirection && Object.hasOwn(option, DIRECTION_CONTEXT_KEY)) {
+    bad(`${name} may not set "${DIRECTION_CONTEXT_KEY}": the direction is bound by bindDirection`);
+  }
   return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
 }
 
@@ -132,6 +149,8 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
   if (encryption !== 'required' && encryption !== 'optional') bad(`encryption must be "required" or "optional"`);
   const alg = options.alg ?? 'A256KW';
   if (alg !== 'A256KW' && alg !== 'dir') bad('alg must be "A256KW" or "dir"');
+  const bindDirection = options.bindDirection ?? defaults.bindDirection ?? true;
+  if (typeof bindDirection !== 'boolean') bad('bindDirection must be true or false');
   let policy: FieldPolicy | undefined;
   let responsePolicy: FieldPolicy | undefined;
   if (mode === 'fields') {
@@ -164,8 +183,9 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
     policy,
     responsePolicy,
     keys,
-    context: toContext(options.context, 'context'),
-    responseContext: toContext(options.responseContext, 'responseContext'),
+    context: toContext(options.context, 'context', bindDirection),
+    responseContext: toContext(options.responseContext, 'responseContext', bindDirection),
+    bindDirection,
     alg,
     maxBodyBytes,
     maxAgeSeconds: nonNegative(f.maxAgeSeconds, 'freshness.maxAgeSeconds'),
@@ -203,6 +223,49 @@ export function needsSharedKeys(route: CompiledRoute, profiles: readonly Payload
 export function resolveContext(option: ContextOption | undefined, head: RequestHead): Context | undefined {
   if (option === undefined) return undefined;
   return typeof option === 'function' ? (option as (r: RequestHead) => Context)(head) : option;
+}
+
+/**
+ * The `wsc` context entry that binds a shared-key token to the direction it
+ * travels in: value `request` (client to server) or `response` (server to
+ * client). Added to the route's `context` / `responseContext` (or making up
+ * the whole context when the route sets none) unless the route sets
+ * `bindDirection: false`. Peers that seal or open tokens without this package
+ * add the same entry, e.g. `encryptFields(keys, doc, policy, { context: { "wireseal-http": "request" } })`.
+ */
+export const DIRECTION_CONTEXT_KEY = 'wireseal-http';
+
+/** Which way a message travels: client to server, or back. */
+export type Direction = 'request' | 'response';
+
+const DIRECTION_ONLY: Readonly<Record<Direction, Context>> = Object.freeze({
+  request: Object.freeze({ [DIRECTION_CONTEXT_KEY]: 'request' }),
+  response: Object.freeze({ [DIRECTION_CONTEXT_KEY]: 'response' }),
+});
+/** Fixed contexts with the direction entry added, frozen (so core caches their digest), per direction. */
+const BOUND: Readonly<Record<Direction, WeakMap<object, Context>>> = { request: new WeakMap(), response: new WeakMap() };
+
+/**
+ * The `wsc` context of tokens travelling in `direction` on `route`: its
+ * `context` (requests) or `responseContext` (responses), plus the
+ * {@link DIRECTION_CONTEXT_KEY} entry unless the route opted out or the
+ * profile binds the direction itself (`bindsDirection`). A context function
+ * cannot remove or change the direction entry: the route's wins.
+ */
+export function contextFor(route: CompiledRoute, direction: Direction, head: RequestHead, profile?: PayloadProfile): Context | undefined {
+  const option = direction === 'request' ? route.context : route.responseContext;
+  if (!route.bindDirection || profile?.bindsDirection === true) return resolveContext(option, head);
+  if (option === undefined) return DIRECTION_ONLY[direction];
+  if (typeof option === 'function') {
+    const given = (option as (r: RequestHead) => Context)(head);
+    // Not an object: handed on as it is, for the core to refuse.
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) return given;
+    return { ...given, [DIRECTION_CONTEXT_KEY]: direction };
+  }
+  const cache = BOUND[direction];
+  let bound = cache.get(option);
+  if (bound === undefined) cache.set(option, (bound = Object.freeze({ ...option, [DIRECTION_CONTEXT_KEY]: direction })));
+  return bound;
 }
 
 /**

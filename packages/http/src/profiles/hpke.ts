@@ -192,7 +192,8 @@ async function sealTo(to: AsymmetricEntry, info: Buffer, plaintext: Uint8Array, 
 }
 
 /** What the server and client HPKE profiles share: media type, name, body form, opt-in. */
-const HPKE_PROFILE = { mediaType: HPKE_TYPE, name: 'hpke', bodyAs: 'bytes', optIn: true, usesSharedKeys: false } as const;
+// bindsDirection: requests and responses have different `info` labels (and normally different key pairs).
+const HPKE_PROFILE = { mediaType: HPKE_TYPE, name: 'hpke', bodyAs: 'bytes', optIn: true, usesSharedKeys: false, bindsDirection: true } as const;
 
 /**
  * The server side of HPKE (`application/octet-stream+hpke`). Add it to the

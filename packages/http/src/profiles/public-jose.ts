@@ -211,6 +211,8 @@ const PUBLIC_JOSE_PROFILE = {
   bodyAs: 'text',
   optIn: true,
   usesSharedKeys: false,
+  // Requests go to the server's key pair and name `wsr`; responses go to the client's and never do.
+  bindsDirection: true,
   claims: (body: Uint8Array | string): boolean => isAsymmetricAlg(peekAlg(body)),
 } as const;
 
@@ -282,6 +284,9 @@ export function publicKeyJoseClient(options: PublicKeyJoseClientOptions): Payloa
     async open(body: Uint8Array | string, ctx: ProfileContext): Promise<OpenedPayload> {
       const token = tokenText(body);
       const checked = precheck(token, currentSet(options.keys), ALL_ALGS);
+      // A request names the key for its answer; an answer never does. So a request
+      // token (say, to a key pair this client shares with the server) is not an answer.
+      if (checked.header.wsr !== undefined) throw new ContextMismatchError('token is a request (it names "wsr"), not a response');
       const plaintext = await decrypt(token, checked);
       return finish(checked.header, plaintext, ctx.context, checked.tag);
     },

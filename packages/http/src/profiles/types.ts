@@ -12,7 +12,11 @@ import type { HeaderMap, RequestHead } from '../core/media.ts';
 export interface ProfileContext {
   /** The route's keys. */
   readonly keys: KeySource;
-  /** The `wsc` context for this direction (request or response), if any. */
+  /**
+   * The `wsc` context for this direction (request or response), if any: the
+   * route's context plus, unless the route sets `bindDirection: false` or the
+   * profile `bindsDirection`, the `wireseal-http` direction entry.
+   */
   readonly context: Context | undefined;
   /** `alg` for sealing with a shared key. */
   readonly alg: SymmetricAlg;
@@ -70,6 +74,14 @@ export interface PayloadProfile {
    * routes that use only such profiles need no shared `keys`. Default true.
    */
   readonly usesSharedKeys?: boolean;
+  /**
+   * True for profiles that keep requests and responses apart themselves (HPKE's
+   * `info` labels; public-key JWE, whose requests and responses are encrypted
+   * to different key pairs and whose requests carry `wsr`): the codec then
+   * does not add the `wireseal-http` direction entry to their `wsc` context.
+   * Default false: the codec binds the direction into `ctx.context`.
+   */
+  readonly bindsDirection?: boolean;
   /**
    * When several profiles of one route share a media type (`application/jose`:
    * shared-key and public-key JWE), the codec gives the body to the first
