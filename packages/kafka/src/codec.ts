@@ -5,7 +5,7 @@
  * record replayed into another topic does not open.
  */
 import type { Engine, EngineName, JsonValue, KeySet, KeySource } from '@wireseal/core';
-import { currentKeys, decryptFields, encryptFields, openToken, seal } from '@wireseal/core';
+import { currentKeys, decryptFields, encryptFieldsWithReport, openToken, seal } from '@wireseal/core';
 import { PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { HEADER_JWE, HEADER_MARKER, headerText, joinToken, splitToken, stripFraming } from './framing.ts';
@@ -28,7 +28,12 @@ export interface SealableMessage extends Omit<Message, 'value'> {
 export interface OpenedInfo {
   /** How the topic is configured. */
   readonly mode: 'fields' | 'whole' | 'plain';
-  /** True when the record carried wireseal tokens and they were opened. */
+  /**
+   * True when at least one wireseal token was opened: field mode, some policy
+   * path held a token; whole mode, the value was sealed. False for plain
+   * topics, tombstones, passed-through whole values, and field-mode records
+   * that held no token at any policy path (nothing there, or only plaintext).
+   */
   readonly encrypted: boolean;
   /** Field mode: the decrypted document (already parsed). */
   readonly doc?: JsonValue;
@@ -36,6 +41,8 @@ export interface OpenedInfo {
   readonly decrypted: readonly string[];
   /** Concrete paths that held plaintext and passed through (`migrate` mode); `['$']` for a whole plaintext record. */
   readonly passedThrough: readonly string[];
+  /** Field mode: the policy paths (as the policy writes them) that matched nothing in this record. Empty otherwise. */
+  readonly unmatched: readonly string[];
   /** Whole mode: the `kid` of the key that opened the record. */
   readonly kid?: string;
   /** Whole mode: the sealed media type (`cty`), when the producer set one. */
@@ -68,14 +75,30 @@ export interface OpenedMessage {
   wireseal: OpenedInfo;
 }
 
-/** Counters kept by a codec (and the consumer wrappers that use it). */
+/**
+ * Counters kept by a codec (and the producer and consumer wrappers that use
+ * it). Each field- or whole-mode record encoded counts once in `encrypted` or
+ * `encodedWithoutFields`. Each such record consumed counts once in
+ * `decrypted`, `passedThrough` or `withoutFields` when it is handed on, or in
+ * `deadLettered`, `skipped` or `failed` when a wrapper settles its failure.
+ * Plain topics and tombstones count in none. `valuesSealed` and
+ * `tokensOpened` count values, not records.
+ */
 export interface KafkaCodecStats {
-  /** Records sealed by `encode` (field or whole mode). */
+  /** Records sealed by `encode` with at least one value sealed (field mode), or with their value sealed (whole mode). */
   encrypted: number;
-  /** Records opened and handed on (every policy token decrypted). */
+  /** Field-mode records `encode` handed on with no value at any policy path: nothing to seal (sent with `wireseal: 1`, no token). */
+  encodedWithoutFields: number;
+  /** Values sealed by `encode`: one per concrete policy path in field mode, one per record in whole mode. */
+  valuesSealed: number;
+  /** Records handed on with at least one token opened and no plaintext where a token belongs. */
   decrypted: number;
   /** Records handed on with plaintext where tokens belong (`migrate` mode). */
   passedThrough: number;
+  /** Field-mode records handed on that held no value at any policy path (nothing was decrypted, nothing passed through). */
+  withoutFields: number;
+  /** Tokens opened: one per concrete policy path in field mode (also in records that count as `passedThrough`), one per record in whole mode. */
+  tokensOpened: number;
   /** Records that failed to open and were published to a dead-letter topic. */
   deadLettered: number;
   /** Records that failed to open and were skipped (`onFailure: 'skip'`). */
@@ -94,8 +117,28 @@ export interface RecordOrigin {
   readonly offset: string;
 }
 
+/**
+ * `encode` sealed a field-mode record in which some policy paths matched
+ * nothing. `paths` are policy paths as the policy writes them (never concrete
+ * array paths, never values). The record has no offset yet: `offset` is
+ * always undefined, `partition` is the message's, or -1 when kafkajs's
+ * partitioner picks it.
+ */
+export interface UnmatchedEvent {
+  readonly type: 'unmatched';
+  /** Topic the record was sealed for. */
+  readonly topic: string;
+  /** The message's `partition`, or -1 when unset. */
+  readonly partition: number;
+  /** Always undefined: the record is not sent yet. */
+  readonly offset?: undefined;
+  /** Policy paths that matched nothing in this record. */
+  readonly paths: readonly string[];
+}
+
 /** Something an operator may want to know about; delivered to `onEvent`. Never holds key bytes or plaintext. */
 export type KafkaCodecEvent =
+  | UnmatchedEvent
   | (RecordOrigin & { readonly type: 'passed-through'; readonly paths: readonly string[] })
   | (RecordOrigin & { readonly type: 'dead-lettered'; readonly error: WiresealError; readonly dlqTopic: string })
   | (RecordOrigin & { readonly type: 'dead-letter-failed'; readonly error: WiresealError; readonly dlqTopic: string; readonly cause: unknown })
@@ -110,7 +153,7 @@ export interface KafkaCodecOptions {
   topics: TopicConfigs;
   /** `node` (default on Node) or `noble`, or an engine object. */
   engine?: EngineName | Engine;
-  /** Receives events (pass-throughs, dead letters, skips, failures). Exceptions it throws are ignored. */
+  /** Receives events (unmatched policy paths on encode, pass-throughs, dead letters, skips, failures). Exceptions it throws are ignored. */
   onEvent?: (event: KafkaCodecEvent) => void;
 }
 
@@ -169,7 +212,18 @@ export class KafkaCodec {
   readonly #engine: EngineName | Engine | undefined;
   readonly #onEvent: ((event: KafkaCodecEvent) => void) | undefined;
   readonly #topics = new Map<string, ResolvedTopic>();
-  readonly #stats: KafkaCodecStats = { encrypted: 0, decrypted: 0, passedThrough: 0, deadLettered: 0, skipped: 0, failed: 0 };
+  readonly #stats: KafkaCodecStats = {
+    encrypted: 0,
+    encodedWithoutFields: 0,
+    valuesSealed: 0,
+    decrypted: 0,
+    passedThrough: 0,
+    withoutFields: 0,
+    tokensOpened: 0,
+    deadLettered: 0,
+    skipped: 0,
+    failed: 0,
+  };
 
   /** Use {@link createKafkaCodec}. */
   constructor(options: KafkaCodecOptions) {
@@ -229,7 +283,8 @@ export class KafkaCodec {
    * JSON value; whole mode replaces the value with its ciphertext and adds the
    * `wireseal-jwe` header. Both add `wireseal: 1`. Key, partition, timestamp
    * and other headers are kept; `null` values (tombstones) pass unsealed.
-   * @throws WiresealError `ERR_POLICY_INVALID` for an unconfigured topic, a value that is not JSON (field mode) or a message that already has wireseal headers; `ERR_KEY_SOURCE` when no key set is available
+   * Field mode reports policy paths that matched nothing as an `unmatched` event.
+   * @throws WiresealError `ERR_POLICY_INVALID` for an unconfigured topic, a value that is not JSON (field mode) or a message that already has wireseal headers; `ERR_PLAINTEXT_FIELD` when a policy path meets a member of the wrong shape (field mode: its values would leave unsealed); `ERR_FIELD_MISSING` when a `requireMatch` path matches nothing; `ERR_KEY_SOURCE` when no key set is available
    */
   encode(topic: string, message: SealableMessage): Message {
     const t = this.topic(topic);
@@ -241,7 +296,6 @@ export class KafkaCodec {
       throw new PolicyInvalidError(`topic "${topic}": message already carries "${HEADER_MARKER}" headers; refusing to seal it again`);
     }
     const keys = this.keys();
-    let out: Message;
     if (t.mode === 'fields') {
       let doc: unknown = value;
       if (!isDocument(value)) {
@@ -251,15 +305,24 @@ export class KafkaCodec {
           throw new PolicyInvalidError(`topic "${topic}" is in fields mode: the message value must be a JSON document`);
         }
       }
-      const sealed = encryptFields(keys, doc, t.policy!, { context: t.context, alg: t.alg, engine: this.#engine, limits: t.limits });
-      out = { ...message, value: JSON.stringify(sealed), headers: { ...headers, [HEADER_MARKER]: '1' } };
-    } else {
-      const bytes = isDocument(value) ? JSON.stringify(value) : value;
-      const split = splitToken(seal(keys, bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
-      out = { ...message, value: split.value, headers: { ...headers, [HEADER_MARKER]: '1', [HEADER_JWE]: split.frame } };
+      // The report costs a few string concatenations per sealed value (measured: within noise of encryptFields).
+      const r = encryptFieldsWithReport(keys, doc, t.policy!, { context: t.context, alg: t.alg, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
+      const out: Message = { ...message, value: JSON.stringify(r.doc), headers: { ...headers, [HEADER_MARKER]: '1' } };
+      const n = r.sealed.length;
+      if (n > 0) {
+        this.#stats.encrypted++;
+        this.#stats.valuesSealed += n;
+      } else {
+        this.#stats.encodedWithoutFields++;
+      }
+      if (r.unmatched.length > 0) this.report(undefined, { type: 'unmatched', topic, partition: message.partition ?? -1, paths: r.unmatched });
+      return out;
     }
+    const bytes = isDocument(value) ? JSON.stringify(value) : value;
+    const split = splitToken(seal(keys, bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
     this.#stats.encrypted++;
-    return out;
+    this.#stats.valuesSealed++;
+    return { ...message, value: split.value, headers: { ...headers, [HEADER_MARKER]: '1', [HEADER_JWE]: split.frame } };
   }
 
   /**
@@ -296,7 +359,7 @@ export class KafkaCodec {
     const value = message.value;
     const headers = message.headers;
     if (t.mode === 'plain' || value === null) {
-      return opened(message, value, stripFraming(headers), { mode: t.mode, encrypted: false, decrypted: EMPTY, passedThrough: EMPTY });
+      return opened(message, value, stripFraming(headers), { mode: t.mode, encrypted: false, decrypted: EMPTY, passedThrough: EMPTY, unmatched: EMPTY });
     }
     if (t.mode === 'fields') {
       let doc: unknown;
@@ -305,11 +368,13 @@ export class KafkaCodec {
       } catch {
         throw new TokenMalformedError(`record on fields-mode topic "${t.topic}" is not UTF-8 JSON`);
       }
-      const r = decryptFields(keys, doc, t.policy!, { mode: t.decryptMode, context: t.context, engine: this.#engine, limits: t.limits });
-      const passed = r.passedThrough.length > 0 || r.legacy.length > 0;
-      const info: OpenedInfo = { mode: 'fields', encrypted: r.decrypted.length > 0, doc: r.doc, decrypted: r.decrypted, passedThrough: r.passedThrough };
-      if (passed) this.#passed(t, message, partition, r.passedThrough);
-      else this.#stats.decrypted++;
+      const r = decryptFields(keys, doc, t.policy!, { mode: t.decryptMode, context: t.context, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
+      const n = r.decrypted.length;
+      const info: OpenedInfo = { mode: 'fields', encrypted: n > 0, doc: r.doc, decrypted: r.decrypted, passedThrough: r.passedThrough, unmatched: r.unmatched };
+      this.#stats.tokensOpened += n;
+      if (r.passedThrough.length > 0 || r.legacy.length > 0) this.#passed(t, message, partition, r.passedThrough);
+      else if (n > 0) this.#stats.decrypted++;
+      else this.#stats.withoutFields++; // no value at any policy path: nothing was decrypted
       return openedDoc(message, r.doc, stripFraming(headers), info);
     }
     const marker = headerText(headers, HEADER_MARKER);
@@ -319,13 +384,14 @@ export class KafkaCodec {
         throw new PlaintextFieldError('$', `record on whole-value topic "${t.topic}" has no wireseal headers: plaintext where ciphertext belongs (strict mode)`);
       }
       this.#passed(t, message, partition, WHOLE);
-      return opened(message, value, stripFraming(headers), { mode: 'whole', encrypted: false, decrypted: EMPTY, passedThrough: WHOLE });
+      return opened(message, value, stripFraming(headers), { mode: 'whole', encrypted: false, decrypted: EMPTY, passedThrough: WHOLE, unmatched: EMPTY });
     }
     if (marker !== '1') throw new TokenMalformedError(`record header "${HEADER_MARKER}" must be exactly one "1"`);
     if (typeof frame !== 'string') throw new TokenMalformedError(`record has "${HEADER_MARKER}: 1" but not exactly one "${HEADER_JWE}" header`);
     const { plaintext, header } = openToken(keys, joinToken(frame, value), { context: t.context, engine: this.#engine });
     this.#stats.decrypted++;
-    const info: OpenedInfo = { mode: 'whole', encrypted: true, decrypted: WHOLE, passedThrough: EMPTY, kid: header.kid, cty: header.cty };
+    this.#stats.tokensOpened++;
+    const info: OpenedInfo = { mode: 'whole', encrypted: true, decrypted: WHOLE, passedThrough: EMPTY, unmatched: EMPTY, kid: header.kid, cty: header.cty };
     return opened(message, asBuffer(plaintext), stripFraming(headers), info);
   }
 }

@@ -18,6 +18,7 @@ export type {
   OpenedMessage,
   RecordOrigin,
   SealableMessage,
+  UnmatchedEvent,
 } from './codec.ts';
 export type { FieldsTopicConfig, PlainTopicConfig, TopicConfig, TopicConfigs, WholeTopicConfig } from './topics.ts';
 export { wiresealProducer } from './producer.ts';

@@ -21,6 +21,16 @@ export interface FieldsTopicConfig {
   readonly contextTopic?: string;
   /** Document limits (depth, nodes, tokens), as for `encryptFields`/`decryptFields`. */
   readonly limits?: DocumentLimits;
+  /**
+   * Policy paths every record must have a value at: `true` for all of them, or
+   * a list of policy paths (written exactly as in the policy). Applied both
+   * ways: a record without one fails to encode (`ERR_FIELD_MISSING`, nothing is
+   * sent) and a consumed record without one is a record failure (dead-lettered
+   * with `ERR_FIELD_MISSING` by default). A name that is not a policy path is
+   * `ERR_POLICY_INVALID` when the topic is configured. Default: none (a path
+   * that matches nothing is skipped).
+   */
+  readonly requireMatch?: boolean | readonly string[];
 }
 
 /** A topic whose record values are raw ciphertext; the rest of the JWE travels in the `wireseal-jwe` header. */
@@ -63,6 +73,8 @@ export interface ResolvedTopic {
   readonly alg: SymmetricAlg;
   readonly cty: string | undefined;
   readonly limits: DocumentLimits | undefined;
+  /** Fields mode: `true`, or a frozen list of policy paths; `undefined` when none is required. */
+  readonly requireMatch: true | readonly string[] | undefined;
   /** Frozen `{ topic }`, so core caches its digest. */
   readonly context: Context;
 }
@@ -71,6 +83,23 @@ function toPolicy(topic: string, policy: FieldsTopicConfig['policy'] | undefined
   if (policy instanceof FieldPolicy) return policy;
   if (policy === undefined || policy === null) throw new PolicyInvalidError(`topic "${topic}": fields mode needs a policy`);
   return FieldPolicy.parse(policy as FieldPolicyJson | readonly string[]);
+}
+
+/**
+ * Checks `requireMatch` against the policy now, so that a typo is a
+ * configuration error at start-up instead of a failure on every record.
+ */
+function toRequired(topic: string, policy: FieldPolicy, require: unknown): true | readonly string[] | undefined {
+  if (require === undefined || require === false) return undefined;
+  if (require === true) return true;
+  if (!Array.isArray(require)) throw new PolicyInvalidError(`topic "${topic}": requireMatch must be true, false or an array of policy paths`);
+  const texts = new Set(policy.paths.map((p) => p.text));
+  for (const r of require as unknown[]) {
+    if (typeof r !== 'string' || !texts.has(r)) {
+      throw new PolicyInvalidError(`topic "${topic}": requireMatch names ${typeof r === 'string' ? JSON.stringify(r) : r === null ? 'null' : `a ${typeof r}`}, which is not a path of the topic's policy`);
+    }
+  }
+  return require.length === 0 ? undefined : Object.freeze([...(require as string[])]);
 }
 
 /** @internal Validates one topic's configuration. */
@@ -90,14 +119,18 @@ export function resolveTopic(topic: string, config: TopicConfig | undefined): Re
   const contextTopic = c.contextTopic ?? topic;
   if (typeof contextTopic !== 'string' || contextTopic.length === 0) throw new PolicyInvalidError(`topic "${topic}": contextTopic must be a non-empty string`);
   if (c.cty !== undefined && typeof c.cty !== 'string') throw new PolicyInvalidError(`topic "${topic}": cty must be a string`);
+  // A safety option that would be silently ignored is refused instead.
+  if (mode !== 'fields' && c.requireMatch !== undefined) throw new PolicyInvalidError(`topic "${topic}": requireMatch applies to fields mode only`);
+  const policy = mode === 'fields' ? toPolicy(topic, c.policy) : undefined;
   return Object.freeze({
     topic,
     mode,
-    policy: mode === 'fields' ? toPolicy(topic, c.policy) : undefined,
+    policy,
     decryptMode,
     alg,
     cty: mode === 'whole' ? c.cty : undefined,
     limits: c.limits,
+    requireMatch: policy ? toRequired(topic, policy, c.requireMatch) : undefined,
     context: Object.freeze({ topic: contextTopic }),
   });
 }

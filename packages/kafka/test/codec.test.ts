@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeySet, decodeProtectedHeader } from '@wireseal/core';
-import { KeySourceError, WiresealError } from '@wireseal/core/errors';
+import { FieldMissingError, KeySourceError, PlaintextFieldError, WiresealError } from '@wireseal/core/errors';
 import type { EachMessagePayload, KafkaMessage, Producer } from 'kafkajs';
 import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, deadLetterMessage, wiresealEachMessage, wiresealProducer } from '@wireseal/kafka';
-import type { KafkaCodecEvent } from '@wireseal/kafka';
+import type { JsonDocument, KafkaCodecEvent } from '@wireseal/kafka';
 import { SwappableKeys } from './cluster.ts';
 
 const POLICY = { fields: ['card.number', 'card.cvv', 'customer.ssn'] };
@@ -281,6 +281,170 @@ describe('configuration and keys', () => {
       'wireseal-source-partition': '2',
       'wireseal-source-offset': '42',
     });
+  });
+});
+
+/** The error a call throws (a WiresealError), for asserting its code and members. */
+function errorOf(fn: () => unknown): WiresealError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof WiresealError) return err;
+    throw err;
+  }
+  throw new Error('expected a WiresealError');
+}
+
+const SHAPE_POLICY = ['accounts[*].iban', 'card.number'];
+const IBAN = 'DE89370400440532013000';
+const CARD = '4111111111111111';
+
+describe('policy paths of the wrong shape', () => {
+  const shapes = createKafkaCodec({
+    keys,
+    topics: {
+      strict: { mode: 'fields', policy: SHAPE_POLICY },
+      migrating: { mode: 'fields', policy: SHAPE_POLICY, decryptMode: 'migrate' },
+    },
+  });
+  const forged = (doc: unknown) => consumed({ value: JSON.stringify(doc), headers: { [HEADER_MARKER]: '1' } });
+
+  it('strict: an object where the policy has [*], or a string where it expects an object, is ERR_PLAINTEXT_FIELD with the member\'s path', () => {
+    const a = errorOf(() => shapes.decode('strict', forged({ accounts: { '0': { iban: IBAN } } })));
+    expect([a.code, (a as PlaintextFieldError).path]).toEqual(['ERR_PLAINTEXT_FIELD', 'accounts']);
+    const b = errorOf(() => shapes.decode('strict', forged({ card: CARD })));
+    expect([b.code, (b as PlaintextFieldError).path]).toEqual(['ERR_PLAINTEXT_FIELD', 'card']);
+    expect(shapes.stats).toMatchObject({ decrypted: 0, withoutFields: 0, passedThrough: 0, tokensOpened: 0 });
+  });
+
+  it('migrate: the member is handed on as passed through, with its path, counted and reported', () => {
+    const events: KafkaCodecEvent[] = [];
+    const c = createKafkaCodec({ keys, topics: { migrating: { mode: 'fields', policy: SHAPE_POLICY, decryptMode: 'migrate' } }, onEvent: (e) => events.push(e) });
+    const sealedCard = JSON.parse(String(c.encode('migrating', { value: { card: { number: CARD } } }).value)).card;
+    const opened = c.decode('migrating', forged({ accounts: { '0': { iban: IBAN } }, card: sealedCard }), 4);
+    expect(opened.wireseal).toMatchObject({ encrypted: true, decrypted: ['card.number'], passedThrough: ['accounts'], unmatched: [] });
+    expect(opened.wireseal.doc).toEqual({ accounts: { '0': { iban: IBAN } }, card: { number: CARD } });
+    expect(c.stats).toMatchObject({ passedThrough: 1, decrypted: 0, withoutFields: 0, tokensOpened: 1 });
+    expect(events.filter((e) => e.type === 'passed-through')).toEqual([{ type: 'passed-through', topic: 'migrating', partition: 4, offset: '0', paths: ['accounts'] }]);
+  });
+
+  it('encode refuses a wrong-shape document with ERR_PLAINTEXT_FIELD; the producer wrapper sends nothing', async () => {
+    const wrong: JsonDocument[] = [{ accounts: { '0': { iban: IBAN } } }, { card: CARD }, { accounts: [{ iban: IBAN }], card: CARD }];
+    for (const value of wrong) {
+      expect(codeOf(() => shapes.encode('strict', { value }))).toBe('ERR_PLAINTEXT_FIELD');
+      expect(codeOf(() => shapes.encode('strict', { value: JSON.stringify(value) }))).toBe('ERR_PLAINTEXT_FIELD');
+    }
+    const calls: unknown[] = [];
+    const fake = { send: async (r: unknown) => (calls.push(r), []), sendBatch: async (b: unknown) => (calls.push(b), []) } as unknown as Producer;
+    const producer = wiresealProducer(fake, shapes);
+    const good = { accounts: [{ iban: IBAN }], card: { number: CARD } };
+    await expect(producer.send({ topic: 'strict', messages: [{ value: good }, { value: { accounts: { '0': { iban: IBAN } } } }] })).rejects.toMatchObject({ code: 'ERR_PLAINTEXT_FIELD' });
+    await expect(producer.sendBatch({ topicMessages: [{ topic: 'strict', messages: [{ value: good }, { value: { card: CARD } }] }] })).rejects.toMatchObject({ code: 'ERR_PLAINTEXT_FIELD' });
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe('counting what a record held', () => {
+  const fresh = (onEvent?: (e: KafkaCodecEvent) => void) =>
+    createKafkaCodec({
+      keys,
+      topics: { payments: { mode: 'fields', policy: POLICY }, migrating: { mode: 'fields', policy: POLICY, decryptMode: 'migrate' }, docs: { mode: 'whole' } },
+      ...(onEvent ? { onEvent } : {}),
+    });
+
+  it('a record on a strict topic with no value at any policy path is counted as withoutFields, not decrypted, and is not "encrypted"', () => {
+    const c = fresh();
+    const opened = c.decode('payments', consumed({ value: JSON.stringify({ id: 'p-2', amount: 5 }), headers: { [HEADER_MARKER]: '1' } }));
+    expect(opened.wireseal).toMatchObject({ encrypted: false, decrypted: [], passedThrough: [], unmatched: POLICY.fields });
+    expect(c.stats).toMatchObject({ decrypted: 0, withoutFields: 1, passedThrough: 0, tokensOpened: 0 });
+    // The same on the way out: nothing sealed is not "encrypted".
+    c.encode('payments', { value: { id: 'p-2', amount: 5 } });
+    expect(c.stats).toMatchObject({ encrypted: 0, encodedWithoutFields: 1, valuesSealed: 0 });
+  });
+
+  it('counts values sealed and tokens opened, per concrete path in field mode and per record in whole mode', () => {
+    const c = fresh();
+    const arrays = createKafkaCodec({ keys, topics: { t: { mode: 'fields', policy: SHAPE_POLICY } } });
+    const twoAccounts = arrays.encode('t', { value: { accounts: [{ iban: IBAN }, { iban: IBAN }], card: { number: CARD } } });
+    expect(arrays.stats).toMatchObject({ encrypted: 1, valuesSealed: 3 });
+    expect(arrays.decode('t', consumed(twoAccounts)).wireseal.decrypted).toEqual(['accounts[0].iban', 'accounts[1].iban', 'card.number']);
+    expect(arrays.stats).toMatchObject({ decrypted: 1, tokensOpened: 3 });
+
+    c.decode('payments', consumed(c.encode('payments', { value: payment })));
+    c.decode('payments', consumed(c.encode('payments', { value: { ...payment, customer: { name: 'Ada' } } })));
+    c.decode('docs', consumed(c.encode('docs', { value: 'v' })));
+    expect(c.stats).toMatchObject({ encrypted: 3, encodedWithoutFields: 0, valuesSealed: 3 + 2 + 1, decrypted: 3, withoutFields: 0, tokensOpened: 3 + 2 + 1 });
+  });
+
+  it('migrate: tokens opened beside plaintext count as opened, the record as passed through', () => {
+    const c = fresh();
+    const sealed = JSON.parse(String(c.encode('migrating', { value: payment }).value));
+    sealed.customer.ssn = '123-45-6789';
+    const opened = c.decode('migrating', consumed({ value: JSON.stringify(sealed) }));
+    expect(opened.wireseal).toMatchObject({ encrypted: true, decrypted: ['card.number', 'card.cvv'], passedThrough: ['customer.ssn'] });
+    expect(c.stats).toMatchObject({ passedThrough: 1, decrypted: 0, withoutFields: 0, tokensOpened: 2 });
+  });
+});
+
+describe('requireMatch per topic', () => {
+  const topics = {
+    some: { mode: 'fields' as const, policy: SHAPE_POLICY, requireMatch: ['card.number'] },
+    all: { mode: 'fields' as const, policy: SHAPE_POLICY, requireMatch: true },
+    none: { mode: 'fields' as const, policy: SHAPE_POLICY, requireMatch: false },
+  };
+  const c = createKafkaCodec({ keys, topics });
+
+  it('a name that is not a policy path (or a bad value, or a topic that is not in fields mode) is ERR_POLICY_INVALID at configuration time', () => {
+    const bad: unknown[] = [['card.cvv'], ['accounts[0].iban'], ['card'], 'card.number', [1], [null], 1];
+    for (const requireMatch of bad) {
+      expect(codeOf(() => createKafkaCodec({ keys, topics: { t: { mode: 'fields', policy: SHAPE_POLICY, requireMatch } as never } }))).toBe('ERR_POLICY_INVALID');
+    }
+    expect(codeOf(() => createKafkaCodec({ keys, topics: { t: { mode: 'whole', requireMatch: true } as never } }))).toBe('ERR_POLICY_INVALID');
+    // A topic function is resolved on first use: the first record fails the same way, both directions.
+    const lazy = createKafkaCodec({ keys, topics: () => ({ mode: 'fields', policy: SHAPE_POLICY, requireMatch: ['card.cvv'] }) });
+    expect(codeOf(() => lazy.encode('x', { value: { card: { number: CARD } } }))).toBe('ERR_POLICY_INVALID');
+    expect(codeOf(() => lazy.decode('y', consumed({ value: '{}' })))).toBe('ERR_POLICY_INVALID');
+    expect(codeOf(() => createKafkaCodec({ keys, topics: { t: { mode: 'fields', policy: SHAPE_POLICY, requireMatch: [] } } }))).toBe('no error');
+  });
+
+  it('encode: a record without a required path fails with ERR_FIELD_MISSING naming the policy paths; nothing is sent', async () => {
+    const some = errorOf(() => c.encode('some', { value: { accounts: [{ iban: IBAN }] } }));
+    expect([some.code, (some as FieldMissingError).paths]).toEqual(['ERR_FIELD_MISSING', ['card.number']]);
+    const all = errorOf(() => c.encode('all', { value: { card: { number: CARD }, accounts: [] } }));
+    expect([all.code, (all as FieldMissingError).paths]).toEqual(['ERR_FIELD_MISSING', ['accounts[*].iban']]);
+    expect(codeOf(() => c.encode('some', { value: { card: { number: CARD } } }))).toBe('no error');
+    expect(codeOf(() => c.encode('none', { value: {} }))).toBe('no error');
+    const calls: unknown[] = [];
+    const fake = { send: async (r: unknown) => (calls.push(r), []), sendBatch: async (b: unknown) => (calls.push(b), []) } as unknown as Producer;
+    await expect(wiresealProducer(fake, c).send({ topic: 'some', messages: [{ value: { card: { number: CARD } } }, { value: { id: 1 } }] })).rejects.toMatchObject({ code: 'ERR_FIELD_MISSING' });
+    expect(calls).toHaveLength(0);
+  });
+
+  it('decode: the same option applies to consumed records (ERR_FIELD_MISSING, a record failure); tombstones are not checked', () => {
+    const reader = createKafkaCodec({ keys, topics: { some: topics.none } });
+    const partial = consumed(createKafkaCodec({ keys, topics: { some: topics.none } }).encode('some', { value: { accounts: [{ iban: IBAN }] } }));
+    expect(reader.decode('some', partial).wireseal.unmatched).toEqual(['card.number']);
+    const e = errorOf(() => c.decode('some', partial));
+    expect([e.code, (e as FieldMissingError).paths]).toEqual(['ERR_FIELD_MISSING', ['card.number']]);
+    expect(c.decode('some', consumed({ key: 'k', value: null })).value).toBeNull();
+  });
+});
+
+describe('unmatched policy paths', () => {
+  it('encode reports the policy paths (as the policy writes them, no values) that matched nothing; decode lists them in OpenedInfo', () => {
+    const events: KafkaCodecEvent[] = [];
+    const c = createKafkaCodec({ keys, topics: { t: { mode: 'fields', policy: [...SHAPE_POLICY, 'customer.ssn'] }, w: { mode: 'whole' } }, onEvent: (e) => events.push(e) });
+    const m = c.encode('t', { value: { accounts: [], card: { number: CARD } }, partition: 2 });
+    c.encode('t', { value: { accounts: [{ iban: IBAN }, { iban: IBAN }], card: { number: CARD }, customer: { ssn: '123-45-6789' } } }); // all matched: no event
+    c.encode('t', { value: { id: 'x' } });
+    c.encode('w', { value: 'whole values have no policy' });
+    expect(events).toEqual([
+      { type: 'unmatched', topic: 't', partition: 2, paths: ['accounts[*].iban', 'customer.ssn'] },
+      { type: 'unmatched', topic: 't', partition: -1, paths: ['accounts[*].iban', 'card.number', 'customer.ssn'] },
+    ]);
+    expect(JSON.stringify(events)).not.toMatch(/4111|DE89|123-45/);
+    expect(c.decode('t', consumed(m)).wireseal.unmatched).toEqual(['accounts[*].iban', 'customer.ssn']);
+    expect(c.decode('w', consumed(c.encode('w', { value: 'v' }))).wireseal.unmatched).toEqual([]);
   });
 });
 

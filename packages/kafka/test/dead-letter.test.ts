@@ -4,12 +4,16 @@
 // produced, with the right code, and the good records around them are
 // handled in order; the offset is committed only after the dead-letter
 // send succeeded. `fail` stops without committing; `skip` is counted.
+// Forged records whose policy paths have the wrong shape (an object where the
+// policy has [*], a string where it expects an object) and records without a
+// `requireMatch` path are dead-lettered the same way, and never handed on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
 import { KeySet } from '@wireseal/core';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, wiresealEachBatch, wiresealEachMessage } from '@wireseal/kafka';
-import type { ConsumeOptions, KafkaCodecEvent, KafkaCodec } from '@wireseal/kafka';
+import { wiresealProducer } from '@wireseal/kafka';
+import type { ConsumeOptions, JsonDocument, KafkaCodecEvent, KafkaCodec, TopicConfigs } from '@wireseal/kafka';
 import { broker, client, committed, consumerConfig, createTopics, kafkaUnavailable, uniqueTopic, waitFor } from './cluster.ts';
 
 const unavailable = kafkaUnavailable();
@@ -67,6 +71,40 @@ function plan(topic: string, mode: 'fields' | 'whole', other: string): Planned[]
   ];
 }
 
+/** Policy of the shape topics: an array path and a nested-object path. */
+const SHAPE_POLICY = ['accounts[*].iban', 'card.number'];
+const IBAN = 'DE89370400440532013000';
+const CARD = '4111111111111111';
+
+/**
+ * Six records on a strict topic with {@link SHAPE_POLICY}: good, accounts as an object keyed "0"
+ * (no array, so `[*]` meets an object), good, card as a string (where `card.number` expects an
+ * object), a record with `wireseal: 1` and no value at any policy path, good. The forged ones are
+ * produced raw, with the `wireseal: 1` header, as a forger bypassing the codec would.
+ */
+function shapePlan(topic: string): Planned[] {
+  const codec = createKafkaCodec({ keys, topics: { [topic]: { mode: 'fields', policy: SHAPE_POLICY } } });
+  const raw = (n: number, doc: unknown): Planned['message'] => ({
+    key: Buffer.from(`key-${n}`),
+    value: Buffer.from(JSON.stringify(doc)),
+    headers: { [HEADER_MARKER]: Buffer.from('1'), 'x-case': Buffer.from(`case-${n}`), bin: Buffer.from([0, n, 254, 255]) },
+  });
+  const good = (n: number, id: string): Planned => {
+    const m = codec.encode(topic, { value: { id, accounts: [{ iban: IBAN, bank: 'x' }], card: { number: CARD } } });
+    const headers: Record<string, Buffer> = { 'x-case': Buffer.from(`case-${n}`) };
+    for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Buffer.from(v as string);
+    return { message: { key: Buffer.from(`key-${n}`), value: Buffer.from(m.value as string), headers }, good: id };
+  };
+  return [
+    good(0, 'shape-g1'),
+    { message: raw(1, { id: 'forged-object', accounts: { '0': { iban: IBAN } } }), code: 'ERR_PLAINTEXT_FIELD' },
+    good(2, 'shape-g2'),
+    { message: raw(3, { id: 'forged-string', card: CARD }), code: 'ERR_PLAINTEXT_FIELD' },
+    { message: raw(4, { id: 'no-fields', amount: 5 }), good: 'no-fields' }, // handed on, unless requireMatch
+    good(5, 'shape-g3'),
+  ];
+}
+
 function idOf(m: { wireseal: { doc?: unknown }; value: Buffer | null }): string {
   const doc = (m.wireseal.doc ?? JSON.parse(m.value!.toString())) as { id: string };
   return doc.id;
@@ -81,6 +119,8 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
   const fieldsTopic = uniqueTopic('poison-fields');
   const wholeTopic = uniqueTopic('poison-whole');
   const otherTopic = uniqueTopic('other');
+  const shapeTopic = uniqueTopic('poison-shape');
+  const sendTopic = uniqueTopic('refused-sends');
   const planned: Record<string, Planned[]> = {};
   const topicsConfig = { [fieldsTopic]: { mode: 'fields' as const, policy: POLICY }, [wholeTopic]: { mode: 'whole' as const } };
 
@@ -89,15 +129,16 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     kafka = client(handle.brokers);
     admin = kafka.admin();
     await admin.connect();
-    const dlqs = [fieldsTopic, wholeTopic].flatMap((t) => [`${t}.dlq`, `${t}.dlq-batch`, `${t}.dlq-retry`]);
-    await createTopics(admin, [fieldsTopic, wholeTopic, otherTopic, ...dlqs]);
+    const dlqs = [fieldsTopic, wholeTopic, shapeTopic].flatMap((t) => [`${t}.dlq`, `${t}.dlq-batch`, `${t}.dlq-retry`]);
+    await createTopics(admin, [fieldsTopic, wholeTopic, otherTopic, shapeTopic, sendTopic, ...dlqs]);
     dlqProducer = kafka.producer({ idempotent: true });
     await dlqProducer.connect();
     planned[fieldsTopic] = plan(fieldsTopic, 'fields', otherTopic);
     planned[wholeTopic] = plan(wholeTopic, 'whole', otherTopic);
+    planned[shapeTopic] = shapePlan(shapeTopic);
     const producer = kafka.producer();
     await producer.connect();
-    for (const topic of [fieldsTopic, wholeTopic]) await producer.send({ topic, acks: -1, messages: planned[topic]!.map((p) => p.message) });
+    for (const topic of [fieldsTopic, wholeTopic, shapeTopic]) await producer.send({ topic, acks: -1, messages: planned[topic]!.map((p) => p.message) });
     await producer.disconnect();
   });
 
@@ -125,9 +166,9 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
 
   type Run = { codec: KafkaCodec; events: KafkaCodecEvent[]; handled: Array<{ topic: string; id: string; offset: string }>; consumer: Consumer; groupId: string; stopped: () => boolean };
 
-  async function run(kind: 'message' | 'batch', topics: string[], options: ConsumeOptions, groupId = uniqueTopic('g'), stopOnFail = true): Promise<Run> {
+  async function run(kind: 'message' | 'batch', topics: string[], options: ConsumeOptions, groupId = uniqueTopic('g'), stopOnFail = true, config: TopicConfigs = topicsConfig): Promise<Run> {
     const events: KafkaCodecEvent[] = [];
-    const codec = createKafkaCodec({ keys, topics: topicsConfig, onEvent: (e) => events.push(e) });
+    const codec = createKafkaCodec({ keys, topics: config, onEvent: (e) => events.push(e) });
     const handled: Run['handled'] = [];
     const consumer = kafka.consumer(consumerConfig(groupId, { retry: { retries: 3, initialRetryTime: 100 } }));
     consumers.push(consumer);
@@ -154,8 +195,8 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     return { codec, events, handled, consumer, groupId, stopped: () => stopped };
   }
 
-  async function expectDeadLetters(topic: string, dlqTopic: string): Promise<void> {
-    const poison = planned[topic]!.map((p, offset) => ({ ...p, offset })).filter((p) => p.code);
+  async function expectDeadLetters(topic: string, dlqTopic: string, plannedHere: Planned[] = planned[topic]!): Promise<void> {
+    const poison = plannedHere.map((p, offset) => ({ ...p, offset })).filter((p) => p.code);
     const dl = await readAll(dlqTopic, poison.length);
     expect(dl).toHaveLength(poison.length);
     dl.forEach((m, i) => {
@@ -260,5 +301,63 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
       ['7', 'ERR_CONTEXT_MISMATCH'],
     ]);
     await expect.poll(() => committed(admin, r.groupId, fieldsTopic), { timeout: 15_000 }).toBe(9);
+  });
+
+  for (const kind of ['message', 'batch'] as const) {
+    it(`each${kind === 'message' ? 'Message' : 'Batch'}: forged records with a policy path of the wrong shape never reach the handler; they land in the DLQ intact with ERR_PLAINTEXT_FIELD`, async () => {
+      const dlq = `${shapeTopic}${kind === 'message' ? '.dlq' : '.dlq-batch'}`;
+      const config = { [shapeTopic]: { mode: 'fields' as const, policy: SHAPE_POLICY } };
+      const r = await run(kind, [shapeTopic], { deadLetter: { producer: dlqProducer, topic: () => dlq } }, uniqueTopic('g-shape'), true, config);
+      await waitFor(() => r.handled.length >= 4 && r.codec.stats.deadLettered >= 2, 'good records and dead letters');
+      await expect.poll(() => committed(admin, r.groupId, shapeTopic), { timeout: 15_000 }).toBe(6);
+      await r.consumer.disconnect();
+      expect(r.handled.map((h) => h.id)).toEqual(['shape-g1', 'shape-g2', 'no-fields', 'shape-g3']);
+      expect(r.handled.map((h) => h.offset)).toEqual(['0', '2', '4', '5']);
+      expect(r.codec.stats).toMatchObject({ decrypted: 3, withoutFields: 1, tokensOpened: 6, passedThrough: 0, deadLettered: 2, skipped: 0, failed: 0 });
+      expect(r.events.filter((e) => e.type === 'dead-lettered').map((e) => [e.offset, e.error.code])).toEqual([
+        ['1', 'ERR_PLAINTEXT_FIELD'],
+        ['3', 'ERR_PLAINTEXT_FIELD'],
+      ]);
+      await expectDeadLetters(shapeTopic, dlq);
+    });
+  }
+
+  it('requireMatch on the consumer: a record without a required path is dead-lettered intact with ERR_FIELD_MISSING', async () => {
+    const dlq = `${shapeTopic}.dlq-retry`;
+    const config = { [shapeTopic]: { mode: 'fields' as const, policy: SHAPE_POLICY, requireMatch: ['card.number'] } };
+    const r = await run('message', [shapeTopic], { deadLetter: { producer: dlqProducer, topic: () => dlq } }, uniqueTopic('g-require'), true, config);
+    await waitFor(() => r.handled.length >= 3 && r.codec.stats.deadLettered >= 3, 'good records and dead letters');
+    await expect.poll(() => committed(admin, r.groupId, shapeTopic), { timeout: 15_000 }).toBe(6);
+    await r.consumer.disconnect();
+    expect(r.handled.map((h) => h.id)).toEqual(['shape-g1', 'shape-g2', 'shape-g3']);
+    expect(r.codec.stats).toMatchObject({ decrypted: 3, withoutFields: 0, deadLettered: 3 });
+    const expected = planned[shapeTopic]!.map((p) => (p.good === 'no-fields' ? { message: p.message, code: 'ERR_FIELD_MISSING' } : p));
+    expect(r.events.filter((e) => e.type === 'dead-lettered').map((e) => [e.offset, e.error.code])).toEqual([
+      ['1', 'ERR_PLAINTEXT_FIELD'],
+      ['3', 'ERR_PLAINTEXT_FIELD'],
+      ['4', 'ERR_FIELD_MISSING'],
+    ]);
+    await expectDeadLetters(shapeTopic, dlq, expected);
+  });
+
+  it('the producer wrapper refuses a wrong-shape document (ERR_PLAINTEXT_FIELD) and one without a required path (ERR_FIELD_MISSING): nothing reaches the broker', async () => {
+    const codec = createKafkaCodec({ keys, topics: { [sendTopic]: { mode: 'fields', policy: SHAPE_POLICY, requireMatch: ['card.number'] } } });
+    const producer = wiresealProducer(kafka.producer(), codec);
+    await producer.connect();
+    try {
+      const good = { id: 'g', accounts: [{ iban: IBAN }], card: { number: CARD } };
+      const refused = async (value: JsonDocument) => {
+        const err = await producer.send({ topic: sendTopic, acks: -1, messages: [{ value: good }, { value }] }).then(() => undefined, (e: unknown) => e);
+        return err as { code?: string; paths?: readonly string[] } | undefined;
+      };
+      expect((await refused({ accounts: { '0': { iban: IBAN } }, card: { number: CARD } }))?.code).toBe('ERR_PLAINTEXT_FIELD');
+      expect((await refused({ accounts: [], card: CARD }))?.code).toBe('ERR_PLAINTEXT_FIELD');
+      const missing = await refused({ accounts: [{ iban: IBAN }] });
+      expect([missing?.code, missing?.paths]).toEqual(['ERR_FIELD_MISSING', ['card.number']]);
+      const [p0] = await admin.fetchTopicOffsets(sendTopic);
+      expect([p0!.low, p0!.high]).toEqual(['0', '0']);
+    } finally {
+      await producer.disconnect();
+    }
   });
 });
