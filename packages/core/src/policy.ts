@@ -24,12 +24,22 @@ export interface FieldPath {
   readonly text: string;
   /** The compiled steps; empty for `$` (the whole document). */
   readonly steps: readonly PathStep[];
+  /** The audience whose keys seal it (`default` for a `fields` policy; empty for a bind path). */
+  readonly audience: string;
 }
 
-/** A field policy as written in JSON. */
-export interface FieldPolicyJson {
-  fields: string[];
-}
+/**
+ * A field policy as written in JSON: `fields` (the single audience
+ * `default`) or `audiences` (name → paths), not both; `bind` optionally lists
+ * paths whose plaintext values are bound into every token (docs/format.md §6.6).
+ */
+export type FieldPolicyJson =
+  | { fields: string[]; audiences?: undefined; bind?: string[] }
+  | { audiences: Record<string, string[]>; fields?: undefined; bind?: string[] };
+
+/** The audience of a `{ fields: [...] }` policy. */
+export const DEFAULT_AUDIENCE = 'default';
+const AUDIENCE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Limits applied when a policy is parsed. */
 export interface PolicyLimits {
@@ -70,8 +80,8 @@ function jsonBytes(text: string): number {
   return n;
 }
 
-function parsePath(text: string, maxDepth: number, maxBytes: number): FieldPath {
-  if (text === '$') return Object.freeze({ text, steps: Object.freeze([]) });
+function parsePath(text: string, maxDepth: number, maxBytes: number, audience: string): FieldPath {
+  if (text === '$') return Object.freeze({ text, steps: Object.freeze([]), audience });
   if (text.length === 0) fail(text, 'is empty');
   const bytes = jsonBytes(text);
   if (bytes > maxBytes) {
@@ -121,7 +131,7 @@ function parsePath(text: string, maxDepth: number, maxBytes: number): FieldPath 
   for (const s of steps) {
     if (s.kind === 'key' && FORBIDDEN.has(s.key)) fail(text, `"${s.key}" is never a valid path segment`);
   }
-  return Object.freeze({ text, steps: Object.freeze(steps) });
+  return Object.freeze({ text, steps: Object.freeze(steps), audience });
 }
 
 function canonical(p: FieldPath): string {
@@ -136,22 +146,54 @@ function isPrefix(a: readonly PathStep[], b: readonly PathStep[]): boolean {
   });
 }
 
+/** Parses one list of paths (a `fields` array, an audience's array or `bind`), refusing holes and non-strings. */
+function parseList(list: unknown, where: string, limits: PolicyLimits, audience: string): FieldPath[] {
+  if (!Array.isArray(list)) throw new PolicyInvalidError(`${where} must be an array of paths`);
+  // An index loop, not map(): a sparse array's holes are bad paths too, not skipped.
+  const paths: FieldPath[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const f: unknown = list[i];
+    if (typeof f !== 'string') throw new PolicyInvalidError(`${where}: path at index ${i} must be a string (got ${f === null ? 'null' : typeof f})`);
+    paths.push(parsePath(f, limits.maxPathDepth ?? 32, limits.maxPathBytes ?? MAX_PATH_BYTES, audience));
+  }
+  return paths;
+}
+
+function ownKeys(o: object): string[] {
+  return Object.keys(o);
+}
+
 /**
  * A validated, immutable field policy. Parse once at start-up and reuse.
  * @example
  * const policy = FieldPolicy.parse({ fields: ['card.number', 'accounts[*].iban'] });
+ * const split = FieldPolicy.parse({ audiences: { pci: ['card.number'], pii: ['customer.ssn'] }, bind: ['id'] });
  */
 export class FieldPolicy {
-  /** The validated paths, in policy order. */
+  /** Every sealed path, in policy order (audience by audience). */
   readonly paths: readonly FieldPath[];
+  /** The audience names, in policy order (`['default']` for a `fields` policy). */
+  readonly audiences: readonly string[];
+  /** The bind paths: their plaintext values are bound into the tokens' `wsc`. Empty when none. */
+  readonly bind: readonly FieldPath[];
+  /** True when the policy was written with `audiences` (its JSON form keeps that shape). */
+  readonly #named: boolean;
 
-  private constructor(paths: FieldPath[]) {
+  private constructor(paths: FieldPath[], audiences: string[], bind: FieldPath[], named: boolean) {
     this.paths = Object.freeze(paths);
+    this.audiences = Object.freeze(audiences);
+    this.bind = Object.freeze(bind);
+    this.#named = named;
+  }
+
+  /** The paths of one audience, in policy order (empty for a name the policy does not have). */
+  pathsOf(audience: string): readonly FieldPath[] {
+    return this.paths.filter((p) => p.audience === audience);
   }
 
   /**
    * Validates a policy given as an object, an array of paths or JSON text.
-   * @throws PolicyInvalidError pointing at the bad path
+   * @throws PolicyInvalidError pointing at the bad path or audience
    */
   static parse(policy: FieldPolicyJson | readonly string[] | string, limits: PolicyLimits = {}): FieldPolicy {
     let obj: unknown = policy;
@@ -162,30 +204,65 @@ export class FieldPolicy {
         throw new PolicyInvalidError('policy is not valid JSON');
       }
     }
-    const fields = Array.isArray(obj) ? obj : (obj as { fields?: unknown } | null)?.fields;
-    if (!Array.isArray(fields)) throw new PolicyInvalidError('policy must be an object with a "fields" array of paths');
-    const maxFields = limits.maxFields ?? 256;
-    if (fields.length > maxFields) throw new PolicyInvalidError(`policy has ${fields.length} fields; the limit is ${maxFields}`);
-    // An index loop, not map(): a sparse array's holes are bad paths too, not skipped.
-    const paths: FieldPath[] = [];
-    for (let i = 0; i < fields.length; i++) {
-      const f: unknown = fields[i];
-      if (typeof f !== 'string') throw new PolicyInvalidError(`policy path at index ${i} must be a string (got ${f === null ? 'null' : typeof f})`);
-      paths.push(parsePath(f, limits.maxPathDepth ?? 32, limits.maxPathBytes ?? MAX_PATH_BYTES));
+    let paths: FieldPath[];
+    let audiences: string[];
+    let named = false;
+    let bind: FieldPath[] = [];
+    if (Array.isArray(obj)) {
+      paths = parseList(obj, 'policy', limits, DEFAULT_AUDIENCE);
+      audiences = [DEFAULT_AUDIENCE];
+    } else {
+      if (obj === null || typeof obj !== 'object') throw new PolicyInvalidError('policy must be an object with a "fields" array (or an "audiences" object) of paths');
+      const o = obj as { fields?: unknown; audiences?: unknown; bind?: unknown };
+      for (const k of ownKeys(o)) {
+        if (k !== 'fields' && k !== 'audiences' && k !== 'bind') throw new PolicyInvalidError(`policy has an unknown member ${JSON.stringify(k)} (fields, audiences, bind)`);
+      }
+      if (o.fields !== undefined && o.audiences !== undefined) throw new PolicyInvalidError('a policy has "fields" or "audiences", not both');
+      if (o.audiences !== undefined) {
+        if (o.audiences === null || typeof o.audiences !== 'object' || Array.isArray(o.audiences)) {
+          throw new PolicyInvalidError('policy "audiences" must be an object of audience name to paths');
+        }
+        named = true;
+        audiences = ownKeys(o.audiences);
+        if (audiences.length === 0) throw new PolicyInvalidError('policy "audiences" names no audience');
+        paths = [];
+        for (const name of audiences) {
+          if (!AUDIENCE_RE.test(name)) throw new PolicyInvalidError(`audience name ${JSON.stringify(name.slice(0, 80))} is not 1-64 of A-Z a-z 0-9 . _ -`);
+          paths.push(...parseList((o.audiences as Record<string, unknown>)[name], `audience "${name}"`, limits, name));
+        }
+      } else {
+        if (!Array.isArray(o.fields)) throw new PolicyInvalidError('policy must be an object with a "fields" array (or an "audiences" object) of paths');
+        paths = parseList(o.fields, 'policy "fields"', limits, DEFAULT_AUDIENCE);
+        audiences = [DEFAULT_AUDIENCE];
+      }
+      if (o.bind !== undefined) bind = parseList(o.bind, 'policy "bind"', limits, '');
     }
-    const seen = new Map<string, string>();
+    const maxFields = limits.maxFields ?? 256;
+    if (paths.length > maxFields) throw new PolicyInvalidError(`policy has ${paths.length} fields; the limit is ${maxFields}`);
+    const seen = new Map<string, FieldPath>();
     for (const p of paths) {
       const c = canonical(p);
       const prev = seen.get(c);
-      if (prev !== undefined) fail(p.text, `duplicates ${JSON.stringify(prev)}`);
-      seen.set(c, p.text);
+      if (prev !== undefined) fail(p.text, prev.audience === p.audience ? `duplicates ${JSON.stringify(prev.text)}` : `is in audience "${p.audience}" and, as ${JSON.stringify(prev.text)}, in audience "${prev.audience}"`);
+      seen.set(c, p);
     }
     for (const a of paths) {
       for (const b of paths) {
-        if (a !== b && isPrefix(a.steps, b.steps)) fail(b.text, `lies inside ${JSON.stringify(a.text)}, which is already sealed as one token`);
+        if (a !== b && isPrefix(a.steps, b.steps)) fail(b.text, `lies inside ${JSON.stringify(a.text)}${a.audience !== b.audience ? ` (audience "${a.audience}")` : ''}, which is already sealed as one token`);
       }
     }
-    return new FieldPolicy(paths);
+    const bound = new Set<string>();
+    for (const b of bind) {
+      if (b.steps.length === 0) fail(b.text, 'cannot be a bind path: "$" is the whole document');
+      const c = canonical(b);
+      if (bound.has(c)) fail(b.text, 'is bound twice');
+      bound.add(c);
+      for (const p of paths) {
+        if (isPrefix(p.steps, b.steps)) fail(b.text, `cannot be bound: it lies at or inside policy path ${JSON.stringify(p.text)}, whose value is sealed`);
+        if (isPrefix(b.steps, p.steps)) fail(b.text, `cannot be bound: policy path ${JSON.stringify(p.text)} lies inside it`);
+      }
+    }
+    return new FieldPolicy(paths, audiences, bind, named);
   }
 
   /**
@@ -204,8 +281,12 @@ export class FieldPolicy {
     return FieldPolicy.parse(text, limits);
   }
 
-  /** The policy as JSON (`{ fields: [...] }`). */
+  /** The policy as JSON, in the shape it was written (`fields` or `audiences`, and `bind` when present). */
   toJSON(): FieldPolicyJson {
-    return { fields: this.paths.map((p) => p.text) };
+    const bind = this.bind.length > 0 ? { bind: this.bind.map((p) => p.text) } : {};
+    if (!this.#named) return { fields: this.paths.map((p) => p.text), ...bind };
+    const audiences: Record<string, string[]> = {};
+    for (const name of this.audiences) audiences[name] = this.pathsOf(name).map((p) => p.text);
+    return { audiences, ...bind };
   }
 }
