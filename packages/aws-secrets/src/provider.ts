@@ -3,13 +3,16 @@
  * Manager. Loads once in `ready()`, refreshes in the background (one request
  * in flight, never on the seal/open path), serves the last good set through
  * outages up to `maxStaleMs`, and adds AWSPREVIOUS keys as decrypt-only.
+ * A load function over core's `refreshingProvider`.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import type { KeyProvider, KeySet } from '@wireseal/core';
+import { refreshingProvider } from '@wireseal/core';
+import type { KeyProvider, KeySet, RefreshingLoadContext, RefreshingStatus } from '@wireseal/core';
 import { KeySourceError } from '@wireseal/core/errors';
 import type { WiresealError } from '@wireseal/core/errors';
-import { nextRefreshDelay } from './schedule.ts';
+import { safeCall } from '@wireseal/core/internal';
+import { RETRY_BASE_MS } from './schedule.ts';
 import type { LoadedVersion, SecretsManagerClientLike, VersionStage } from './secret.ts';
 import { describeAwsError, fetchVersion, isNotFound, parseVersion } from './secret.ts';
 
@@ -140,26 +143,17 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-/** Calls a user hook; a throwing hook must not break refreshes (and a library cannot log). */
-function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void {
-  if (!hook) return;
-  try {
-    hook(...args);
-  } catch {
-    /* the hook's failure is the hook's business */
-  }
+/** The set in force and the versions it was built from. */
+interface Loaded {
+  keys: KeySet;
+  versionId: string | undefined;
+  previousVersionId: string | undefined;
 }
 
-/** A failure with the stage and version it happened at. */
-class StageFailure {
-  readonly error: KeySourceError;
-  readonly stage: VersionStage;
-  readonly versionId: string | undefined;
-  constructor(error: KeySourceError, stage: VersionStage, versionId: string | undefined) {
-    this.error = error;
-    this.stage = stage;
-    this.versionId = versionId;
-  }
+/** Where a failure happened: the stage, and the version when it was read (bad content). */
+interface StageInfo {
+  stage: VersionStage;
+  versionId: string | undefined;
 }
 
 /**
@@ -175,6 +169,9 @@ class StageFailure {
  *   last good set stays in force (reported through `onError`) until
  *   `maxStaleMs` after the last successful refresh; then `current()` throws
  *   `ERR_KEY_SOURCE` until a refresh succeeds again (retried with backoff).
+ *
+ * The scheduling, single flight, staleness and `close()` are core's
+ * `refreshingProvider`; this module is the load (the two stages) and the hooks.
  *
  * @example
  * ```ts
@@ -195,208 +192,123 @@ export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOpti
     throw new KeySourceError('secretsManagerKeyProvider: maxStaleMs must exceed refreshIntervalMs · (1 + jitter), or the key set would go stale between refreshes');
   }
   const includePrevious = options.includePrevious ?? true;
-  const now = options.now ?? Date.now;
   const ownClient = options.client === undefined;
   const client: SecretsManagerClientLike = options.client ?? new SecretsManagerClient(options.clientConfig ?? {});
+  /** The stage (and version) of each failure, for onError. */
+  const failedAt = new WeakMap<KeySourceError, StageInfo>();
 
-  let keys: KeySet | undefined;
-  let current: LoadedVersion | undefined;
-  let previousVersionId: string | undefined;
-  let lastSuccessAt: number | undefined;
-  let lastError: KeySourceError | undefined;
-  let consecutiveFailures = 0;
-  let closed = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let readyPromise: Promise<void> | undefined;
-  let inFlight: Promise<void> | undefined;
-  let inFlightAbort: AbortController | undefined;
-
-  function usableForMs(): number | undefined {
-    return lastSuccessAt === undefined ? undefined : lastSuccessAt + maxStaleMs - now();
+  function stageError(error: KeySourceError, stage: VersionStage, versionId?: string): KeySourceError {
+    failedAt.set(error, { stage, versionId });
+    return error;
   }
 
-  function reportFailure(f: StageFailure): void {
-    const remaining = usableForMs();
-    safeCall(options.onError, f.error, {
+  /** The hook's view of the provider's state: the set in force, failures, time left. */
+  function errorInfo(status: RefreshingStatus<Loaded>, at: StageInfo, withUsableFor: boolean): SecretsManagerErrorInfo {
+    const { value, lastSuccessAt, usableForMs } = status;
+    return {
       secretId,
-      phase: keys ? 'refresh' : 'startup',
-      stage: f.stage,
-      ...(f.versionId !== undefined ? { versionId: f.versionId } : {}),
-      consecutiveFailures,
+      phase: value ? 'refresh' : 'startup',
+      stage: at.stage,
+      ...(at.versionId !== undefined ? { versionId: at.versionId } : {}),
+      consecutiveFailures: status.consecutiveFailures,
       ...(lastSuccessAt !== undefined ? { lastSuccessAt } : {}),
-      ...(keys ? { servingPrimaryKid: keys.primaryKid } : {}),
-      ...(remaining !== undefined ? { usableForMs: remaining } : {}),
-    });
+      ...(value ? { servingPrimaryKid: value.keys.primaryKid } : {}),
+      ...(withUsableFor && usableForMs !== undefined ? { usableForMs } : {}),
+    };
   }
 
   /**
-   * Reads one stage; maps SDK failures to a StageFailure. A missing
-   * AWSPREVIOUS (first version of a secret) is `undefined`, not a failure.
+   * Reads one stage. A missing AWSPREVIOUS (first version of a secret) is
+   * `undefined`, not a failure. `closing` is aborted by close(), `signal` also by the deadline.
    */
-  async function read(stage: 'AWSCURRENT', signal: AbortSignal): Promise<LoadedVersion | StageFailure>;
-  async function read(stage: 'AWSPREVIOUS', signal: AbortSignal): Promise<LoadedVersion | StageFailure | undefined>;
-  async function read(stage: VersionStage, signal: AbortSignal): Promise<LoadedVersion | StageFailure | undefined> {
+  async function read(stage: VersionStage, signal: AbortSignal, closing: AbortSignal): Promise<LoadedVersion | undefined> {
     let out;
     try {
       out = await fetchVersion(client, secretId, stage, signal);
     } catch (err) {
       if (stage === 'AWSPREVIOUS' && isNotFound(err)) return undefined;
-      const reason = closed ? 'provider closed' : signal.aborted ? `no answer within ${requestTimeoutMs} ms` : describeAwsError(err);
-      return new StageFailure(new KeySourceError(`cannot read secret ${secretId} (${stage}): ${reason}`), stage, undefined);
+      const reason = closing.aborted ? 'provider closed' : signal.aborted ? `no answer within ${requestTimeoutMs} ms` : describeAwsError(err);
+      throw stageError(new KeySourceError(`cannot read secret ${secretId} (${stage}): ${reason}`), stage);
     }
     try {
       return parseVersion(out, secretId, stage);
     } catch (err) {
-      return new StageFailure(err as KeySourceError, stage, out.VersionId);
+      throw stageError(err as KeySourceError, stage, out.VersionId);
     }
   }
 
-  /** One refresh under a deadline; throws the KeySourceError after reporting it. */
-  async function refreshOnce(): Promise<void> {
-    const abort = new AbortController();
-    const deadline = setTimeout(() => abort.abort(), requestTimeoutMs);
-    deadline.unref?.();
-    inFlightAbort = abort;
-    try {
-      await refreshWith(abort.signal);
-    } finally {
-      clearTimeout(deadline);
-      inFlightAbort = undefined;
-    }
-  }
-
-  async function refreshWith(signal: AbortSignal): Promise<void> {
-    const cur = await read('AWSCURRENT', signal);
-    if (cur instanceof StageFailure) return fail(cur);
-    let next = cur.keys;
-    let prevId: string | undefined;
-    let changed = true;
-    if (current && keys && cur.versionId !== undefined && cur.versionId === current.versionId) {
-      // AWSCURRENT unchanged: keep the set in force (AWSPREVIOUS moves only with it).
-      next = keys;
-      prevId = previousVersionId;
-      changed = false;
-    } else if (includePrevious) {
-      const prev = await read('AWSPREVIOUS', signal);
-      if (prev instanceof StageFailure) {
-        if (prev.versionId === undefined) return fail(prev); // could not read it: try again later
-        // Readable but unusable (e.g. the bad version a fix replaced): serve AWSCURRENT alone.
-        safeCall(options.onError, prev.error, {
-          secretId, phase: keys ? 'refresh' : 'startup', stage: 'AWSPREVIOUS', versionId: prev.versionId, consecutiveFailures,
-          ...(lastSuccessAt !== undefined ? { lastSuccessAt } : {}),
-          ...(keys ? { servingPrimaryKid: keys.primaryKid } : {}),
-        });
-      } else if (prev !== undefined) {
-        next = cur.keys.withDecryptOnly(prev.keys);
-        prevId = prev.versionId;
-      }
-    }
-    if (closed) throw new KeySourceError(`key provider for secret ${secretId} is closed`);
-    keys = next;
-    current = cur;
-    previousVersionId = prevId;
-    lastSuccessAt = now();
-    lastError = undefined;
-    consecutiveFailures = 0;
-    safeCall(options.onRefresh, {
-      secretId,
-      versionId: cur.versionId,
-      previousVersionId: prevId,
-      primaryKid: next.primaryKid,
-      kids: next.list().map((k) => k.kid),
-      changed,
-    });
-  }
-
-  function fail(f: StageFailure): never {
-    consecutiveFailures++;
-    lastError = f.error;
-    if (!closed) reportFailure(f);
-    throw f.error;
-  }
-
-  /** The shared refresh: one in flight however many callers. */
-  function refreshShared(): Promise<void> {
-    inFlight ??= refreshOnce().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  }
-
-  function schedule(): void {
-    if (closed) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      refreshShared().then(schedule, schedule);
-    }, nextRefreshDelay(refreshIntervalMs, jitter, consecutiveFailures));
+  /** One refresh under a deadline: AWSCURRENT, and AWSPREVIOUS when AWSCURRENT moved. */
+  async function load({ previous, signal: closing }: RefreshingLoadContext<Loaded>): Promise<Loaded> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), requestTimeoutMs);
     timer.unref?.();
+    const signal = AbortSignal.any([closing, deadline.signal]);
+    try {
+      const cur = (await read('AWSCURRENT', signal, closing))!;
+      // AWSCURRENT unchanged: keep the set in force (AWSPREVIOUS moves only with it).
+      if (previous && cur.versionId !== undefined && cur.versionId === previous.versionId) return previous;
+      const next: Loaded = { keys: cur.keys, versionId: cur.versionId, previousVersionId: undefined };
+      if (!includePrevious) return next;
+      let prev: LoadedVersion | undefined;
+      try {
+        prev = await read('AWSPREVIOUS', signal, closing);
+      } catch (err) {
+        const at = failedAt.get(err as KeySourceError);
+        if (at?.versionId === undefined) throw err; // could not read it: try again later
+        // Readable but unusable (e.g. the bad version a fix replaced): serve AWSCURRENT alone.
+        safeCall(options.onError, err as KeySourceError, errorInfo(provider.status(), at, false));
+      }
+      if (prev) {
+        next.keys = cur.keys.withDecryptOnly(prev.keys);
+        next.previousVersionId = prev.versionId;
+      }
+      return next;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  function closedError(): KeySourceError {
-    return new KeySourceError(`key provider for secret ${secretId} is closed`);
-  }
+  const provider = refreshingProvider<Loaded>({
+    source: `secret ${secretId}`,
+    load,
+    intervalMs: refreshIntervalMs,
+    jitter,
+    retryBaseMs: RETRY_BASE_MS,
+    maxStaleMs,
+    now: options.now,
+    onLoad: (next, previous) =>
+      options.onRefresh?.({
+        secretId,
+        versionId: next.versionId,
+        previousVersionId: next.previousVersionId,
+        primaryKid: next.keys.primaryKid,
+        kids: next.keys.list().map((k) => k.kid),
+        changed: next !== previous,
+      }),
+    onError: (err, status) => options.onError?.(err, errorInfo(status, failedAt.get(err) ?? { stage: 'AWSCURRENT', versionId: undefined }, true)),
+  });
 
   return {
-    ready(): Promise<void> {
-      if (closed) return Promise.reject(closedError());
-      readyPromise ??= refreshShared().then(
-        () => {
-          if (closed) throw closedError();
-          schedule();
-        },
-        (err: unknown) => {
-          readyPromise = undefined; // a later ready() tries again
-          throw err;
-        },
-      );
-      return readyPromise;
-    },
-
-    current(): KeySet {
-      if (closed) throw closedError();
-      if (!keys || lastSuccessAt === undefined) {
-        throw new KeySourceError(`key provider for secret ${secretId} is not ready: await provider.ready() first`);
-      }
-      const age = now() - lastSuccessAt;
-      if (age > maxStaleMs) {
-        throw new KeySourceError(
-          `key set from secret ${secretId} is stale: last successful refresh ${age} ms ago, maxStaleMs is ${maxStaleMs}` +
-            (lastError ? `; last error: ${lastError.message}` : ''),
-          lastError ? { cause: lastError } : undefined,
-        );
-      }
-      return keys;
-    },
-
-    refresh(): Promise<void> {
-      if (closed) return Promise.reject(closedError());
-      return refreshShared();
-    },
-
+    ready: provider.ready,
+    current: () => provider.current().keys,
+    refresh: provider.refresh,
     status(): SecretsManagerProviderStatus {
-      const remaining = usableForMs();
+      const { value, usable, closed, lastSuccessAt, consecutiveFailures, lastError } = provider.status();
       return {
-        loaded: keys !== undefined,
-        usable: !closed && keys !== undefined && remaining !== undefined && remaining >= 0,
+        loaded: value !== undefined,
+        usable,
         closed,
-        versionId: current?.versionId,
-        previousVersionId,
-        primaryKid: keys?.primaryKid,
+        versionId: value?.versionId,
+        previousVersionId: value?.previousVersionId,
+        primaryKid: value?.keys.primaryKid,
         lastSuccessAt,
         consecutiveFailures,
         lastError,
       };
     },
-
     async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      inFlightAbort?.abort();
-      await inFlight?.catch(() => undefined);
-      keys = undefined;
+      if (provider.status().closed) return;
+      await provider.close();
       if (ownClient) client.destroy?.();
     },
   };

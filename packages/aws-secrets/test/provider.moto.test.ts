@@ -157,7 +157,7 @@ describe('secretsManagerKeyProvider (moto)', () => {
 
   it('a send-only service (encrypt-only keys) cannot open what was sealed under its previous key after a rotation', async () => {
     const admin = countingClient(sm.clientConfig()).client;
-    const sendOnly = (keys: KeySet) => ({ keys: keys.toJwks().keys.map((k) => ({ ...k, key_ops: ['encrypt'] })) });
+    const sendOnly = (keys: KeySet) => ({ keys: keys.toJwks().keys.map((k) => ({ ...k, key_ops: ['encrypt' as const] })) });
     const a = KeySet.generate({ kid: 'send-a' });
     const b = KeySet.generate({ kid: 'send-b' });
     const id = secretName();

@@ -36,3 +36,5 @@ export { policyLocations, looksLikeToken } from './locations.ts';
 export type { PolicyLocation, PolicyMisfit } from './locations.ts';
 export { envKeyProvider, fileKeyProvider } from './providers.ts';
 export type { EnvKeyProviderOptions, FileKeyProviderOptions, FileKeyProvider, KeySetLoadInfo, KeySourceErrorInfo } from './providers.ts';
+export { refreshingProvider } from './refreshing.ts';
+export type { RefreshingProvider, RefreshingProviderOptions, RefreshingLoadContext, RefreshingStatus } from './refreshing.ts';

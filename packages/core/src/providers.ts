@@ -12,6 +12,8 @@ import { decode } from './base64url.ts';
 import { KeySourceError, WiresealError } from './errors.ts';
 import { KeySet } from './keyset.ts';
 import type { KeyProvider } from './provider.ts';
+import { refreshingProvider } from './refreshing.ts';
+import type { RefreshingLoadContext } from './refreshing.ts';
 import { nodeBuiltin } from './runtime.ts';
 
 /** What a provider reports when it loads a key set: kids, never key bytes. */
@@ -32,23 +34,8 @@ export interface KeySourceErrorInfo {
   servingPrimaryKid?: string;
 }
 
-/** node:fs when the runtime has it (looked up on each call), else undefined. */
-function loadFs(): typeof NodeFs | undefined {
-  return nodeBuiltin<typeof NodeFs>('node:fs');
-}
-
 function loadInfo(source: string, keys: KeySet): KeySetLoadInfo {
   return { source, primaryKid: keys.primaryKid, kids: keys.list().map((k) => k.kid) };
-}
-
-/** Calls a user hook; a throwing hook must not break the provider (and we cannot log). */
-function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void {
-  if (!hook) return;
-  try {
-    hook(...args);
-  } catch {
-    /* a hook's failure is the hook's business */
-  }
 }
 
 /** Turns any failure into a KeySourceError whose cause is safe to report (wireseal errors only). */
@@ -109,33 +96,18 @@ function parseEnvValue(name: string, raw: string): KeySet {
  */
 export function envKeyProvider(options: EnvKeyProviderOptions = {}): KeyProvider {
   const name = options.name ?? 'WIRESEAL_KEYSET';
-  let keys: KeySet | undefined;
-  let closed = false;
-  return {
-    ready(): Promise<void> {
-      if (closed) return Promise.reject(new KeySourceError(`key provider for ${name} is closed`));
-      if (keys) return Promise.resolve();
-      try {
-        const env = options.env ?? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-        if (!env) throw new KeySourceError(`no environment in this runtime to read ${name} from; pass options.env`);
-        const raw = env[name];
-        if (raw === undefined || raw.trim() === '') throw new KeySourceError(`environment variable ${name} is not set`);
-        keys = parseEnvValue(name, raw);
-        return Promise.resolve();
-      } catch (err) {
-        return Promise.reject(err instanceof KeySourceError ? err : sourceError(`cannot read ${name}`, err));
-      }
+  const provider = refreshingProvider<KeySet>({
+    source: name,
+    // read once, by ready(): no background refresh
+    load: async () => {
+      const env = options.env ?? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+      if (!env) throw new KeySourceError(`no environment in this runtime to read ${name} from; pass options.env`);
+      const raw = env[name];
+      if (raw === undefined || raw.trim() === '') throw new KeySourceError(`environment variable ${name} is not set`);
+      return parseEnvValue(name, raw);
     },
-    current(): KeySet {
-      if (closed) throw new KeySourceError(`key provider for ${name} is closed`);
-      if (!keys) throw new KeySourceError(`key provider for ${name} is not ready: await provider.ready() first`);
-      return keys;
-    },
-    close(): void {
-      closed = true;
-      keys = undefined;
-    },
-  };
+  });
+  return { ready: provider.ready, current: provider.current, close: () => void provider.close() };
 }
 
 /** Options for {@link fileKeyProvider}. */
@@ -160,6 +132,12 @@ export interface FileKeyProvider extends KeyProvider {
   check(): Promise<void>;
 }
 
+/** A loaded key set file: the set and the metadata it was read with. */
+interface LoadedFile {
+  keys: KeySet;
+  print: string;
+}
+
 /** A file's identity and version as far as polling can tell. */
 function fingerprint(st: NodeFs.Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
@@ -182,23 +160,18 @@ function fingerprint(st: NodeFs.Stats): string {
  * ```
  */
 export function fileKeyProvider(options: FileKeyProviderOptions): FileKeyProvider {
-  const fs = loadFs();
+  const fs = nodeBuiltin<typeof NodeFs>('node:fs');
   if (!fs) throw new KeySourceError('fileKeyProvider needs node:fs, which this runtime does not have; use envKeyProvider or a KeySet');
   const filePath = options.path;
   const source = typeof filePath === 'string' ? filePath : filePath.pathname;
   const intervalMs = options.intervalMs ?? 1000;
   if (!(intervalMs > 0)) throw new KeySourceError(`fileKeyProvider: intervalMs must be > 0`);
 
-  let keys: KeySet | undefined;
-  let loadedPrint: string | undefined;
-  let failedPrint: string | undefined;
-  let closed = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let readyPromise: Promise<void> | undefined;
-  let inFlight: Promise<void> | undefined;
+  /** The file's last state that failed to load: not read again, nor reported again, until the file changes. */
+  let failed: { print: string; error: KeySourceError } | undefined;
 
   /** Reads and validates the file; throws KeySourceError. */
-  async function load(): Promise<{ keys: KeySet; print: string }> {
+  async function read(): Promise<LoadedFile> {
     let st: NodeFs.Stats;
     let text: string;
     try {
@@ -215,79 +188,44 @@ export function fileKeyProvider(options: FileKeyProviderOptions): FileKeyProvide
     }
   }
 
-  function report(err: unknown, print: string): void {
-    if (failedPrint === print) return; // already reported this state of the file
-    failedPrint = print;
-    const e = err instanceof WiresealError ? err : new KeySourceError(`key set file ${source}: unexpected failure`);
-    safeCall(options.onError, e, { source, ...(keys ? { servingPrimaryKid: keys.primaryKid } : {}) });
-  }
-
-  async function poll(): Promise<void> {
-    let print: string;
+  /** ready(): reads the file. A poll: reads it again only when its metadata changed. */
+  async function load({ previous }: RefreshingLoadContext<LoadedFile>): Promise<LoadedFile> {
+    if (!previous) return read();
+    const print = await fs!.promises.stat(filePath).then(fingerprint, (err: { code?: unknown }) => `missing:${String(err?.code)}`);
+    if (print === previous.print) return previous;
+    if (print === failed?.print) throw failed.error;
     try {
-      print = fingerprint(await fs!.promises.stat(filePath));
+      return await read();
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      report(new KeySourceError(`cannot read key set file ${source}${typeof code === 'string' ? ` (${code})` : ''}`), `missing:${String(code)}`);
-      return;
-    }
-    if (print === loadedPrint || print === failedPrint) return;
-    try {
-      const next = await load();
-      if (closed) return;
-      keys = next.keys;
-      loadedPrint = next.print;
-      failedPrint = undefined;
-      safeCall(options.onReload, loadInfo(source, next.keys));
-    } catch (err) {
-      report(err, print);
+      failed = { print, error: err as KeySourceError };
+      throw err;
     }
   }
 
-  function check(): Promise<void> {
-    if (closed || loadedPrint === undefined) return Promise.resolve(); // nothing to compare before ready()
-    inFlight ??= poll().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  }
-
-  function schedule(): void {
-    if (closed) return;
-    timer = setTimeout(() => {
-      void check().finally(schedule);
-    }, intervalMs);
-    timer.unref?.();
-  }
+  let reported: KeySourceError | undefined;
+  const provider = refreshingProvider<LoadedFile>({
+    source,
+    load,
+    intervalMs,
+    onLoad: (next, previous) => {
+      failed = undefined;
+      if (previous && next !== previous) return options.onReload?.(loadInfo(source, next.keys));
+    },
+    onError: (err, { value }) => {
+      if (!value || err === reported) return; // ready() rejects instead; each state of the file is reported once
+      reported = err;
+      return options.onError?.(err, { source, servingPrimaryKid: value.keys.primaryKid });
+    },
+  });
 
   return {
-    ready(): Promise<void> {
-      if (closed) return Promise.reject(new KeySourceError(`key provider for ${source} is closed`));
-      readyPromise ??= load().then(
-        (first) => {
-          if (closed) throw new KeySourceError(`key provider for ${source} is closed`);
-          keys = first.keys;
-          loadedPrint = first.print;
-          schedule();
-        },
-        (err: unknown) => {
-          readyPromise = undefined; // a later ready() tries again
-          throw err;
-        },
-      );
-      return readyPromise;
+    ready: provider.ready,
+    current: () => provider.current().keys,
+    check(): Promise<void> {
+      const { closed, value } = provider.status();
+      if (closed || !value) return Promise.resolve(); // nothing to compare before ready()
+      return provider.refresh().catch(() => undefined);
     },
-    current(): KeySet {
-      if (closed) throw new KeySourceError(`key provider for ${source} is closed`);
-      if (!keys) throw new KeySourceError(`key provider for ${source} is not ready: await provider.ready() first`);
-      return keys;
-    },
-    check,
-    close(): void {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      keys = undefined;
-    },
+    close: () => void provider.close(),
   };
 }

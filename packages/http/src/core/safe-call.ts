@@ -1,8 +1,2 @@
-/** Calls an operator's hook; a hook that throws is the hook's business, never the request's. */
-export function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void {
-  try {
-    hook?.(...args);
-  } catch {
-    /* the hook's business */
-  }
-}
+/** Calls an operator's hook; a hook that throws is the hook's business, never the request's (one implementation, in core). */
+export { safeCall } from '@wireseal/core/internal';

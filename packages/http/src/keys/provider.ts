@@ -9,9 +9,10 @@
  * `onError`, never with key material.
  */
 import type * as NodeFs from 'node:fs';
+import { refreshingProvider } from '@wireseal/core';
 import { KeySourceError, WiresealError } from '@wireseal/core/errors';
+import { nodeBuiltin } from '@wireseal/core/internal';
 import type { JwksInput } from './keysets.ts';
-import { safeCall } from '../core/safe-call.ts';
 
 /** A source of an asymmetric key set; the same shape as the core's `KeyProvider`. */
 export interface AsymmetricKeyProvider<T> {
@@ -72,10 +73,11 @@ export interface RefreshingJwksProvider<T> extends AsymmetricKeyProvider<T> {
   refresh(): Promise<void>;
 }
 
-
 /**
  * A provider over any JWK Set source, validated on every load and refreshed
- * in the background (timer `unref()`'d).
+ * in the background (timer `unref()`'d): a `load` over core's
+ * `refreshingProvider` (one load in flight, the last good set through failed
+ * refreshes, `maxStaleMs`).
  * @example
  * const serverKeys = jwksProvider({
  *   source: 'secret prod/partner-api/server-keys',
@@ -88,92 +90,39 @@ export function jwksProvider<T extends { readonly kids: string[] }>(options: Jwk
   const { source } = options;
   const interval = options.refreshIntervalMs ?? 300_000;
   if (!(interval >= 0)) throw new KeySourceError(`jwksProvider ${source}: refreshIntervalMs must be >= 0`);
-  const now = options.now ?? Date.now;
-  let keys: T | undefined;
-  let loadedAt = 0;
-  let closed = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let readyPromise: Promise<void> | undefined;
-  let inFlight: Promise<void> | undefined;
   let lastFailure: string | undefined;
-
-  async function load(): Promise<T> {
-    let raw: JwksInput;
-    try {
-      raw = await options.read();
-    } catch (err) {
-      const code = (err as { code?: unknown; name?: unknown }).code ?? (err as { name?: unknown }).name;
-      throw new KeySourceError(`cannot read key set from ${source}${typeof code === 'string' ? ` (${code})` : ''}`);
-    }
-    try {
-      return options.parse(raw);
-    } catch (err) {
-      if (err instanceof WiresealError) throw new KeySourceError(`${source} does not hold a valid key set: ${err.message}`, { cause: err });
-      throw new KeySourceError(`${source} does not hold a valid key set`);
-    }
-  }
-
-  function install(next: T): void {
-    const changed = !keys || keys.kids.join('\u0000') !== next.kids.join('\u0000');
-    keys = next;
-    loadedAt = now();
-    lastFailure = undefined;
-    safeCall(options.onReload, { source, kids: next.kids, changed });
-  }
-
-  function refresh(): Promise<void> {
-    if (closed) return Promise.reject(new KeySourceError(`key provider for ${source} is closed`));
-    inFlight ??= load()
-      .then((next) => {
-        if (!closed) install(next);
-      })
-      .catch((err: unknown) => {
-        const e = err instanceof WiresealError ? err : new KeySourceError(`${source}: unexpected failure`);
-        if (e.message !== lastFailure) {
-          lastFailure = e.message;
-          safeCall(options.onError, e, { source, phase: keys ? 'refresh' : 'startup' });
-        }
-        throw e;
-      })
-      .finally(() => {
-        inFlight = undefined;
-      });
-    return inFlight;
-  }
-
-  function schedule(): void {
-    if (closed || interval === 0) return;
-    timer = setTimeout(() => {
-      refresh().then(schedule, schedule);
-    }, interval);
-    timer.unref?.();
-  }
-
-  return {
-    ready(): Promise<void> {
-      if (closed) return Promise.reject(new KeySourceError(`key provider for ${source} is closed`));
-      readyPromise ??= refresh().then(schedule, (err: unknown) => {
-        readyPromise = undefined; // a later ready() tries again
-        throw err;
-      });
-      return readyPromise;
-    },
-    current(): T {
-      if (closed) throw new KeySourceError(`key provider for ${source} is closed`);
-      if (!keys) throw new KeySourceError(`key provider for ${source} is not ready: await provider.ready() first`);
-      if (options.maxStaleMs !== undefined && now() - loadedAt > options.maxStaleMs) {
-        throw new KeySourceError(`key set from ${source} is older than maxStaleMs (${options.maxStaleMs} ms) and could not be refreshed`);
+  const provider = refreshingProvider<T>({
+    source,
+    intervalMs: interval,
+    maxStaleMs: options.maxStaleMs,
+    now: options.now,
+    async load() {
+      let raw: JwksInput;
+      try {
+        raw = await options.read();
+      } catch (err) {
+        const code = (err as { code?: unknown; name?: unknown }).code ?? (err as { name?: unknown }).name;
+        throw new KeySourceError(`cannot read key set from ${source}${typeof code === 'string' ? ` (${code})` : ''}`);
       }
-      return keys;
+      try {
+        return options.parse(raw);
+      } catch (err) {
+        if (err instanceof WiresealError) throw new KeySourceError(`${source} does not hold a valid key set: ${err.message}`, { cause: err });
+        throw new KeySourceError(`${source} does not hold a valid key set`);
+      }
     },
-    refresh,
-    close(): void {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      keys = undefined;
+    onLoad(next, previous) {
+      lastFailure = undefined;
+      const changed = !previous || previous.kids.join('\u0000') !== next.kids.join('\u0000');
+      return options.onReload?.({ source, kids: next.kids, changed });
     },
-  };
+    onError(err, { value }) {
+      if (err.message === lastFailure) return; // once per distinct failure in a row
+      lastFailure = err.message;
+      return options.onError?.(err, { source, phase: value ? 'refresh' : 'startup' });
+    },
+  });
+  return { ready: provider.ready, current: provider.current, refresh: provider.refresh, close: () => void provider.close() };
 }
 
 /**
@@ -184,8 +133,7 @@ export function jwksProvider<T extends { readonly kids: string[] }>(options: Jwk
  */
 export function jwksFile(path: string | URL): () => Promise<string> {
   return async () => {
-    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const fs = proc?.getBuiltinModule?.('node:fs') as typeof NodeFs | undefined;
+    const fs = nodeBuiltin<typeof NodeFs>('node:fs');
     if (!fs) throw new KeySourceError('jwksFile needs node:fs');
     return fs.promises.readFile(path, 'utf8');
   };

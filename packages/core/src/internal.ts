@@ -1,0 +1,11 @@
+/**
+ * `@wireseal/core/internal`: helpers shared by the wireseal packages
+ * (`@wireseal/http`, `@wireseal/aws-secrets`, ...), kept here so that each
+ * exists once. Not part of the public API: no semver promise, any release may
+ * change or remove them. Applications use `@wireseal/core`.
+ *
+ * @module
+ */
+export { safeCall } from './hooks.ts';
+export { nodeBuiltin } from './runtime.ts';
+export { jittered, refreshDelay } from './refreshing.ts';
