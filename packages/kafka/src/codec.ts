@@ -5,10 +5,10 @@
  * record replayed into another topic does not open.
  */
 import type { Engine, EngineName, JsonValue, KeySet, KeySource } from '@wireseal/core';
-import { currentKeys, decryptFields, encryptFieldsWithReport, openToken, seal } from '@wireseal/core';
+import { currentKeys, decryptFields, encryptFieldsWithReport, openParts, sealParts } from '@wireseal/core';
 import { PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
-import { HEADER_JWE, HEADER_MARKER, headerText, joinToken, splitToken, stripFraming } from './framing.ts';
+import { HEADER_JWE, HEADER_MARKER, frameParts, headerText, stripFraming, unframeParts } from './framing.ts';
 import type { ResolvedTopic, TopicConfigs } from './topics.ts';
 import { lookupTopic, resolveTopic } from './topics.ts';
 
@@ -319,7 +319,7 @@ export class KafkaCodec {
       return out;
     }
     const bytes = isDocument(value) ? JSON.stringify(value) : value;
-    const split = splitToken(seal(keys, bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
+    const split = frameParts(sealParts(keys, bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
     this.#stats.encrypted++;
     this.#stats.valuesSealed++;
     return { ...message, value: split.value, headers: { ...headers, [HEADER_MARKER]: '1', [HEADER_JWE]: split.frame } };
@@ -388,7 +388,7 @@ export class KafkaCodec {
     }
     if (marker !== '1') throw new TokenMalformedError(`record header "${HEADER_MARKER}" must be exactly one "1"`);
     if (typeof frame !== 'string') throw new TokenMalformedError(`record has "${HEADER_MARKER}: 1" but not exactly one "${HEADER_JWE}" header`);
-    const { plaintext, header } = openToken(keys, joinToken(frame, value), { context: t.context, engine: this.#engine });
+    const { plaintext, header } = openParts(keys, unframeParts(frame, value), { context: t.context, engine: this.#engine });
     this.#stats.decrypted++;
     this.#stats.tokensOpened++;
     const info: OpenedInfo = { mode: 'whole', encrypted: true, decrypted: WHOLE, passedThrough: EMPTY, unmatched: EMPTY, kid: header.kid, cty: header.cty };

@@ -1,8 +1,13 @@
 /**
- * Kafka framing (DESIGN.md): header names, and the whole-value split of a
- * compact JWE into the record value (raw ciphertext bytes) and the
- * `wireseal-jwe` header (`header.ek.iv..tag`, ciphertext slot empty).
+ * Kafka framing (docs/design.md, "Kafka framing"): header names, and the
+ * whole-value split of a JWE into the record value (raw ciphertext bytes) and
+ * the `wireseal-jwe` header (`header.ek.iv..tag`, ciphertext slot empty).
+ * Records are framed from and to core's parts form, so the ciphertext never
+ * goes through base64url; the compact helpers are kept for callers with a
+ * compact token.
  */
+import { compactToParts, partsToCompact } from '@wireseal/core';
+import type { TokenParts } from '@wireseal/core';
 import { TokenMalformedError } from '@wireseal/core/errors';
 import type { IHeaders } from 'kafkajs';
 
@@ -27,16 +32,31 @@ export interface SplitToken {
   frame: string;
 }
 
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const NO_CIPHERTEXT = new Uint8Array(0);
+
+/** Frames a token in parts for a record: the ciphertext bytes as the value (not copied), the rest as the `wireseal-jwe` frame. */
+export function frameParts(parts: TokenParts): SplitToken {
+  return { value: asBuffer(parts.ciphertext), frame: partsToCompact({ ...parts, ciphertext: NO_CIPHERTEXT }) };
+}
+
+/**
+ * A record's value and `wireseal-jwe` frame as a token in parts (the value
+ * is the ciphertext, as it is: no base64url pass). Segments are decoded
+ * strictly; nothing is authenticated until the parts are opened.
+ * @throws TokenMalformedError when the frame is not `header.ek.iv..tag`
+ */
+export function unframeParts(frame: string, value: Uint8Array): TokenParts {
+  checkFrame(frame);
+  return { ...compactToParts(frame), ciphertext: value };
+}
+
 /** Splits a compact JWE into the raw ciphertext (the record value) and the `wireseal-jwe` frame. */
 export function splitToken(token: string): SplitToken {
-  const a = token.indexOf('.');
-  const b = token.indexOf('.', a + 1);
-  const c = token.indexOf('.', b + 1);
-  const d = token.indexOf('.', c + 1);
-  return {
-    value: Buffer.from(token.slice(c + 1, d), 'base64url'),
-    frame: `${token.slice(0, c)}..${token.slice(d + 1)}`,
-  };
+  return frameParts(compactToParts(token));
 }
 
 /** Longest `wireseal-jwe` header accepted (characters): header limit plus ek, iv, tag. */
@@ -48,6 +68,12 @@ const MAX_FRAME = 4096 + 4 + 54 + 16 + 22;
  * @throws TokenMalformedError when the frame is not `header.ek.iv..tag`
  */
 export function joinToken(frame: string, value: Uint8Array): string {
+  checkFrame(frame);
+  return `${frame.slice(0, frame.lastIndexOf('.'))}${asBuffer(value).toString('base64url')}${frame.slice(frame.lastIndexOf('.'))}`;
+}
+
+/** The frame's shape: at most {@link MAX_FRAME} characters, `header.ek.iv..tag`. */
+function checkFrame(frame: string): void {
   if (frame.length > MAX_FRAME) throw new TokenMalformedError(`"${HEADER_JWE}" header is over ${MAX_FRAME} characters`);
   const a = frame.indexOf('.');
   const b = a < 0 ? -1 : frame.indexOf('.', a + 1);
@@ -56,11 +82,9 @@ export function joinToken(frame: string, value: Uint8Array): string {
   if (d !== c + 1 || frame.indexOf('.', d + 1) >= 0) {
     throw new TokenMalformedError(`"${HEADER_JWE}" header is not "header.ek.iv..tag" (four segments, ciphertext slot empty)`);
   }
-  const ct = Buffer.isBuffer(value) ? value.toString('base64url') : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64url');
-  return `${frame.slice(0, d)}${ct}${frame.slice(d)}`;
 }
 
-/** @internal One header value as a string; `undefined` when absent; `null` when repeated or not text. */
+/** One record header's value as a string (Buffers read as latin1); `undefined` when absent; `null` when repeated or not text. */
 export function headerText(headers: IHeaders | undefined, name: string): string | undefined | null {
   const v = headers?.[name];
   if (v === undefined) return undefined;
@@ -69,7 +93,7 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
   return null;
 }
 
-/** @internal The headers without wireseal's framing headers (what the producer's caller set). */
+/** A copy of a record's headers without wireseal's framing headers (`wireseal`, `wireseal-jwe`): what the producer's caller set. */
 export function stripFraming(headers: IHeaders | undefined): IHeaders {
   const out: IHeaders = {};
   if (!headers) return out;

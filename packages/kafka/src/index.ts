@@ -34,7 +34,11 @@ export {
   HEADER_SOURCE_OFFSET,
   HEADER_SOURCE_PARTITION,
   HEADER_SOURCE_TOPIC,
+  frameParts,
+  headerText,
   joinToken,
   splitToken,
+  stripFraming,
+  unframeParts,
 } from './framing.ts';
 export type { SplitToken } from './framing.ts';

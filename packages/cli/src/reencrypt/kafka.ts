@@ -8,7 +8,7 @@
  * record once.
  */
 import * as fs from 'node:fs/promises';
-import { WiresealError, openToken, seal } from '@wireseal/core';
+import { WiresealError, openParts, sealParts } from '@wireseal/core';
 import type { KeySet } from '@wireseal/core';
 import { PlaintextFieldError, TokenMalformedError } from '@wireseal/core/errors';
 import type { Admin, Batch, Consumer, IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
@@ -18,7 +18,7 @@ import type { ResealOptions, ResealResult } from './record.ts';
 import { resealDocument } from './record.ts';
 import type { Counters } from './summary.ts';
 import { addFailure, addResult, newCounters } from './summary.ts';
-import { HEADER_JWE, HEADER_MARKER, joinToken, splitToken } from '@wireseal/kafka';
+import { HEADER_JWE, HEADER_MARKER, frameParts, headerText as kafkaHeaderText, stripFraming, unframeParts } from '@wireseal/kafka';
 
 /** A topic re-encryption job. */
 export interface TopicJob {
@@ -37,19 +37,16 @@ export interface TopicJob {
 }
 
 function headerText(headers: IHeaders | undefined, name: string): string | undefined {
-  const v = headers?.[name];
-  if (v === undefined) return undefined;
-  if (typeof v === 'string') return v;
-  if (Buffer.isBuffer(v)) return v.toString('latin1');
-  throw new TokenMalformedError(`header "${name}" is repeated or not text`);
+  const v = kafkaHeaderText(headers, name);
+  if (v === null) throw new TokenMalformedError(`header "${name}" is repeated or not text`);
+  return v;
 }
 
-function copyHeaders(headers: IHeaders | undefined, drop: readonly string[]): IHeaders {
-  const out: IHeaders = {};
-  for (const k of Object.keys(headers ?? {})) {
-    if (drop.includes(k)) continue;
-    Object.defineProperty(out, k, { value: headers![k], enumerable: true, writable: true, configurable: true });
-  }
+/** The record's own headers (framing dropped) with the wireseal marker, and the frame when given. */
+function sealedHeaders(headers: IHeaders | undefined, frame?: string): IHeaders {
+  const out = stripFraming(headers);
+  out[HEADER_MARKER] = '1';
+  if (frame !== undefined) out[HEADER_JWE] = frame;
   return out;
 }
 
@@ -71,7 +68,7 @@ function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: 
     plaintext = value;
     result.fromPlaintext = 1;
   } else {
-    const opened = openToken(job.keys, joinToken(frame, value), from ? { context: from } : {});
+    const opened = openParts(job.keys, unframeParts(frame, value), from ? { context: from } : {});
     plaintext = opened.plaintext;
     cty = opened.header.cty;
     iat = opened.header.iat;
@@ -79,23 +76,17 @@ function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: 
     result.resealed = 1;
     result.fromKids.push(String(opened.header.kid));
   }
-  const token = seal(job.keys, plaintext, { alg, ...(cty !== undefined ? { cty } : {}), ...(iat !== undefined ? { iat } : {}), ...(to ? { context: to } : {}) });
-  const split = splitToken(token);
-  const headers = copyHeaders(m.headers, [HEADER_MARKER, HEADER_JWE]);
-  headers[HEADER_MARKER] = '1';
-  headers[HEADER_JWE] = split.frame;
+  const split = frameParts(sealParts(job.keys, plaintext, { alg, ...(cty !== undefined ? { cty } : {}), ...(iat !== undefined ? { iat } : {}), ...(to ? { context: to } : {}) }));
   result.changed = true;
-  return { value: split.value, headers, result };
+  return { value: split.value, headers: sealedHeaders(m.headers, split.frame), result };
 }
 
 /** Re-seals one field-mode record. */
 function resealFields(job: TopicJob, m: KafkaMessage): { value: Buffer | null; headers: IHeaders; result: ResealResult } {
-  if (m.value === null) return { value: null, headers: copyHeaders(m.headers, []), result: { ...EMPTY, fromKids: [] } }; // tombstone
+  if (m.value === null) return { value: null, headers: m.headers ?? {}, result: { ...EMPTY, fromKids: [] } }; // tombstone: headers as they were
   const text = m.value.toString('utf8');
   const result = resealDocument(job.keys, text, job.reseal);
-  const headers = copyHeaders(m.headers, [HEADER_MARKER]);
-  headers[HEADER_MARKER] = '1';
-  return { value: result.changed ? Buffer.from(result.text, 'utf8') : m.value, headers, result };
+  return { value: result.changed ? Buffer.from(result.text, 'utf8') : m.value, headers: sealedHeaders(m.headers), result };
 }
 
 async function ensureTopics(admin: Admin, job: TopicJob): Promise<number> {
