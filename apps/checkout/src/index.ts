@@ -7,7 +7,7 @@
 export { CHECKOUT_POLICY, createCheckout, runCheckout } from './checkout.ts';
 export type { Checkout, CheckoutOptions, CheckoutSummary, PaymentResult } from './checkout.ts';
 export { generatePayments } from './payments.ts';
-export { luhnCheckDigit, luhnValid } from '@wireseal-tooling/sample-payments';
+export { luhnCheckDigit, luhnValid } from '@wireseal-apps/shared/sample-payments';
 export type { Payment } from './payments.ts';
-export { keyProviderFromEnv } from '@wireseal-tooling/service-keys';
-export type { KeyEventLog } from '@wireseal-tooling/service-keys';
+export { keyProviderFromEnv } from '@wireseal-apps/shared/service-keys';
+export type { KeyEventLog } from '@wireseal-apps/shared/service-keys';

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createCheckout, runCheckout } from './checkout.ts';
-import { keyProviderFromEnv } from '@wireseal-tooling/service-keys';
+import { keyProviderFromEnv } from '@wireseal-apps/shared/service-keys';
 import { generatePayments } from './payments.ts';
 
 const { values } = parseArgs({

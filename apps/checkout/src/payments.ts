@@ -5,7 +5,7 @@
  * SSNs use area numbers 900-999, which the US never issues.
  */
 import { createHash } from 'node:crypto';
-import { luhnCheckDigit } from '@wireseal-tooling/sample-payments';
+import { luhnCheckDigit } from '@wireseal-apps/shared/sample-payments';
 
 /** A payment as the checkout builds it (plaintext, before sealing). */
 export interface Payment {

@@ -10,7 +10,7 @@
  */
 import type { Gateway } from './gateway.ts';
 import { startGateway } from './gateway.ts';
-import { keyProviderFromEnv } from '@wireseal-tooling/service-keys';
+import { keyProviderFromEnv } from '@wireseal-apps/shared/service-keys';
 
 const configFile = process.env.GATEWAY_CONFIG;
 if (!configFile) {

@@ -10,7 +10,7 @@
  * Writes one JSON line per event on stdout, the first being
  * `{"event":"ready","url":...}`; stops cleanly on SIGTERM/SIGINT.
  */
-import { keyProviderFromEnv } from '@wireseal-tooling/service-keys';
+import { keyProviderFromEnv } from '@wireseal-apps/shared/service-keys';
 import { startLedgerWorker } from './worker.ts';
 
 const log = (event: Record<string, unknown>): void => {

@@ -13,7 +13,7 @@ import type { KeySource } from '@wireseal/core';
 import { createKafkaCodec, wiresealEachMessage } from '@wireseal/kafka';
 import type { KafkaCodecEvent, KafkaCodecStats, OpenedMessagePayload } from '@wireseal/kafka';
 import { Kafka, logLevel } from 'kafkajs';
-import { luhnValid } from '@wireseal-tooling/sample-payments';
+import { luhnValid } from '@wireseal-apps/shared/sample-payments';
 
 /** The encrypted attributes of a `payment.authorized` event (same as payments-api's). */
 export const EVENT_POLICY: readonly string[] = Object.freeze(['card.number', 'customer.ssn']);

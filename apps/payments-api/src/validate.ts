@@ -2,7 +2,7 @@
  * Validation of a decrypted payment. Problems name the offending paths only,
  * never the values: a card number must not end up in an error message or log.
  */
-import { luhnValid } from '@wireseal-tooling/sample-payments';
+import { luhnValid } from '@wireseal-apps/shared/sample-payments';
 
 /** A payment request as payments-api accepts it (after decryption). */
 export interface PaymentRequest {
