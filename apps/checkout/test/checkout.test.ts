@@ -3,10 +3,15 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FieldPolicy, KeySet, decodeProtectedHeader, decryptFields, encryptFields } from '@wireseal/core';
+import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { CHECKOUT_POLICY, createCheckout, generatePayments, luhnValid, runCheckout } from '@wireseal-apps/checkout';
 
 const keys = KeySet.generate({ kid: 'checkout-test' });
 const policy = FieldPolicy.parse(CHECKOUT_POLICY);
+// The client binds each token to the way it travels (@wireseal/http, bindDirection); this stand-in
+// uses the core directly, so it names the direction itself.
+const REQUEST = { [DIRECTION_CONTEXT_KEY]: 'request' };
+const RESPONSE = { [DIRECTION_CONTEXT_KEY]: 'response' };
 const received: string[] = [];
 let server: http.Server;
 let url: string;
@@ -19,13 +24,13 @@ before(async () => {
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       received.push(text);
-      const doc = decryptFields(keys, JSON.parse(text), policy).doc as { id: string; card: { number: string } };
+      const doc = decryptFields(keys, JSON.parse(text), policy, { context: REQUEST }).doc as { id: string; card: { number: string } };
       if (doc.id.endsWith('000002')) {
         res.writeHead(422, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ status: 422, code: 'PAYMENT_INVALID' }));
         return;
       }
       // The response carries a sealed field too: the client must open it.
-      const answer = encryptFields(keys, { id: doc.id, card: { number: doc.card.number } }, policy);
+      const answer = encryptFields(keys, { id: doc.id, card: { number: doc.card.number } }, policy, { context: RESPONSE });
       res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
   });
@@ -68,7 +73,7 @@ test('card number, CVV and SSN leave the client as field tokens; the rest stays 
   assert.equal(wire.card.expiry, payment!.card.expiry);
   assert.equal(wire.customer.name, payment!.customer.name);
   for (const secret of [payment!.card.number, payment!.customer.ssn]) assert.ok(!received.at(-1)!.includes(secret));
-  assert.deepEqual(decryptFields(keys, wire, policy).doc, payment);
+  assert.deepEqual(decryptFields(keys, wire, policy, { context: REQUEST }).doc, payment);
 });
 
 test('runCheckout counts authorized and refused payments; network failures are reported, not thrown', async () => {
