@@ -1,7 +1,7 @@
 /**
  * The `wsc` context binding: base64url of the first 16 bytes of SHA-256 over
  * the UTF-8 of the compact JSON array of the context's `[key, value]` pairs,
- * sorted by key in code-unit order (DESIGN.md).
+ * sorted by key in code-unit order (docs/design.md).
  */
 import { encode } from './base64url.ts';
 import type { Engine } from './engine.ts';

@@ -19,6 +19,7 @@ export type WiresealErrorCode =
   | 'ERR_POLICY_INVALID'
   | 'ERR_PLAINTEXT_FIELD'
   | 'ERR_FIELD_MISSING'
+  | 'ERR_AUDIENCE_MISSING'
   | 'ERR_STALE'
   | 'ERR_REPLAY'
   | 'ERR_KEY_SOURCE'
@@ -147,6 +148,24 @@ export class FieldMissingError extends WiresealError {
   }
 }
 
+/**
+ * Sealing a document that has values for an audience the keyring holds no
+ * keys for (`ERR_AUDIENCE_MISSING`); nothing is returned half-sealed.
+ */
+export class AudienceMissingError extends WiresealError {
+  static override code = 'ERR_AUDIENCE_MISSING' as const;
+  /** The audience without keys. */
+  readonly audience: string;
+  /**
+   * @param audience - the audience name
+   * @param message - operator-facing text
+   */
+  constructor(audience: string, message: string, options?: ErrorOptions) {
+    super('ERR_AUDIENCE_MISSING', message, options);
+    this.audience = audience;
+  }
+}
+
 /** `iat` missing or outside the freshness window (`ERR_STALE`). */
 export class StaleError extends WiresealError {
   static override code = 'ERR_STALE' as const;
@@ -177,7 +196,7 @@ export class KeySourceError extends WiresealError {
 /**
  * A configured size or shape limit was exceeded: document size, nesting depth,
  * number of fields, body size (`ERR_LIMIT_EXCEEDED`). Token size limits raise
- * {@link TokenMalformedError} as DESIGN.md requires.
+ * {@link TokenMalformedError} as docs/design.md requires.
  */
 export class LimitExceededError extends WiresealError {
   static override code = 'ERR_LIMIT_EXCEEDED' as const;

@@ -19,7 +19,7 @@ export { currentKeys, staticKeyProvider } from './provider.ts';
 export type { KeyProvider, KeySource } from './provider.ts';
 export { WiresealError } from './errors.ts';
 export type { WiresealErrorCode } from './errors.ts';
-export { FieldPolicy } from './policy.ts';
+export { FieldPolicy, DEFAULT_AUDIENCE } from './policy.ts';
 export type { FieldPath, FieldPolicyJson, PolicyLimits, PathStep } from './policy.ts';
 export { encryptFields, encryptFieldsWithReport, decryptFields } from './fields.ts';
 export type {
@@ -31,6 +31,9 @@ export type {
   EncryptFieldsResult,
   DecryptMode,
   LegacyFieldReader,
+  AudienceKeys,
+  FieldKeys,
+  Keyring,
 } from './fields.ts';
 export { policyLocations, looksLikeToken } from './locations.ts';
 export type { PolicyLocation, PolicyMisfit } from './locations.ts';

@@ -19,7 +19,8 @@ import type { EngineName } from './engine.ts';
 import { getEngine } from './engine.ts';
 import { AlgUnsupportedError, DecryptError, KeySetInvalidError, TokenMalformedError } from './errors.ts';
 import type { JsonValue, LegacyFieldReader } from './fields.ts';
-import { put, walk } from './fields.ts';
+import { put } from './fields/document.ts';
+import { walk } from './fields/walk.ts';
 import type { FieldPolicy } from './policy.ts';
 import { nodeCrypto } from './runtime.ts';
 

@@ -5,7 +5,7 @@
  * key-usage scans).
  */
 import type { FieldPath, FieldPolicy } from './policy.ts';
-import { looksLikeToken as isToken, walk } from './fields.ts';
+import { looksLikeToken as isToken, walk } from './fields/walk.ts';
 
 /** One place a policy path reaches: `holder[key]` (for `$`, the box itself under `v`). */
 export interface PolicyLocation {

@@ -21,10 +21,12 @@ export function checkClaims(header: ProtectedHeader, options: OpenOptions, engin
       );
     }
   }
-  if (options.context !== undefined || header.wsc !== undefined) {
-    if (options.context === undefined) throw new ContextMismatchError('token is bound to a context (wsc) but none was expected');
+  // A context is expected when the caller gives one, or gives its digest (a field token's context with the record's bindings).
+  const expecting = expectedWsc !== undefined || options.context !== undefined;
+  if (expecting || header.wsc !== undefined) {
+    if (!expecting) throw new ContextMismatchError('token is bound to a context (wsc) but none was expected');
     if (header.wsc === undefined) throw new ContextMismatchError('token is not bound to a context but one was expected');
-    if (header.wsc !== (expectedWsc ?? contextDigest(options.context, engine))) {
+    if (header.wsc !== (expectedWsc ?? contextDigest(options.context!, engine))) {
       throw new ContextMismatchError('token was sealed for another context (wsc does not match)');
     }
   }

@@ -1,0 +1,155 @@
+/**
+ * Opening a document's policy tokens: each checked against the path it sits
+ * at (`wsf`, also before authentication, so a token moved from another
+ * audience's path is refused as such) and the context with the record's
+ * bindings (`wsc`). Tokens of audiences the reader holds no keys for stay as
+ * they were and are reported in `sealed`.
+ */
+import { getEngine } from '../engine.ts';
+import { FieldMismatchError, PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '../errors.ts';
+import type { KeyEntry, KeySet } from '../keyset.ts';
+import type { FieldPath, FieldPolicy } from '../policy.ts';
+import { checkClaims } from '../token/claims.ts';
+import { decryptParsedText } from '../token/content.ts';
+import { keyFor } from '../token/key-management.ts';
+import type { OpenOptions } from '../token/options.ts';
+import type { KnownHeader, ParsedToken } from '../token/parse.ts';
+import { parseToken } from '../token/parse.ts';
+import { Binder } from './bind.ts';
+import type { JsonValue } from './document.ts';
+import { boxed, limitsOf, put, tooMany } from './document.ts';
+import type { FieldKeys } from './keyring.ts';
+import { KeyringView } from './keyring.ts';
+import type { DecryptFieldsOptions, DecryptFieldsResult } from './options.ts';
+import { checkRequired, requiredPaths } from './require.ts';
+import type { Misfit } from './walk.ts';
+import { looksLikeToken, shapeError, walk } from './walk.ts';
+
+/** The header of the last token opened at each policy path: the next document's token there most likely has the same. */
+const lastTokenAt = new WeakMap<FieldPath, KnownHeader>();
+
+/**
+ * The same error, of the same class and code, with the concrete path in front
+ * of its message (the original is the `cause`). A new error, not a rewritten
+ * one: an error's message never changes after it is thrown.
+ */
+function atField(err: WiresealError, concrete: string): WiresealError {
+  const Same = err.constructor as new (message: string, options?: ErrorOptions) => WiresealError;
+  return new Same(`field "${concrete}": ${err.message}`, { cause: err });
+}
+
+/** @internal Opens a document. */
+export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPolicy, options: DecryptFieldsOptions): DecryptFieldsResult<T> {
+  const engine = getEngine(options.engine);
+  const limits = limitsOf(options.limits);
+  const mode = options.mode ?? 'strict';
+  if (mode !== 'strict' && mode !== 'migrate') throw new PolicyInvalidError(`mode must be "strict" or "migrate"`);
+  const keyring = new KeyringView(keys, policy);
+  const box = boxed(doc, limits);
+  const binder = new Binder(policy, options.context, engine, false);
+  const tokenOptions: OpenOptions = { ...options.token };
+  if (options.context !== undefined) tokenOptions.context = options.context;
+  const required = requiredPaths(policy, options.requireMatch);
+  const result: DecryptFieldsResult<T> = { doc: undefined as T, decrypted: [], passedThrough: [], legacy: [], sealed: [], unmatched: [] };
+  // A member of the wrong shape on a policy path (an object where the policy
+  // has [*], a string where it expects an object) holds plaintext the policy
+  // would have sealed: strict mode refuses it, migrate mode reports it.
+  let misfitPath: FieldPath | undefined;
+  let matchedHere = false;
+  const onMisfit: Misfit = (at, expected, found) => {
+    if (mode === 'strict') throw shapeError(misfitPath!, at, expected, found, false);
+    if (!result.passedThrough.includes(at)) result.passedThrough.push(at);
+    matchedHere = true;
+  };
+  // Tokens of one document usually share one wrapped content key per
+  // audience: unwrap it once (the last one is checked first, without building a map key).
+  const ceks = new Map<KeyEntry, Map<string, Uint8Array>>();
+  let lastEntry: KeyEntry | undefined;
+  let lastEk = '';
+  let lastCek: Uint8Array | undefined;
+  let prev: ParsedToken | undefined;
+  let count = 0;
+  for (const path of policy.paths) {
+    const claimOptions: OpenOptions = { ...tokenOptions, field: path.text };
+    const lastOfPath = lastTokenAt.get(path);
+    const before = prev;
+    let keySet: KeySet | undefined;
+    let resolved = false;
+    misfitPath = path;
+    matchedHere = false;
+    walk(box, path, (holder, k, concrete, indices) => {
+      const value = (holder as Record<string | number, unknown>)[k];
+      if (value === undefined) return;
+      matchedHere = true;
+      if (++count > limits.maxTokens) tooMany(limits.maxTokens);
+      let out: unknown;
+      if (looksLikeToken(value)) {
+        if (!resolved) {
+          keySet = keyring.keys(path.audience);
+          resolved = true;
+        }
+        if (keySet === undefined) {
+          // Not this reader's audience: left exactly as it was, and reported.
+          result.sealed.push(concrete);
+          return;
+        }
+        try {
+          const parsed = parseToken(value, tokenOptions, prev, lastOfPath);
+          prev = parsed;
+          // Refused before anything is decrypted: a token from another path (another audience's, say) never opens here.
+          if (parsed.header.wsf !== path.text) {
+            throw new FieldMismatchError(parsed.header.wsf === undefined ? `token found at field "${path.text}" is not bound to a field` : `token is bound to field "${String(parsed.header.wsf).slice(0, 200)}" but was found at "${path.text}"`);
+          }
+          const entry = keyFor(keySet, parsed.header);
+          let known: Uint8Array | undefined;
+          let byEk: Map<string, Uint8Array> | undefined;
+          if (parsed.header.alg !== 'dir') {
+            if (entry === lastEntry && parsed.ekB64 === lastEk) known = lastCek;
+            else {
+              byEk = ceks.get(entry);
+              known = byEk?.get(parsed.ekB64);
+            }
+          }
+          const { text, cek } = decryptParsedText(engine, entry, parsed, known);
+          if (parsed.header.alg !== 'dir') {
+            if (known === undefined) {
+              if (byEk === undefined) ceks.set(entry, (byEk = new Map()));
+              byEk.set(parsed.ekB64, cek);
+            }
+            lastEntry = entry;
+            lastEk = parsed.ekB64;
+            lastCek = cek;
+          }
+          checkClaims(parsed.header, claimOptions, engine, binder.wsc(path, box.v, indices));
+          out = JSON.parse(text);
+        } catch (err) {
+          if (err instanceof WiresealError) throw atField(err, concrete);
+          throw new TokenMalformedError(`field "${concrete}": token plaintext is not UTF-8 JSON`);
+        }
+        result.decrypted.push(concrete);
+      } else {
+        if (mode === 'strict') {
+          throw new PlaintextFieldError(concrete, `field "${concrete}" holds plaintext where the policy requires a token (strict mode)`);
+        }
+        const reader = options.legacy?.find((r) => !r.paths || r.paths.includes(path.text));
+        const read = reader?.read(value as JsonValue, concrete);
+        if (reader && read !== undefined) {
+          out = read;
+          result.legacy.push({ path: concrete, reader: reader.name });
+        } else {
+          result.passedThrough.push(concrete);
+          return;
+        }
+      }
+      put(holder, k, out);
+    }, true, onMisfit);
+    if (!matchedHere) result.unmatched.push(path.text);
+    // Only the header is kept (never a token's bytes), and only when it changed.
+    if (prev !== before && prev !== undefined && lastOfPath?.headerB64 !== prev.headerB64) {
+      lastTokenAt.set(path, { headerB64: prev.headerB64, header: prev.header, aad: prev.aad });
+    }
+  }
+  checkRequired(result.unmatched, required, false);
+  result.doc = box.v as T;
+  return result;
+}
