@@ -22,7 +22,7 @@ function expectInvalid(input: unknown, mentions: string | RegExp): void {
 }
 
 describe('KeySet.fromJwks', () => {
-  it('accepts the DESIGN.md example shape and reports roles', () => {
+  it('accepts the docs/design.md example shape and reports roles', () => {
     const ks = KeySet.fromJwks(JSON.stringify(FIXED_JWKS));
     expect(ks.primaryKid).toBe('k-new');
     expect(ks.list()).toEqual([

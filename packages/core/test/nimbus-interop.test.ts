@@ -1,4 +1,4 @@
-// Interop with Nimbus JOSE+JWT (Java), the third JOSE library DESIGN.md names:
+// Interop with Nimbus JOSE+JWT (Java), the third JOSE library docs/design.md names:
 // Nimbus opens every positive conformance vector and tokens wireseal makes now
 // (whole values and field tokens), and Nimbus-made A256KW/dir tokens open in wireseal.
 import { spawnSync } from 'node:child_process';

@@ -15,7 +15,7 @@ const rawKey = new Uint8Array(Buffer.from(keys.toJwks().keys[0]!.k, 'base64url')
 const TOKEN = /^eyJ[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/;
 const PAN = '4111111111111111';
 const SSN = '078-05-1120';
-/** wsc of the request direction, computed here from DESIGN.md's rule: tokens from other JOSE libraries carry it too. */
+/** wsc of the request direction, computed here from docs/design.md's rule: tokens from other JOSE libraries carry it too. */
 const WSC_REQUEST = createHash('sha256').update(JSON.stringify([['wireseal-http', 'request']])).digest().subarray(0, 16).toString('base64url');
 const doc = { card: { number: PAN, cvv: '737', holder: 'Ann Lee' }, customer: { ssn: SSN, name: 'Ann' }, amount: 12.5, items: [1, 2] };
 

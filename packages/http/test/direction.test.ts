@@ -27,7 +27,7 @@ const doc = { card: { number: PAN, cvv: '737' }, customer: { ssn: '078-05-1120' 
 const JOSE_H = { 'content-type': 'application/jose' };
 const JSON_H = { 'content-type': 'application/json' };
 
-/** DESIGN.md's wsc, computed here without wireseal: sorted [key, value] pairs, compact JSON, SHA-256, 16 bytes, base64url. */
+/** docs/design.md's wsc, computed here without wireseal: sorted [key, value] pairs, compact JSON, SHA-256, 16 bytes, base64url. */
 function wsc(context: Record<string, string>): string {
   const pairs = Object.entries(context).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(pairs), 'utf8').digest().subarray(0, 16).toString('base64url');

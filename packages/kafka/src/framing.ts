@@ -24,7 +24,7 @@ export const HEADER_SOURCE_PARTITION = 'wireseal-source-partition';
 /** Dead-letter records: the offset the record was read from (decimal). */
 export const HEADER_SOURCE_OFFSET = 'wireseal-source-offset';
 
-/** A sealed whole value, split for the record (DESIGN.md Kafka framing). */
+/** A sealed whole value, split for the record (docs/design.md, "Kafka framing"). */
 export interface SplitToken {
   /** The ciphertext bytes: the record value. */
   value: Buffer;

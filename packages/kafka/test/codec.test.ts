@@ -448,7 +448,7 @@ describe('unmatched policy paths', () => {
   });
 });
 
-/** The `wsc` of a context, computed here exactly as DESIGN.md words it. */
+/** The `wsc` of a context, computed here exactly as docs/design.md words it. */
 function wscOf(ctx: Record<string, string>): string {
   const pairs = Object.entries(ctx).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(pairs)).digest().subarray(0, 16).toString('base64url');

@@ -1,6 +1,6 @@
 /**
  * `wireseal keyset add | promote | retire | remove | list`: edit a JWK Set
- * file along the no-downtime rotation of DESIGN.md. Every edit validates the
+ * file along the no-downtime rotation of docs/design.md. Every edit validates the
  * whole set before and after, and replaces the file atomically (mode 0600).
  */
 import { KeySet } from '@wireseal/core';

@@ -1,5 +1,5 @@
 /**
- * HTTP-specific failures, expressed with the core's stable codes (DESIGN.md's
+ * HTTP-specific failures, expressed with the core's stable codes (docs/design.md's
  * error table is closed): they differ from their parent only in the HTTP
  * status they are answered with.
  */

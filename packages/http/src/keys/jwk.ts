@@ -49,7 +49,7 @@ export interface AsymmetricEntry {
   readonly x25519: Uint8Array | undefined;
 }
 
-/** A valid kid: 1-64 printable ASCII characters (DESIGN.md). */
+/** A valid kid: 1-64 printable ASCII characters (docs/design.md). */
 export const KID_RE = /^[\x20-\x7e]{1,64}$/;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const ALGS_FOR: Readonly<Record<'RSA' | 'P-256' | 'X25519', readonly PublicKeyAlg[]>> = {

@@ -27,7 +27,7 @@
  * ```
  *
  * `iat` is the decimal header value, `cty` the header value as sent (empty
- * when absent), `wsc` the route's context digest (DESIGN.md `wsc`; empty when
+ * when absent), `wsc` the route's context digest (docs/design.md `wsc`; empty when
  * the route binds no context), `request enc` the request body's first 32
  * bytes (empty for a plaintext request), all ASCII. So a changed header, a
  * body moved to another context, or a response swapped with another fails
