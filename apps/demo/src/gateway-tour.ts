@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { FieldPolicy, decodeProtectedHeader, encryptFields } from '@wireseal/core';
 import type { KeySet } from '@wireseal/core';
+import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { createFetch } from '@wireseal/http/fetch';
 import { keyView } from '@wireseal-apps/gateway';
 import type { Child } from './children.ts';
@@ -53,6 +54,9 @@ export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; pa
   const partner1 = keyView(opts.store, 'partner-acme-1');
   const partner2 = keyView(opts.store, 'partner-acme-2');
   const policy = FieldPolicy.parse(PARTNER_POLICY);
+  // Calls sealed here with the core directly (to tamper with one, or to show a key change) name
+  // their direction, as @wireseal/http does for every shared-key token.
+  const REQUEST = { [DIRECTION_CONTEXT_KEY]: 'request' };
   const url = `${gatewayUrl}/partner/payouts`;
   const postSealed = (body: unknown): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const codeOf = async (res: Response): Promise<string> => ((await res.json()) as { code?: string }).code ?? `HTTP ${res.status}`;
@@ -68,7 +72,7 @@ export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; pa
 
   // 2. A tampered call: problem+json, and payments-api never sees it.
   hits = await payoutsHits(paymentsUrl);
-  const sealed = encryptFields(partner1, payout, policy) as { beneficiary: { iban: string } };
+  const sealed = encryptFields(partner1, payout, policy, { context: REQUEST }) as { beneficiary: { iban: string } };
   const t = sealed.beneficiary.iban;
   const at = t.lastIndexOf('.') - 2;
   sealed.beneficiary.iban = t.slice(0, at) + (t[at] === 'x' ? 'y' : 'x') + t.slice(at + 1);
@@ -90,9 +94,9 @@ export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; pa
   writeGatewayConfig(opts.configFile, gatewayConfig(paymentsUrl, 'partner-acme-2'));
   const loaded = await opts.gateway.waitFor((e) => e.event === 'config-loaded', from, 10_000);
   hits = await payoutsHits(paymentsUrl);
-  const oldKey = await postSealed(encryptFields(partner1, payout, policy));
+  const oldKey = await postSealed(encryptFields(partner1, payout, policy, { context: REQUEST }));
   const oldCode = await codeOf(oldKey);
-  const newKey = await postSealed(encryptFields(partner2, payout, policy));
+  const newKey = await postSealed(encryptFields(partner2, payout, policy, { context: REQUEST }));
   const newBody = (await newKey.json()) as { beneficiary?: { iban?: string } };
   const newKid = typeof newBody.beneficiary?.iban === 'string' ? decodeProtectedHeader(newBody.beneficiary.iban).kid : undefined;
   const delta = (await payoutsHits(paymentsUrl)) - hits;

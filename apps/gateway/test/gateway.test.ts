@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { KeySet, decodeProtectedHeader, decryptFields, encryptFields, FieldPolicy, open, seal } from '@wireseal/core';
+import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { createFetch } from '@wireseal/http/fetch';
 import { keyView, startGateway } from '@wireseal-apps/gateway';
 import type { Gateway, GatewayEvent } from '@wireseal-apps/gateway';
@@ -15,6 +16,10 @@ let store = KeySet.generate({ kid: 'svc-a' });
 store = store.addKey({ kid: 'svc-b' }).addKey({ kid: 'svc-c' });
 const keyA = keyView(store, 'svc-a');
 const keyB = keyView(store, 'svc-b');
+// @wireseal/http binds every shared-key token to the way it travels; tokens made here with the
+// core directly name the direction themselves, as a peer without the package would.
+const REQUEST = { [DIRECTION_CONTEXT_KEY]: 'request' };
+const RESPONSE = { [DIRECTION_CONTEXT_KEY]: 'response' };
 
 interface Hit { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }
 const hits: Hit[] = [];
@@ -109,18 +114,18 @@ describe('enabled service, fields mode', () => {
   });
 
   test('the response crosses the wire sealed with the service key (no ETag)', async () => {
-    const sealed = encryptFields(keyA, order, policy);
+    const sealed = encryptFields(keyA, order, policy, { context: REQUEST });
     const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sealed) });
     assert.equal(res.status, 201);
     assert.equal(res.headers.get('etag'), null);
     const raw = (await res.json()) as { account: { iban: string } };
     assert.match(raw.account.iban, /^eyJ[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/);
     assert.equal(decodeProtectedHeader(raw.account.iban).kid, 'svc-a');
-    assert.equal((decryptFields(keyA, raw, policy).doc as { account: { iban: string } }).account.iban, 'GB82WEST12345698765432');
+    assert.equal((decryptFields(keyA, raw, policy, { context: RESPONSE }).doc as { account: { iban: string } }).account.iban, 'GB82WEST12345698765432');
   });
 
   test('a tampered token is refused with problem+json and never reaches the upstream', async () => {
-    const sealed = encryptFields(keyA, order, policy) as { card: { number: string } };
+    const sealed = encryptFields(keyA, order, policy, { context: REQUEST }) as { card: { number: string } };
     const t = sealed.card.number;
     const i = t.lastIndexOf('.') - 3; // inside the ciphertext
     sealed.card.number = t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1);
@@ -143,7 +148,7 @@ describe('enabled service, fields mode', () => {
     const text = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
     assert.equal(text.status, 415);
     await text.body?.cancel();
-    const other = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyB, order, policy)) });
+    const other = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyB, order, policy, { context: REQUEST })) });
     assert.equal(other.status, 400);
     assert.equal(((await other.json()) as { code: string }).code, 'ERR_KEY_UNKNOWN');
     assert.equal(hits.length, before);
@@ -168,12 +173,12 @@ describe('enabled service, whole mode', () => {
     assert.equal(hit.headers.accept, undefined); // application/jose is for the gateway, not the upstream
     assert.deepEqual(JSON.parse(hit.body.toString('utf8')), { day: '2026-11-01' });
 
-    const token = seal(keyA, JSON.stringify({ day: 'x' }), { cty: 'application/json', iat: Math.floor(Date.now() / 1000) });
+    const token = seal(keyA, JSON.stringify({ day: 'x' }), { cty: 'application/json', iat: Math.floor(Date.now() / 1000), context: REQUEST });
     const raw = await fetch(`${gateway.url}/reports/daily`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: token });
     assert.equal(raw.headers.get('content-type'), 'application/jose');
     const sealedAnswer = await raw.text();
     assert.equal(decodeProtectedHeader(sealedAnswer).kid, 'svc-a');
-    assert.equal(JSON.parse(new TextDecoder().decode(open(keyA, sealedAnswer))).path, '/api/daily');
+    assert.equal(JSON.parse(new TextDecoder().decode(open(keyA, sealedAnswer, { context: RESPONSE }))).path, '/api/daily');
   });
 });
 
@@ -182,7 +187,7 @@ describe('configuration changes apply without a restart', () => {
     const v = gateway.version();
     writeConfig(services({ enabled: false }));
     await waitForVersion(v);
-    const sealedText = JSON.stringify(encryptFields(keyA, order, policy));
+    const sealedText = JSON.stringify(encryptFields(keyA, order, policy, { context: REQUEST }));
     const before = hits.length;
     const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sealedText });
     assert.equal(res.status, 201);
@@ -213,11 +218,11 @@ describe('configuration changes apply without a restart', () => {
     writeConfig(services({ keyId: 'svc-b' }));
     await waitForVersion(v);
     const before = hits.length;
-    const oldKey = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyA, order, policy)) });
+    const oldKey = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyA, order, policy, { context: REQUEST })) });
     assert.equal(oldKey.status, 400);
     assert.equal(((await oldKey.json()) as { code: string }).code, 'ERR_KEY_UNKNOWN');
     assert.equal(hits.length, before);
-    const newKey = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyB, order, policy)) });
+    const newKey = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyB, order, policy, { context: REQUEST })) });
     assert.equal(newKey.status, 201);
     const raw = (await newKey.json()) as { account: { iban: string } };
     assert.equal(decodeProtectedHeader(raw.account.iban).kid, 'svc-b');
@@ -230,7 +235,7 @@ describe('configuration changes apply without a restart', () => {
     writeConfig(services({ keyId: 'svc-b', acceptKeyIds: ['svc-a'] }));
     await waitForVersion(v);
     for (const k of [keyA, keyB]) {
-      const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(k, order, policy)) });
+      const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(k, order, policy, { context: REQUEST })) });
       assert.equal(res.status, 201);
       const raw = (await res.json()) as { account: { iban: string } };
       assert.equal(decodeProtectedHeader(raw.account.iban).kid, 'svc-b'); // always sealed with keyId
@@ -256,7 +261,7 @@ describe('configuration changes apply without a restart', () => {
       if (what === 'key material in the file') assert.doesNotMatch((e as { message: string }).message, /AAAA/);
     }
     assert.equal(gateway.version(), version);
-    const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyB, order, policy)) });
+    const res = await fetch(`${gateway.url}/orders/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encryptFields(keyB, order, policy, { context: REQUEST })) });
     assert.equal(res.status, 201); // still the last good configuration (svc-b)
     await res.body?.cancel();
     const admin = (await (await fetch(`${gateway.url}/_gateway/config`)).json()) as { version: number; lastError: { code: string } | null };

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FieldPolicy, KeySet, contextDigest, decodeProtectedHeader, decryptFields, encryptFields } from '@wireseal/core';
+import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { createFetch } from '@wireseal/http/fetch';
 import { kafkaAvailable, startKafka } from '@wireseal-tooling/local-kafka';
 import { Kafka, logLevel } from 'kafkajs';
@@ -9,6 +10,9 @@ import type { PaymentsApi } from '@wireseal-apps/payments-api';
 
 const keys = KeySet.generate({ kid: 'payments-test' });
 const policy = FieldPolicy.parse(PAYMENT_POLICY);
+// @wireseal/http binds every shared-key token to the way it travels; requests sealed here with the
+// core directly name the direction themselves, as a peer without the package would.
+const REQUEST = { [DIRECTION_CONTEXT_KEY]: 'request' };
 
 function payment(i: number, number = '4000001234567899') {
   return {
@@ -45,7 +49,7 @@ describe('HTTP (no Kafka)', () => {
     assert.match(plain.headers.get('content-type') ?? '', /^application\/problem\+json/);
     assert.equal(((await plain.json()) as { code: string }).code, 'ERR_PLAINTEXT_FIELD');
 
-    const sealed = encryptFields(keys, payment(3), policy) as ReturnType<typeof payment>;
+    const sealed = encryptFields(keys, payment(3), policy, { context: REQUEST }) as ReturnType<typeof payment>;
     const tampered = structuredClone(sealed);
     const t = tampered.card.number;
     const i = t.lastIndexOf('.') - 2;
@@ -61,7 +65,7 @@ describe('HTTP (no Kafka)', () => {
     assert.equal(((await moved.json()) as { code: string }).code, 'ERR_FIELD_MISMATCH');
 
     const otherKeys = KeySet.generate({ kid: 'someone-else' });
-    const foreign = await post(api, encryptFields(otherKeys, payment(4), policy));
+    const foreign = await post(api, encryptFields(otherKeys, payment(4), policy, { context: REQUEST }));
     assert.equal(foreign.status, 400);
     assert.equal(((await foreign.json()) as { code: string }).code, 'ERR_KEY_UNKNOWN');
 
@@ -70,7 +74,7 @@ describe('HTTP (no Kafka)', () => {
   });
 
   test('an invalid card number is refused by validation without echoing it', async () => {
-    const res = await post(api, encryptFields(keys, payment(5, '4000001234567890'), policy));
+    const res = await post(api, encryptFields(keys, payment(5, '4000001234567890'), policy, { context: REQUEST }));
     assert.equal(res.status, 422);
     const text = await res.text();
     assert.equal(JSON.parse(text).code, 'PAYMENT_INVALID');
