@@ -14,7 +14,7 @@ import { sealDocument } from './fields/seal.ts';
 import type { FieldPolicy } from './policy.ts';
 
 export type { DocumentLimits, JsonValue } from './fields/document.ts';
-export type { AudienceKeys, FieldKeys, Keyring } from './fields/keyring.ts';
+export type { AudienceKeyProvider, AudienceKeys, AudienceKeySet, FieldKeys, Keyring } from './fields/keyring.ts';
 export type {
   DecryptFieldsOptions,
   DecryptFieldsResult,

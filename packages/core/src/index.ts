@@ -32,9 +32,15 @@ export type {
   DecryptMode,
   LegacyFieldReader,
   AudienceKeys,
+  AudienceKeySet,
+  AudienceKeyProvider,
   FieldKeys,
   Keyring,
 } from './fields.ts';
+export { PrivateKeySet, PublicKeySet } from './asymmetric/keysets.ts';
+export type { JwksInput, GenerateKeyOptions } from './asymmetric/keysets.ts';
+export { HPKE_ALG, RSA_MIN_BITS, RSA_MAX_BITS } from './asymmetric/jwk.ts';
+export type { AsymmetricKeyInfo, PublicKeyAlg, PublicJweAlg } from './asymmetric/jwk.ts';
 export { policyLocations, looksLikeToken } from './locations.ts';
 export type { PolicyLocation, PolicyMisfit } from './locations.ts';
 export { envKeyProvider, fileKeyProvider } from './providers.ts';

@@ -9,3 +9,6 @@
 export { safeCall } from './hooks.ts';
 export { nodeBuiltin } from './runtime.ts';
 export { jittered, refreshDelay } from './refreshing.ts';
+export { nodeCrypto } from './asymmetric/node-crypto.ts';
+export { validateAsymmetricJwk, KID_RE } from './asymmetric/jwk.ts';
+export type { AsymmetricEntry } from './asymmetric/jwk.ts';

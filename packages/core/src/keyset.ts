@@ -42,11 +42,13 @@ export interface KeyEntry {
   readonly jwk: Readonly<OctJwk>;
 }
 
-const KID_RE = /^[\x20-\x7e]{1,64}$/;
+/** @internal A valid kid: 1-64 printable ASCII characters (docs/design.md, "Key set"). */
+export const KID_RE = /^[\x20-\x7e]{1,64}$/;
 const ALLOWED_JWK_ALGS = new Set(['A256KW', 'dir', 'A256GCM']);
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
-function describeAt(index: number, kid: unknown): string {
+/** @internal Names a key in a message: its kid when it is a valid one, else its index. */
+export function describeAt(index: number, kid: unknown): string {
   return typeof kid === 'string' && KID_RE.test(kid) ? `key "${kid}" (index ${index})` : `key at index ${index}`;
 }
 

@@ -5,14 +5,27 @@
  * current key set only when an audience is first needed in a call, so one
  * audience's outage fails only the documents that hold its fields.
  */
+import { PrivateKeySet, PublicKeySet } from '../asymmetric/keysets.ts';
 import { ArgumentInvalidError } from '../errors.ts';
 import { KeySet } from '../keyset.ts';
 import type { FieldPolicy } from '../policy.ts';
 import type { KeySource } from '../provider.ts';
-import { currentKeys } from '../provider.ts';
 
-/** Keys for one audience: a key set or a provider of key sets. */
-export type AudienceKeys = KeySource;
+/** The keys of one audience at one moment: shared (seal and open), public (seal only) or private (open, and seal). */
+export type AudienceKeySet = KeySet | PublicKeySet | PrivateKeySet;
+
+/** Something that hands out an audience's current keys (a refreshing provider). */
+export interface AudienceKeyProvider {
+  /** The keys in force now; throws `ERR_KEY_SOURCE` when none are usable. */
+  current(): AudienceKeySet;
+}
+
+/**
+ * Keys for one audience: a shared {@link KeySet} (or its provider), a
+ * `PublicKeySet` (a writer that cannot read), a `PrivateKeySet` (a reader),
+ * or a provider of either.
+ */
+export type AudienceKeys = KeySource | AudienceKeySet | AudienceKeyProvider;
 
 /** Audience name → its keys. A reader holds only the audiences it may open. */
 export type Keyring = Readonly<Record<string, AudienceKeys>>;
@@ -20,14 +33,18 @@ export type Keyring = Readonly<Record<string, AudienceKeys>>;
 /** What field encryption takes as keys: a keyring, or one key source for a single-audience policy. */
 export type FieldKeys = AudienceKeys | Keyring;
 
+function isKeySet(x: unknown): x is AudienceKeySet {
+  return x instanceof KeySet || x instanceof PublicKeySet || x instanceof PrivateKeySet;
+}
+
 function isKeySource(x: unknown): x is AudienceKeys {
-  return x instanceof KeySet || (typeof x === 'object' && x !== null && typeof (x as { current?: unknown }).current === 'function');
+  return isKeySet(x) || (typeof x === 'object' && x !== null && typeof (x as { current?: unknown }).current === 'function');
 }
 
 /** @internal One call's view of a keyring: audience → key set, resolved on first use. */
 export class KeyringView {
   readonly #sources = new Map<string, AudienceKeys>();
-  readonly #resolved = new Map<string, KeySet>();
+  readonly #resolved = new Map<string, AudienceKeySet>();
 
   constructor(keys: FieldKeys, policy: FieldPolicy) {
     if (isKeySource(keys)) {
@@ -43,7 +60,7 @@ export class KeyringView {
         throw new ArgumentInvalidError(`the keyring names audience "${name.slice(0, 64)}", which the policy does not have (${policy.audiences.join(', ')})`);
       }
       const source = (keys as Keyring)[name];
-      if (!isKeySource(source)) throw new ArgumentInvalidError(`the keyring's entry for audience "${name}" is not a KeySet or a key provider`);
+      if (!isKeySource(source)) throw new ArgumentInvalidError(`the keyring's entry for audience "${name}" is not a KeySet, PublicKeySet, PrivateKeySet or key provider`);
       this.#sources.set(name, source);
     }
   }
@@ -53,13 +70,14 @@ export class KeyringView {
     return this.#sources.has(audience);
   }
 
-  /** The key set in force for `audience` (asked of its provider once per call); undefined when the keyring lacks it. */
-  keys(audience: string): KeySet | undefined {
+  /** The keys in force for `audience` (asked of its provider once per call); undefined when the keyring lacks it. */
+  keys(audience: string): AudienceKeySet | undefined {
     let set = this.#resolved.get(audience);
     if (set === undefined) {
       const source = this.#sources.get(audience);
       if (source === undefined) return undefined;
-      set = currentKeys(source);
+      set = isKeySet(source) ? source : (source as AudienceKeyProvider).current();
+      if (!isKeySet(set)) throw new ArgumentInvalidError(`the provider for audience "${audience}" did not hand out a key set`);
       this.#resolved.set(audience, set);
     }
     return set;

@@ -5,16 +5,22 @@
  * bindings (`wsc`). Tokens of audiences the reader holds no keys for stay as
  * they were and are reported in `sealed`.
  */
+import { PrivateKeySet } from '../asymmetric/keysets.ts';
+import type { AsymmetricEntry } from '../asymmetric/jwk.ts';
 import { getEngine } from '../engine.ts';
-import { FieldMismatchError, PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '../errors.ts';
-import type { KeyEntry, KeySet } from '../keyset.ts';
+import { FieldMismatchError, KeyUnknownError, PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '../errors.ts';
+import type { KeyEntry } from '../keyset.ts';
+import { KeySet } from '../keyset.ts';
 import type { FieldPath, FieldPolicy } from '../policy.ts';
 import { checkClaims } from '../token/claims.ts';
-import { decryptParsedText } from '../token/content.ts';
+import { decryptParsedText, decryptTextWith } from '../token/content.ts';
+import type { SymmetricAlg } from '../token/header.ts';
 import { keyFor } from '../token/key-management.ts';
 import type { OpenOptions } from '../token/options.ts';
 import type { KnownHeader, ParsedToken } from '../token/parse.ts';
 import { parseToken } from '../token/parse.ts';
+import { publicUnwrap } from '../token/public-key.ts';
+import type { AudienceKeySet } from './keyring.ts';
 import { Binder } from './bind.ts';
 import type { JsonValue } from './document.ts';
 import { boxed, limitsOf, put, tooMany } from './document.ts';
@@ -24,6 +30,9 @@ import type { DecryptFieldsOptions, DecryptFieldsResult } from './options.ts';
 import { checkRequired, requiredPaths } from './require.ts';
 import type { Misfit } from './walk.ts';
 import { looksLikeToken, shapeError, walk } from './walk.ts';
+
+/** What a private-key audience accepts: the public-key field algorithms. */
+const PUBLIC_ALGS = ['RSA-OAEP-256', 'ECDH-ES+A256KW'] as unknown as readonly SymmetricAlg[];
 
 /** The header of the last token opened at each policy path: the next document's token there most likely has the same. */
 const lastTokenAt = new WeakMap<FieldPath, KnownHeader>();
@@ -49,6 +58,9 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
   const binder = new Binder(policy, options.context, engine, false);
   const tokenOptions: OpenOptions = { ...options.token };
   if (options.context !== undefined) tokenOptions.context = options.context;
+  const publicOptions: OpenOptions = { ...tokenOptions, algorithms: PUBLIC_ALGS };
+  // Public-key content keys of this document, by private key and encrypted key (+ epk): one key agreement each.
+  const publicCeks = new Map<AsymmetricEntry, Map<string, Uint8Array>>();
   const required = requiredPaths(policy, options.requireMatch);
   const result: DecryptFieldsResult<T> = { doc: undefined as T, decrypted: [], passedThrough: [], legacy: [], sealed: [], unmatched: [] };
   // A member of the wrong shape on a policy path (an object where the policy
@@ -73,7 +85,7 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
     const claimOptions: OpenOptions = { ...tokenOptions, field: path.text };
     const lastOfPath = lastTokenAt.get(path);
     const before = prev;
-    let keySet: KeySet | undefined;
+    let keySet: AudienceKeySet | undefined;
     let resolved = false;
     misfitPath = path;
     matchedHere = false;
@@ -88,19 +100,27 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
           keySet = keyring.keys(path.audience);
           resolved = true;
         }
-        if (keySet === undefined) {
-          // Not this reader's audience: left exactly as it was, and reported.
+        if (keySet === undefined || !(keySet instanceof KeySet || keySet instanceof PrivateKeySet)) {
+          // Not this reader's audience (no keys, or public keys only): left exactly as it was, and reported.
           result.sealed.push(concrete);
           return;
         }
+        const set = keySet;
         try {
-          const parsed = parseToken(value, tokenOptions, prev, lastOfPath);
+          const parsed = parseToken(value, set instanceof KeySet ? tokenOptions : publicOptions, prev, lastOfPath);
           prev = parsed;
           // Refused before anything is decrypted: a token from another path (another audience's, say) never opens here.
           if (parsed.header.wsf !== path.text) {
             throw new FieldMismatchError(parsed.header.wsf === undefined ? `token found at field "${path.text}" is not bound to a field` : `token is bound to field "${String(parsed.header.wsf).slice(0, 200)}" but was found at "${path.text}"`);
           }
-          const entry = keyFor(keySet, parsed.header);
+          if (set instanceof PrivateKeySet) {
+            out = JSON.parse(decryptTextWith(engine, publicCek(set, parsed), parsed));
+            checkClaims(parsed.header, claimOptions, engine, binder.wsc(path, box.v, indices));
+            result.decrypted.push(concrete);
+            put(holder, k, out);
+            return;
+          }
+          const entry = keyFor(set, parsed.header);
           let known: Uint8Array | undefined;
           let byEk: Map<string, Uint8Array> | undefined;
           if (parsed.header.alg !== 'dir') {
@@ -152,4 +172,21 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
   checkRequired(result.unmatched, required, false);
   result.doc = box.v as T;
   return result;
+
+  /** The content key of a public-key token: from this document's earlier tokens, or one key agreement / transport. */
+  function publicCek(set: PrivateKeySet, parsed: ParsedToken): Uint8Array {
+    const kid = parsed.header.kid;
+    const entry = typeof kid === 'string' ? set.entry(kid) : undefined;
+    if (!entry) throw new KeyUnknownError(typeof kid === 'string' ? `token kid ${JSON.stringify(kid.slice(0, 64))} is not in the audience's key set` : 'token header has no kid');
+    const epk = parsed.header.epk as Record<string, unknown> | undefined;
+    const id = `${parsed.ekB64}|${typeof epk?.x === 'string' ? epk.x : ''}|${typeof epk?.y === 'string' ? epk.y : ''}`;
+    let byEk = publicCeks.get(entry);
+    let cek = byEk?.get(id);
+    if (cek === undefined) {
+      cek = publicUnwrap(engine, entry, parsed.header, parsed.ek);
+      if (byEk === undefined) publicCeks.set(entry, (byEk = new Map()));
+      byEk.set(id, cek);
+    }
+    return cek;
+  }
 }

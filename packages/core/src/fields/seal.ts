@@ -4,15 +4,19 @@
  * fresh IV and a header with `wsf` = the path and `wsc` = the context (with
  * the record's bindings). Every field token is a standalone JWE.
  */
+import type { AsymmetricEntry, PublicJweAlg } from '../asymmetric/jwk.ts';
 import type { Engine } from '../engine.ts';
 import { getEngine } from '../engine.ts';
-import { AudienceMissingError } from '../errors.ts';
+import { AudienceMissingError, KeySetInvalidError } from '../errors.ts';
 import type { KeyEntry } from '../keyset.ts';
+import { KeySet } from '../keyset.ts';
 import type { FieldPath, FieldPolicy } from '../policy.ts';
 import { sealTextWith } from '../token/content.ts';
 import type { EncodedHeader, SymmetricAlg } from '../token/header.ts';
-import { encodeHeader } from '../token/header.ts';
+import { encodeHeader, encodePublicHeader } from '../token/header.ts';
 import { checkSealAlg, newContentKey } from '../token/key-management.ts';
+import type { Epk } from '../token/public-key.ts';
+import { publicAlgOf, publicContentKey } from '../token/public-key.ts';
 import { Binder } from './bind.ts';
 import { boxed, limitsOf, put, tooMany } from './document.ts';
 import type { FieldKeys } from './keyring.ts';
@@ -31,10 +35,29 @@ function headerFor(path: FieldPath, alg: SymmetricAlg, kid: string, wsc: string 
   return header;
 }
 
-/** What one audience seals with in one document: its primary key and, once needed, the document's content key. */
-interface AudienceSealer {
-  readonly key: KeyEntry;
-  content: { cek: Uint8Array; ek: string } | undefined;
+/**
+ * What one audience seals with in one document: its primary key (shared
+ * audiences) or its first public key (public-key audiences), and, once
+ * needed, the document's content key with its encrypted key (and `epk`).
+ */
+type AudienceSealer =
+  | { readonly kind: 'shared'; readonly key: KeyEntry; content: { cek: Uint8Array; ek: string } | undefined }
+  | {
+      readonly kind: 'public';
+      readonly entry: AsymmetricEntry;
+      readonly alg: PublicJweAlg;
+      content: { cek: Uint8Array; ek: string; epk: Epk | undefined } | undefined;
+      /** Headers by path and wsc, for this document only (the epk is fresh per document). */
+      readonly headers: Map<string, EncodedHeader>;
+    };
+
+/** The key a public-key audience seals with: the first key in set order usable with RSA-OAEP-256 or ECDH-ES+A256KW. */
+function publicSealer(audience: string, entries: readonly AsymmetricEntry[]): AudienceSealer {
+  for (const entry of entries) {
+    const alg = publicAlgOf(entry);
+    if (alg) return { kind: 'public', entry, alg, content: undefined, headers: new Map() };
+  }
+  throw new KeySetInvalidError(`audience "${audience}": no key in its key set can seal field tokens (RSA-OAEP-256 or ECDH-ES+A256KW)`);
 }
 
 /** @internal Seals a document; `concrete` builds the report's concrete paths. */
@@ -55,7 +78,7 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
       if (set === undefined) {
         throw new AudienceMissingError(audience, `the document has values for audience "${audience}" but the keyring holds no keys for it; nothing was sealed`);
       }
-      s = { key: set.primaryEntry(), content: undefined };
+      s = set instanceof KeySet ? { kind: 'shared', key: set.primaryEntry(), content: undefined } : publicSealer(audience, set.kids.map((kid) => set.entry(kid)!));
       sealers.set(audience, s);
     }
     return s;
@@ -75,10 +98,23 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
       if (value === undefined) return;
       if (++count > limits.maxTokens) tooMany(limits.maxTokens);
       sealer ??= sealerFor(path.audience);
-      // One content key per document and audience, made when its first field is sealed.
-      const content = (sealer.content ??= newContentKey(engine, sealer.key, alg));
-      const header = headerFor(path, alg, sealer.key.kid, binder.wsc(path, box.v, indices));
-      put(holder, k, sealTextWith(engine, sealer.key, alg, content.cek, content.ek, JSON.stringify(value), header));
+      const wsc = binder.wsc(path, box.v, indices);
+      // One content key per document and audience (one wrap, one key agreement), made when its first field is sealed.
+      let cek: Uint8Array;
+      let ek: string;
+      let header: EncodedHeader;
+      if (sealer.kind === 'shared') {
+        const content = (sealer.content ??= newContentKey(engine, sealer.key, alg));
+        ({ cek, ek } = content);
+        header = headerFor(path, alg, sealer.key.kid, wsc);
+      } else {
+        const content = (sealer.content ??= publicContentKey(engine, sealer.entry, sealer.alg));
+        ({ cek, ek } = content);
+        const key = wsc === undefined ? path.text : `${path.text}\u0000${wsc}`;
+        header = sealer.headers.get(key) ?? encodePublicHeader(sealer.alg, sealer.entry.kid, content.epk, path.text, wsc);
+        sealer.headers.set(key, header);
+      }
+      put(holder, k, sealTextWith(engine, cek, ek, JSON.stringify(value), header));
       if (concrete) sealed.push(c);
     }, concrete, onMisfit);
     // A member of the wrong shape would carry its values out unsealed: refuse the whole document.

@@ -49,20 +49,16 @@ const LARGE = 128 * 1024;
  * @internal Like {@link sealWith} for text (field tokens hold JSON text),
  * under a fresh random IV: an engine that can goes UTF-8 in, base64url out.
  */
-export function sealTextWith(
-  engine: Engine,
-  key: KeyEntry,
-  alg: SymmetricAlg,
-  cek: Uint8Array,
-  ekB64: string,
-  text: string,
-  header: EncodedHeader,
-): string {
+export function sealTextWith(engine: Engine, contentKey: Uint8Array, ekB64: string, text: string, header: EncodedHeader): string {
   const fast = engineInternals(engine);
-  if (!fast) return sealWith(engine, key, alg, cek, ekB64, engine.randomBytes(12), utf8Bytes(text), header);
+  if (!fast) {
+    const iv = engine.randomBytes(12);
+    const { ciphertext, tag } = engine.gcmEncrypt(contentKey, iv, utf8Bytes(text), header.aad);
+    return assemble(header, ekB64, iv, ciphertext, tag);
+  }
   // join() builds one flat string; a template literal would leave a rope of
   // five pieces that every later read (indexOf, charCodeAt) walks through.
-  return [header.b64, ekB64, fast.gcmSealText(alg === 'dir' ? key.bytes : cek, text, header.aad)].join('.');
+  return [header.b64, ekB64, fast.gcmSealText(contentKey, text, header.aad)].join('.');
 }
 
 /** @internal Authenticates and decrypts a parsed token; `cek` is reused when the caller already unwrapped this ek. */
@@ -79,6 +75,11 @@ export function decryptParsed(engine: Engine, key: KeyEntry, p: ParsedToken, cek
  */
 export function decryptParsedText(engine: Engine, key: KeyEntry, p: ParsedToken, cek?: Uint8Array): { text: string; cek: Uint8Array } {
   const contentKey = contentKeyOf(engine, key, p, cek);
+  return { text: decryptTextWith(engine, contentKey, p), cek: contentKey };
+}
+
+/** @internal Authenticates and decrypts a parsed token to text under a content key the caller resolved. */
+export function decryptTextWith(engine: Engine, contentKey: Uint8Array, p: ParsedToken): string {
   const fast = engineInternals(engine);
   const aad = p.aad;
   let text: string | undefined;
@@ -95,6 +96,6 @@ export function decryptParsedText(engine: Engine, key: KeyEntry, p: ParsedToken,
       throw new TokenMalformedError('token plaintext is not UTF-8');
     }
   }
-  return { text, cek: contentKey };
+  return text;
 }
 

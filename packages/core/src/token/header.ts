@@ -58,3 +58,17 @@ export function encodeHeader(alg: SymmetricAlg, kid: string, cty?: string, iat?:
   }
   return encoded;
 }
+
+/**
+ * @internal The header of a public-key field token: `alg`, `enc`, `kid`,
+ * `epk` (ECDH-ES), `wsf` and `wsc`, in that order. Not cached globally: the
+ * `epk` is fresh per document.
+ */
+export function encodePublicHeader(alg: string, kid: string, epk: Readonly<Record<string, string>> | undefined, wsf: string, wsc: string | undefined): EncodedHeader {
+  const h: Record<string, unknown> = { alg, enc: 'A256GCM', kid };
+  if (epk !== undefined) h.epk = epk;
+  h.wsf = wsf;
+  if (wsc !== undefined) h.wsc = wsc;
+  const b64 = encodeString(JSON.stringify(h));
+  return { b64, aad: asciiBytes(b64) };
+}

@@ -148,7 +148,10 @@ export function checkAlgorithms(header: ProtectedHeader, options: OpenOptions): 
 
 /** @internal Segment lengths: encrypted key 40 bytes (A256KW) or none (dir), IV 12, tag 16 (§4 step 7). */
 export function checkLengths(p: { header: ProtectedHeader; ek: Uint8Array; iv: Uint8Array; tag: Uint8Array }): void {
-  if (p.header.alg === 'dir' ? p.ek.length !== 0 : p.ek.length !== 40) {
+  if (p.header.alg === 'RSA-OAEP-256') {
+    // The modulus size (2048-8192 bits) decides; the key checks the exact length.
+    if (p.ek.length < 256 || p.ek.length > 1024) throw new TokenMalformedError(`token encrypted key is ${p.ek.length} bytes; RSA-OAEP-256 needs 256-1024`);
+  } else if (p.header.alg === 'dir' ? p.ek.length !== 0 : p.ek.length !== 40) {
     throw new TokenMalformedError(`token encrypted key is ${p.ek.length} bytes; ${p.header.alg} needs ${p.header.alg === 'dir' ? 0 : 40}`);
   }
   if (p.iv.length !== 12) throw new TokenMalformedError(`token iv is ${p.iv.length} bytes; A256GCM needs 12`);
