@@ -8,7 +8,7 @@
  *
  * Knobs: WIRESEAL_BENCH_ROUNDS (20), WIRESEAL_BENCH_MS (150 per case per round),
  * WIRESEAL_BENCH_OPENSSL_SECONDS (3), WIRESEAL_BENCH_ONLY (comma list of
- * sections: small,large,fields), WIRESEAL_BENCH_STRICT=1 (exit 1 when a target
+ * sections: small,large,fields,audiences), WIRESEAL_BENCH_STRICT=1 (exit 1 when a target
  * is missed; benchmarks are not tests, so by default it only reports).
  */
 import { execFile } from 'node:child_process';
@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import { deepStrictEqual } from 'node:assert/strict';
 import * as jose from 'jose';
 import cloak from '@47ng/cloak';
-import { KeySet, FieldPolicy, decryptFields, encryptFields, open, seal } from '@wireseal/core';
+import { KeySet, FieldPolicy, PrivateKeySet, PublicKeySet, decryptFields, encryptFields, open, seal } from '@wireseal/core';
 import type { Case, Measured } from './harness.ts';
 import { envNumber, fmt, median, ratio, runGroup, spread, table } from './harness.ts';
 import { opensslSpeed, opensslVersion } from './openssl.ts';
@@ -43,7 +43,7 @@ const ROUNDS = envNumber('WIRESEAL_BENCH_ROUNDS', 20);
 const MS = envNumber('WIRESEAL_BENCH_MS', 150);
 const WARMUP_MS = Math.min(MS, 300);
 const OPENSSL_SECONDS = Math.round(envNumber('WIRESEAL_BENCH_OPENSSL_SECONDS', 3));
-const ONLY = new Set((process.env.WIRESEAL_BENCH_ONLY ?? 'small,large,fields').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.WIRESEAL_BENCH_ONLY ?? 'small,large,fields,audiences').split(',').map((s) => s.trim()));
 const STRICT = process.env.WIRESEAL_BENCH_STRICT === '1';
 
 /** A comparison row: `subject` against `peer`, with an optional minimum ratio. */
@@ -271,6 +271,56 @@ Notes:
   }
 }
 
+/**
+ * Audiences on the same payment document: two shared-key audiences (4 + 4
+ * values) against one; and one public-key audience (X25519, ECDH-ES+A256KW)
+ * against jose sealing the same fields one by one with ECDH-ES+A256KW, and
+ * against the shared-key path per document.
+ */
+async function audienceDocuments(keys: KeySet): Promise<void> {
+  const doc = paymentDocument();
+  const single = FieldPolicy.parse({ fields: [...FIELDS] });
+  const split = FieldPolicy.parse({ audiences: { pci: ['card.number', 'card.cvv', 'card.expiry', 'customer.ssn'], pii: ['customer.dob', 'accounts[*].iban'] } });
+  const pii = KeySet.generate({ kid: 'bench-pii' });
+  const reader = PrivateKeySet.generate({ kid: 'bench-x25519', type: 'X25519' });
+  const writer = PublicKeySet.of(reader);
+  const roundTrip = (k: Parameters<typeof encryptFields>[0], p: FieldPolicy) => (): Payment => decryptFields<Payment>(k, encryptFields(k, doc, p), p).doc;
+  deepStrictEqual(roundTrip(keys, single)(), doc);
+  deepStrictEqual(roundTrip({ pci: keys, pii }, split)(), doc);
+  deepStrictEqual(decryptFields<Payment>(reader, encryptFields(writer, doc, single), single).doc, doc);
+
+  // jose: each value sealed on its own (a fresh ephemeral key and key agreement per field), public key imported once.
+  const pub = await jose.importJWK(writer.publicJwks().keys[0] as jose.JWK, 'ECDH-ES+A256KW');
+  const header: jose.CompactJWEHeaderParameters = { alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: 'bench-x25519' };
+  const utf8 = new TextEncoder();
+  const joseSeal = async (): Promise<number> => {
+    let n = 0;
+    for (const v of sensitiveValues(doc)) n += (await new jose.CompactEncrypt(utf8.encode(v)).setProtectedHeader(header).encrypt(pub)).length;
+    return n;
+  };
+  const cases: Case[] = [
+    { name: 'one shared-key audience (8 values), round trip', fn: roundTrip(keys, single) },
+    { name: 'two shared-key audiences (4 + 4), round trip', fn: roundTrip({ pci: keys, pii }, split) },
+    { name: 'wireseal X25519 audience, seal', fn: () => encryptFields(writer, doc, single) },
+    { name: 'wireseal shared-key audience, seal', fn: () => encryptFields(keys, doc, single) },
+    { name: 'wireseal X25519 audience, round trip', fn: () => decryptFields(reader, encryptFields(writer, doc, single), single) },
+    { name: 'jose ECDH-ES+A256KW field by field, seal', fn: joseSeal },
+  ];
+  const results = await runGroup(cases, { rounds: ROUNDS, msPerRound: MS, warmupMs: WARMUP_MS });
+  report('Audiences — the payment document, 8 values', 'documents/s', results, [
+    { subject: 'two shared-key audiences (4 + 4), round trip', peer: 'one shared-key audience (8 values), round trip', target: 0.9 },
+    { subject: 'wireseal X25519 audience, seal', peer: 'jose ECDH-ES+A256KW field by field, seal', target: 5 },
+    { subject: 'wireseal X25519 audience, seal', peer: 'wireseal shared-key audience, seal' },
+    { subject: 'wireseal X25519 audience, round trip', peer: 'one shared-key audience (8 values), round trip' },
+    { subject: 'one shared-key audience (8 values), round trip' },
+    { subject: 'jose ECDH-ES+A256KW field by field, seal' },
+  ]);
+  console.log(`
+Notes:
+- two audiences: pci = card.number, card.cvv, card.expiry, customer.ssn; pii = customer.dob, accounts[*].iban (3 accounts); one key wrap per audience per document.
+- X25519 audience: the writer holds only the public key; one ephemeral key and key agreement per document, shared by the 8 tokens (same ek and epk). jose: one per value.`);
+}
+
 async function main(): Promise<void> {
   await machineInfo();
   const keys = KeySet.generate({ kid: 'bench-2026-11' });
@@ -278,6 +328,7 @@ async function main(): Promise<void> {
   if (ONLY.has('small')) await smallValues(keys, raw);
   if (ONLY.has('large')) await largeValues(keys);
   if (ONLY.has('fields')) await fieldDocuments(keys, raw);
+  if (ONLY.has('audiences')) await audienceDocuments(keys);
   if (missed.length > 0) {
     console.log(`\nTargets missed:\n${missed.map((m) => `- ${m}`).join('\n')}`);
     if (STRICT) process.exitCode = 1;
