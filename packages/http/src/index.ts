@@ -7,7 +7,7 @@
  *
  * @module
  */
-export { HttpCodec } from './core/codec.ts';
+export { HttpCodec } from './codec/codec.ts';
 export type {
   HttpCodecOptions,
   FailureInfo,
@@ -17,8 +17,8 @@ export type {
   ResponsePlan,
   EncodedResponse,
   JsonParser,
-} from './core/codec.ts';
-export { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, DIRECTION_CONTEXT_KEY } from './core/route.ts';
+} from './codec/codec.ts';
+export { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, DIRECTION_CONTEXT_KEY } from './codec/route.ts';
 export type {
   RouteOptions,
   CompiledRoute,
@@ -28,14 +28,14 @@ export type {
   ContextOption,
   PolicyOption,
   FreshnessOptions,
-} from './core/route.ts';
-export { MemoryReplayStore } from './core/replay.ts';
-export type { ReplayStore, ReplayVerdict, MemoryReplayStoreOptions } from './core/replay.ts';
-export { problemFor, statusFor, defaultProblemType } from './core/problem.ts';
-export type { ProblemDetails, ProblemResponse, FailurePhase } from './core/problem.ts';
-export { UnsupportedMediaTypeError } from './core/errors.ts';
-export { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER } from './core/media.ts';
-export type { RequestHead, HeaderMap } from './core/media.ts';
+} from './codec/route.ts';
+export { MemoryReplayStore } from './codec/replay.ts';
+export type { ReplayStore, ReplayVerdict, MemoryReplayStoreOptions } from './codec/replay.ts';
+export { problemFor, statusFor, defaultProblemType } from './codec/problem.ts';
+export type { ProblemDetails, ProblemResponse, FailurePhase } from './codec/problem.ts';
+export { UnsupportedMediaTypeError } from './codec/errors.ts';
+export { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER } from './codec/media.ts';
+export type { RequestHead, HeaderMap } from './codec/media.ts';
 export { sharedKeyJose, JOSE_TYPE } from './profiles/shared-jose.ts';
 export type { PayloadProfile, ProfileContext, OpenedPayload, SealedPayload } from './profiles/types.ts';
 export { publicKeyJose, publicKeyJoseClient, WIRESEAL_CLIENT_HEADER } from './profiles/public-jose.ts';

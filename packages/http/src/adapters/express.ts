@@ -6,12 +6,12 @@
  * so the handler never runs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DecodedRequest, HttpCodecOptions, WiresealRequestInfo } from '../core/codec.ts';
-import { HttpCodec } from '../core/codec.ts';
-import type { RequestHead } from '../core/media.ts';
-import type { ProblemResponse } from '../core/problem.ts';
-import type { CompiledRoute, RouteOptions, RouteTable } from '../core/route.ts';
-import { routeMatcher } from '../core/route.ts';
+import type { DecodedRequest, HttpCodecOptions, WiresealRequestInfo } from '../codec/codec.ts';
+import { HttpCodec } from '../codec/codec.ts';
+import type { RequestHead } from '../codec/media.ts';
+import type { ProblemResponse } from '../codec/problem.ts';
+import type { CompiledRoute, RouteOptions, RouteTable } from '../codec/route.ts';
+import { routeMatcher } from '../codec/route.ts';
 import { readBody } from './node-body.ts';
 import { interceptResponse } from './node-response.ts';
 

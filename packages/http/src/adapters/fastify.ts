@@ -10,13 +10,13 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import fp from 'fastify-plugin';
 import { LimitExceededError, TokenMalformedError } from '@wireseal/core/errors';
 import type { WiresealError } from '@wireseal/core/errors';
-import type { DecodedRequest, HttpCodecOptions, JsonParser, ResponsePlan, WiresealRequestInfo } from '../core/codec.ts';
-import { HttpCodec } from '../core/codec.ts';
-import { UnsupportedMediaTypeError } from '../core/errors.ts';
-import type { RequestHead } from '../core/media.ts';
-import { JSON_TYPE, essence, headerValue, isJsonType } from '../core/media.ts';
-import type { ProblemResponse } from '../core/problem.ts';
-import type { CompiledRoute, RouteOptions } from '../core/route.ts';
+import type { DecodedRequest, HttpCodecOptions, JsonParser, ResponsePlan, WiresealRequestInfo } from '../codec/codec.ts';
+import { HttpCodec } from '../codec/codec.ts';
+import { UnsupportedMediaTypeError } from '../codec/errors.ts';
+import type { RequestHead } from '../codec/media.ts';
+import { JSON_TYPE, essence, headerValue, isJsonType } from '../codec/media.ts';
+import type { ProblemResponse } from '../codec/problem.ts';
+import type { CompiledRoute, RouteOptions } from '../codec/route.ts';
 import { interceptResponse } from './node-response.ts';
 
 declare module 'fastify' {

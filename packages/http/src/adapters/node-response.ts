@@ -7,8 +7,8 @@
  * goes out instead: plaintext is never sent on a sealed route.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { EncodedResponse } from '../core/codec.ts';
-import type { ProblemResponse } from '../core/problem.ts';
+import type { EncodedResponse } from '../codec/codec.ts';
+import type { ProblemResponse } from '../codec/problem.ts';
 
 type Seal = (body: Uint8Array, contentType: string | undefined, status: number) => Promise<EncodedResponse | undefined>;
 type Callback = (err?: Error | null) => void;

@@ -7,15 +7,15 @@
 import { currentKeys, decryptFields, encryptFields } from '@wireseal/core';
 import type { DocumentLimits, KeySource } from '@wireseal/core';
 import { PlaintextFieldError, TokenMalformedError } from '@wireseal/core/errors';
-import { UnsupportedMediaTypeError } from '../core/errors.ts';
-import { checkFreshness } from '../core/freshness.ts';
-import type { RequestHead } from '../core/media.ts';
-import { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER, essence, isJsonType, printable } from '../core/media.ts';
-import type { CompiledRoute, Direction, FreshnessOptions, RouteOptions, RouteTable } from '../core/route.ts';
-import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, contextFor, needsSharedKeys, routeMatcher } from '../core/route.ts';
+import { UnsupportedMediaTypeError } from '../codec/errors.ts';
+import { checkFreshness } from '../codec/freshness.ts';
+import type { RequestHead } from '../codec/media.ts';
+import { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER, essence, isJsonType, printable } from '../codec/media.ts';
+import type { CompiledRoute, Direction, FreshnessOptions, RouteOptions, RouteTable } from '../codec/route.ts';
+import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, contextFor, needsSharedKeys, routeMatcher } from '../codec/route.ts';
 import { sharedKeyJose } from '../profiles/shared-jose.ts';
 import type { PayloadProfile, ProfileContext } from '../profiles/types.ts';
-import { chooseProfile, profilesFor } from '../core/select.ts';
+import { chooseProfile, profilesFor } from '../codec/select.ts';
 
 /** A fetch-compatible function. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
