@@ -4,7 +4,7 @@
 //
 // - HPKE profile (on the node:crypto suite) vs @hpke/core called directly: the same
 //   suite, info and aad, keys imported once, one encapsulation per message.
-// - The node:crypto HPKE suite (src/profiles/hpke-node.ts) vs @hpke/core, for
+// - The node:crypto HPKE suite (src/hpke/suite.ts) vs @hpke/core, for
 //   issue #6's rule: use node:crypto only if it is at least 5x faster.
 // - public-key JWE profile vs jose: compactDecrypt of the request with the
 //   server key + CompactEncrypt of the response to the client key.
@@ -24,7 +24,7 @@ import { KeySet } from '@wireseal/core';
 import { PrivateKeySet, PublicKeySet, hpke, hpkeAad, hpkeClient, hpkeRequestInfo, hpkeResponseInfo, publicKeyJose, publicKeyJoseClient } from '@wireseal/http';
 import type { PayloadProfile, ProfileContext } from '@wireseal/http';
 // The node:crypto suite the HPKE profile uses (see its header).
-import { setupBaseR, setupBaseS, x25519Public } from '../src/profiles/hpke-node.ts';
+import { setupBaseR, setupBaseS, x25519Public } from '../src/hpke/suite.ts';
 
 const msPerRound = Number(process.env.WIRESEAL_BENCH_PROFILE_MS ?? 700);
 const rounds = Number(process.env.WIRESEAL_BENCH_PROFILE_ROUNDS ?? 7);

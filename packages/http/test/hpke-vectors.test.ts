@@ -2,13 +2,13 @@
 // HKDF-SHA256, AES-256-GCM, base mode), from Go's copy of the vector file
 // (test/vectors/hpke/README.md says where it came from and how it is built).
 // Replayed against @hpke/core (what the HPKE profile uses) and against the
-// node:crypto candidate the bench measures (bench/hpke-node.ts); the pyhpke
+// node:crypto candidate the bench measures (src/hpke/suite.ts); the pyhpke
 // replay is in hpke-interop.test.ts.
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
-import { deriveX25519SecretKey, setupBaseR, setupBaseS, x25519PrivateKey, x25519Public, x25519Raw } from '../src/profiles/hpke-node.ts';
+import { deriveX25519SecretKey, setupBaseR, setupBaseS, x25519PrivateKey, x25519Public, x25519Raw } from '../src/hpke/suite.ts';
 
 interface Vector {
   mode: number;

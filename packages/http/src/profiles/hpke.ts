@@ -33,7 +33,7 @@
  * body moved to another context, or a response swapped with another fails
  * to decrypt.
  *
- * The HPKE itself is the `node:crypto` suite in hpke-node.ts (11x
+ * The HPKE itself is the `node:crypto` suite in ../hpke/suite.ts (11x
  * `@hpke/core` on a quiet machine, RFC 9180 vectors and pyhpke interop pass;
  * see bench/profiles.ts and the README).
  */
@@ -48,8 +48,8 @@ import type { PrivateKeySet, PublicKeySet } from '../keys/keysets.ts';
 import type { AsymmetricKeySource } from '../keys/provider.ts';
 import { currentSet } from '../keys/provider.ts';
 import type { OpenedPayload, PayloadProfile, ProfileContext, SealedPayload } from './types.ts';
-import { HPKE_NENC, ascii, setupBaseR, setupBaseS, x25519Public } from './hpke-node.ts';
-import type { X25519Public } from './hpke-node.ts';
+import { HPKE_NENC, ascii, setupBaseR, setupBaseS, x25519Public } from '../hpke/suite.ts';
+import type { X25519Public } from '../hpke/suite.ts';
 import { safeCall } from '../codec/safe-call.ts';
 
 /** The media type of HPKE bodies. */
