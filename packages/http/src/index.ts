@@ -34,8 +34,8 @@ export type { ReplayStore, ReplayVerdict, MemoryReplayStoreOptions } from './cod
 export { problemFor, statusFor, defaultProblemType } from './codec/problem.ts';
 export type { ProblemDetails, ProblemResponse, FailurePhase } from './codec/problem.ts';
 export { UnsupportedMediaTypeError } from './codec/errors.ts';
-export { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER } from './codec/media.ts';
-export type { RequestHead, HeaderMap } from './codec/media.ts';
+export { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER } from './media/media.ts';
+export type { RequestHead, HeaderMap } from './media/media.ts';
 export { sharedKeyJose, JOSE_TYPE } from './profiles/shared-jose.ts';
 export type { PayloadProfile, ProfileContext, OpenedPayload, SealedPayload } from './profiles/types.ts';
 export { publicKeyJose, publicKeyJoseClient, WIRESEAL_CLIENT_HEADER } from './profiles/public-jose.ts';

@@ -10,7 +10,7 @@ import {
   sharedKeyJose,
 } from '@wireseal/http';
 import type { RequestHead } from '@wireseal/http';
-import { accepts, essence, mediaTypeFromCty } from '../src/codec/media.ts';
+import { accepts, essence, mediaTypeFromCty } from '../src/media/media.ts';
 
 const keys = KeySet.generate({ kid: 'k-2026-11' });
 const head = (headers: Record<string, string> = {}, method = 'POST', path = '/x'): RequestHead => ({ method, path, headers });

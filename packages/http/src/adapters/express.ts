@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DecodedRequest, HttpCodecOptions, WiresealRequestInfo } from '../codec/codec.ts';
 import { HttpCodec } from '../codec/codec.ts';
-import type { RequestHead } from '../codec/media.ts';
+import type { RequestHead } from '../media/media.ts';
 import type { ProblemResponse } from '../codec/problem.ts';
 import type { CompiledRoute, RouteOptions, RouteTable } from '../codec/route.ts';
 import { routeMatcher } from '../codec/route.ts';

@@ -6,7 +6,7 @@
  */
 import { WiresealError } from '@wireseal/core/errors';
 import type { WiresealErrorCode } from '@wireseal/core/errors';
-import { PROBLEM_TYPE, printable } from './media.ts';
+import { PROBLEM_TYPE, printable } from '../media/media.ts';
 
 /** An RFC 9457 problem document as wireseal writes it. */
 export interface ProblemDetails {

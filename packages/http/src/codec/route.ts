@@ -7,7 +7,7 @@ import { FieldPolicy } from '@wireseal/core';
 import type { Context, FieldPolicyJson, KeyProvider, KeySource, SymmetricAlg } from '@wireseal/core';
 import { KeySourceError, PolicyInvalidError } from '@wireseal/core/errors';
 import type { PayloadProfile } from '../profiles/types.ts';
-import type { RequestHead } from './media.ts';
+import type { RequestHead } from '../media/media.ts';
 
 /** `fields`: JSON whose policy fields hold tokens. `whole`: the body is one sealed payload (`application/jose`). */
 export type SealMode = 'fields' | 'whole';

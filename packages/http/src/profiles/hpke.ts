@@ -40,8 +40,8 @@
 import type { KeyObject } from 'node:crypto';
 import { contextDigest } from '@wireseal/core';
 import { DecryptError, KeyUnknownError, StaleError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
-import { headerValue, mediaTypeFromCty } from '../codec/media.ts';
-import type { HeaderMap } from '../codec/media.ts';
+import { headerValue, mediaTypeFromCty } from '../media/media.ts';
+import type { HeaderMap } from '../media/media.ts';
 import { HPKE_ALG, KID_RE } from '../keys/jwk.ts';
 import type { AsymmetricEntry } from '../keys/jwk.ts';
 import type { PrivateKeySet, PublicKeySet } from '../keys/keysets.ts';
@@ -50,7 +50,7 @@ import { currentSet } from '../keys/provider.ts';
 import type { OpenedPayload, PayloadProfile, ProfileContext, SealedPayload } from './types.ts';
 import { HPKE_NENC, ascii, setupBaseR, setupBaseS, x25519Public } from '../hpke/suite.ts';
 import type { X25519Public } from '../hpke/suite.ts';
-import { safeCall } from '../codec/safe-call.ts';
+import { safeCall } from '@wireseal/core/internal';
 
 /** The media type of HPKE bodies. */
 export const HPKE_TYPE = 'application/octet-stream+hpke';

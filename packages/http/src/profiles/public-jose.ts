@@ -27,7 +27,7 @@ import {
   TokenMalformedError,
   WiresealError,
 } from '@wireseal/core/errors';
-import { headerValue, mediaTypeFromCty, printable } from '../codec/media.ts';
+import { headerValue, mediaTypeFromCty, printable } from '../media/media.ts';
 import { KID_RE } from '../keys/jwk.ts';
 import type { PublicJweAlg, AsymmetricEntry } from '../keys/jwk.ts';
 import type { PrivateKeySet, PublicKeySet } from '../keys/keysets.ts';
@@ -35,7 +35,7 @@ import type { AsymmetricKeySource } from '../keys/provider.ts';
 import { currentSet } from '../keys/provider.ts';
 import { JOSE_TYPE, tokenText } from './shared-jose.ts';
 import type { OpenedPayload, PayloadProfile, ProfileContext, SealedPayload } from './types.ts';
-import { safeCall } from '../codec/safe-call.ts';
+import { safeCall } from '@wireseal/core/internal';
 
 /** Request header naming the registered client key a response is sealed to, on requests without a sealed body. */
 export const WIRESEAL_CLIENT_HEADER = 'wireseal-client';

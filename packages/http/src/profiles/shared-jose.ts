@@ -5,7 +5,7 @@
  */
 import { currentKeys, openToken, seal } from '@wireseal/core';
 import { TokenMalformedError } from '@wireseal/core/errors';
-import { mediaTypeFromCty } from '../codec/media.ts';
+import { mediaTypeFromCty } from '../media/media.ts';
 import type { OpenedPayload, PayloadProfile, ProfileContext, SealedPayload } from './types.ts';
 
 /** The media type of JWE compact bodies (RFC 7516 §9). */

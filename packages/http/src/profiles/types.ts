@@ -6,7 +6,7 @@
  * public-key JWE and HPKE profiles plug in the same way.
  */
 import type { Context, KeySource, SymmetricAlg } from '@wireseal/core';
-import type { HeaderMap, RequestHead } from '../codec/media.ts';
+import type { HeaderMap, RequestHead } from '../media/media.ts';
 
 /** What a profile is given to open or seal one message. */
 export interface ProfileContext {

@@ -1,6 +1,6 @@
 /**
- * Media types and request heads: the few header helpers the codec needs,
- * written for Node's `IncomingHttpHeaders` shape (lower-case names, string or
+ * Media types and request heads: the few header helpers the codec and the
+ * profiles need (a folder of its own, so neither imports the other), written for Node's `IncomingHttpHeaders` shape (lower-case names, string or
  * string[] values) so every adapter can pass its headers as they are.
  */
 
