@@ -1,13 +1,9 @@
-import { defineConfig } from 'tsdown';
+import { library } from '@wireseal-tooling/tsconfig/tsdown.js';
 
-export default defineConfig({
+export default library({
   // reencrypt-worker.js must sit next to the chunk that starts it (dist/), under this fixed name.
   entry: { index: 'src/index.ts', cli: 'src/cli.ts', 'reencrypt-worker': 'src/reencrypt/worker.ts' },
-  format: 'esm',
   platform: 'node',
-  target: 'node20.19',
-  dts: true,
-  clean: true,
   fixedExtension: false, // .js and .d.ts, as package.json's exports and bin say
   // The executable gets its shebang line; "bin" in package.json points at dist/cli.js.
   banner: ({ fileName }) => (fileName === 'cli.js' ? '#!/usr/bin/env node' : undefined),

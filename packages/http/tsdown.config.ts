@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsdown';
+import { library } from '@wireseal-tooling/tsconfig/tsdown.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/express.ts', 'src/fastify.ts', 'src/fetch.ts'],
-  format: 'esm',
-  platform: 'neutral',
-  target: 'node20.19',
-  dts: true,
-  clean: true,
-});
+export default library({ entry: ['src/index.ts', 'src/express.ts', 'src/fastify.ts', 'src/fetch.ts'] });
