@@ -4,13 +4,13 @@
  * are left as they are. The topic is bound as context `{ topic }`, so a
  * record replayed into another topic does not open.
  */
-import type { Engine, EngineName, JsonValue, KeySet, KeySource } from '@wireseal/core';
+import type { Engine, EngineName, FieldKeys, JsonValue, KeySource } from '@wireseal/core';
 import { currentKeys, decryptFields, encryptFieldsWithReport, openParts, sealParts } from '@wireseal/core';
 import { PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { HEADER_JWE, HEADER_MARKER, frameParts, headerText, stripFraming, unframeParts } from './framing.ts';
 import type { ResolvedTopic, TopicConfigs } from './topics.ts';
-import { lookupTopic, resolveTopic } from './topics.ts';
+import { checkKeys, isKeyring, lookupTopic, resolveTopic } from './topics.ts';
 
 /** A JSON object or array: a document a field-mode topic carries. */
 export type JsonDocument = { [key: string]: JsonValue } | JsonValue[];
@@ -30,15 +30,23 @@ export interface OpenedInfo {
   readonly mode: 'fields' | 'whole' | 'plain';
   /**
    * True when at least one wireseal token was opened: field mode, some policy
-   * path held a token; whole mode, the value was sealed. False for plain
-   * topics, tombstones, passed-through whole values, and field-mode records
-   * that held no token at any policy path (nothing there, or only plaintext).
+   * path held a token this reader opened; whole mode, the value was sealed.
+   * False for plain topics, tombstones, passed-through whole values, and
+   * field-mode records in which no token was opened (nothing there, only
+   * plaintext, or only tokens left {@link OpenedInfo.sealed}).
    */
   readonly encrypted: boolean;
   /** Field mode: the decrypted document (already parsed). */
   readonly doc?: JsonValue;
   /** Field mode: the concrete paths that were decrypted. Whole mode: `['$']` when opened. */
   readonly decrypted: readonly string[];
+  /**
+   * Field mode: the concrete paths whose tokens were handed on exactly as
+   * they arrived because this reader holds no keys to open them (an audience
+   * missing from its keyring, or one it holds public keys only for). Never a
+   * failure. Empty otherwise.
+   */
+  readonly sealed: readonly string[];
   /** Concrete paths that held plaintext and passed through (`migrate` mode); `['$']` for a whole plaintext record. */
   readonly passedThrough: readonly string[];
   /** Field mode: the policy paths (as the policy writes them) that matched nothing in this record. Empty otherwise. */
@@ -79,10 +87,10 @@ export interface OpenedMessage {
  * Counters kept by a codec (and the producer and consumer wrappers that use
  * it). Each field- or whole-mode record encoded counts once in `encrypted` or
  * `encodedWithoutFields`. Each such record consumed counts once in
- * `decrypted`, `passedThrough` or `withoutFields` when it is handed on, or in
- * `deadLettered`, `skipped` or `failed` when a wrapper settles its failure.
- * Plain topics and tombstones count in none. `valuesSealed` and
- * `tokensOpened` count values, not records.
+ * `decrypted`, `leftSealed`, `passedThrough` or `withoutFields` when it is
+ * handed on, or in `deadLettered`, `skipped` or `failed` when a wrapper
+ * settles its failure. Plain topics and tombstones count in none.
+ * `valuesSealed`, `tokensOpened` and `tokensLeftSealed` count values, not records.
  */
 export interface KafkaCodecStats {
   /** Records sealed by `encode` with at least one value sealed (field mode), or with their value sealed (whole mode). */
@@ -91,14 +99,18 @@ export interface KafkaCodecStats {
   encodedWithoutFields: number;
   /** Values sealed by `encode`: one per concrete policy path in field mode, one per record in whole mode. */
   valuesSealed: number;
-  /** Records handed on with at least one token opened and no plaintext where a token belongs. */
+  /** Records handed on with at least one token opened and no plaintext where a token belongs (tokens of other audiences may be left sealed). */
   decrypted: number;
+  /** Field-mode records handed on with tokens, none of which this reader could open (all left sealed: their audiences are not in its keyring), and no plaintext. */
+  leftSealed: number;
   /** Records handed on with plaintext where tokens belong (`migrate` mode). */
   passedThrough: number;
   /** Field-mode records handed on that held no value at any policy path (nothing was decrypted, nothing passed through). */
   withoutFields: number;
   /** Tokens opened: one per concrete policy path in field mode (also in records that count as `passedThrough`), one per record in whole mode. */
   tokensOpened: number;
+  /** Field mode: tokens handed on sealed because this reader holds no keys for their audience, one per concrete policy path (in records of any counter above). */
+  tokensLeftSealed: number;
   /** Records that failed to open and were published to a dead-letter topic. */
   deadLettered: number;
   /** Records that failed to open and were skipped (`onFailure: 'skip'`). */
@@ -147,8 +159,15 @@ export type KafkaCodecEvent =
 
 /** Options for {@link createKafkaCodec}. */
 export interface KafkaCodecOptions {
-  /** A key provider (refreshing; its current key set is used per record) or a fixed `KeySet`. */
-  keys: KeySource;
+  /**
+   * The keys of every topic without its own: a key provider (refreshing; its
+   * current key set is used per record) or a fixed `KeySet`; or, for field
+   * topics whose policies have audiences, a keyring (`{ pci: pciKeys, pii:
+   * piiProvider }`, `{}` for a reader of none), which serves each field topic
+   * with the entries for its policy's audiences. Optional when every
+   * encrypted topic sets its own `keys`.
+   */
+  keys?: FieldKeys;
   /** How each topic is encoded. A topic without a configuration is an error, never silently plaintext. */
   topics: TopicConfigs;
   /** `node` (default on Node) or `noble`, or an engine object. */
@@ -163,6 +182,11 @@ export type OpenOutcome = { ok: true; message: OpenedMessage } | { ok: false; er
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const EMPTY: readonly string[] = Object.freeze([]);
 const WHOLE: readonly string[] = Object.freeze(['$']);
+/**
+ * Errors that say nothing about the record: the keys are unavailable or
+ * unusable. Thrown, never dead-lettered, so an outage does not flood the DLQ.
+ */
+const NOT_RECORD_FAILURES: ReadonlySet<string> = new Set(['ERR_KEY_SOURCE', 'ERR_ARGUMENT_INVALID']);
 
 function isDocument(v: unknown): v is JsonDocument {
   return typeof v === 'object' && v !== null && !(v instanceof Uint8Array);
@@ -207,7 +231,7 @@ function openedDoc(message: KafkaMessage, doc: JsonValue, headers: IHeaders, inf
  * consumer wrappers; it keeps the counters in {@link KafkaCodec.stats}.
  */
 export class KafkaCodec {
-  readonly #keys: KeySource;
+  readonly #keys: FieldKeys | undefined;
   readonly #configs: TopicConfigs;
   readonly #engine: EngineName | Engine | undefined;
   readonly #onEvent: ((event: KafkaCodecEvent) => void) | undefined;
@@ -217,9 +241,11 @@ export class KafkaCodec {
     encodedWithoutFields: 0,
     valuesSealed: 0,
     decrypted: 0,
+    leftSealed: 0,
     passedThrough: 0,
     withoutFields: 0,
     tokensOpened: 0,
+    tokensLeftSealed: 0,
     deadLettered: 0,
     skipped: 0,
     failed: 0,
@@ -227,17 +253,31 @@ export class KafkaCodec {
 
   /** Use {@link createKafkaCodec}. */
   constructor(options: KafkaCodecOptions) {
-    if (options === null || typeof options !== 'object' || !options.keys) throw new PolicyInvalidError('createKafkaCodec needs { keys, topics }');
+    if (options === null || typeof options !== 'object') throw new PolicyInvalidError('createKafkaCodec needs { keys, topics }');
     const topics = options.topics as unknown;
     if (topics === null || (typeof topics !== 'object' && typeof topics !== 'function')) {
       throw new PolicyInvalidError('createKafkaCodec needs "topics": an object by topic name, or a function');
     }
+    if (options.keys !== undefined) checkKeys(options.keys, 'createKafkaCodec');
     this.#keys = options.keys;
     this.#configs = options.topics;
     this.#engine = options.engine;
     this.#onEvent = options.onEvent;
     // Validate the named topics now rather than at the first record.
-    if (typeof options.topics === 'object') for (const t of Object.keys(options.topics)) this.topic(t);
+    if (typeof options.topics === 'object') {
+      const used = new Set<string>();
+      for (const name of Object.keys(options.topics)) {
+        const t = this.topic(name);
+        if (t.mode === 'fields' && !t.ownKeys) for (const a of t.policy!.audiences) used.add(a);
+      }
+      // A keyring audience that no topic has is most likely a typo: its fields would stay sealed unnoticed.
+      if (isKeyring(options.keys)) {
+        const stray = Object.keys(options.keys).find((a) => !used.has(a));
+        if (stray !== undefined) {
+          throw new PolicyInvalidError(`createKafkaCodec: the keyring names audience "${stray.slice(0, 64)}", which no field topic that uses the codec's keys has in its policy`);
+        }
+      }
+    }
   }
 
   /** A snapshot of the counters. */
@@ -252,18 +292,10 @@ export class KafkaCodec {
   topic(topic: string): ResolvedTopic {
     let t = this.#topics.get(topic);
     if (t === undefined) {
-      t = resolveTopic(topic, lookupTopic(this.#configs, topic));
+      t = resolveTopic(topic, lookupTopic(this.#configs, topic), this.#keys);
       this.#topics.set(topic, t);
     }
     return t;
-  }
-
-  /**
-   * @internal The key set in force now (per record, so rotation needs no restart).
-   * @throws WiresealError `ERR_KEY_SOURCE` when the provider has no usable key set
-   */
-  keys(): KeySet {
-    return currentKeys(this.#keys);
   }
 
   /** @internal Counts and reports an event; never throws. */
@@ -284,7 +316,7 @@ export class KafkaCodec {
    * `wireseal-jwe` header. Both add `wireseal: 1`. Key, partition, timestamp
    * and other headers are kept; `null` values (tombstones) pass unsealed.
    * Field mode reports policy paths that matched nothing as an `unmatched` event.
-   * @throws WiresealError `ERR_POLICY_INVALID` for an unconfigured topic, a value that is not JSON (field mode) or a message that already has wireseal headers; `ERR_PLAINTEXT_FIELD` when a policy path meets a member of the wrong shape (field mode: its values would leave unsealed); `ERR_FIELD_MISSING` when a `requireMatch` path matches nothing; `ERR_KEY_SOURCE` when no key set is available
+   * @throws WiresealError `ERR_POLICY_INVALID` for an unconfigured topic, a value that is not JSON (field mode) or a message that already has wireseal headers; `ERR_PLAINTEXT_FIELD` when a policy path meets a member of the wrong shape (field mode: its values would leave unsealed); `ERR_FIELD_MISSING` when a `requireMatch` path matches nothing; `ERR_AUDIENCE_MISSING` when the document has values for an audience the keys lack; `ERR_KEY_SOURCE` when no key set is available
    */
   encode(topic: string, message: SealableMessage): Message {
     const t = this.topic(topic);
@@ -295,7 +327,6 @@ export class KafkaCodec {
     if (headers !== undefined && (headers[HEADER_MARKER] !== undefined || headers[HEADER_JWE] !== undefined)) {
       throw new PolicyInvalidError(`topic "${topic}": message already carries "${HEADER_MARKER}" headers; refusing to seal it again`);
     }
-    const keys = this.keys();
     if (t.mode === 'fields') {
       let doc: unknown = value;
       if (!isDocument(value)) {
@@ -306,7 +337,7 @@ export class KafkaCodec {
         }
       }
       // The report costs a few string concatenations per sealed value (measured: within noise of encryptFields).
-      const r = encryptFieldsWithReport(keys, doc, t.policy!, { context: t.context, alg: t.alg, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
+      const r = encryptFieldsWithReport(t.keys!, doc, t.policy!, { context: t.context, alg: t.alg, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
       const out: Message = { ...message, value: JSON.stringify(r.doc), headers: { ...headers, [HEADER_MARKER]: '1' } };
       const n = r.sealed.length;
       if (n > 0) {
@@ -319,7 +350,7 @@ export class KafkaCodec {
       return out;
     }
     const bytes = isDocument(value) ? JSON.stringify(value) : value;
-    const split = frameParts(sealParts(keys, bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
+    const split = frameParts(sealParts(currentKeys(t.keys as KeySource), bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
     this.#stats.encrypted++;
     this.#stats.valuesSealed++;
     return { ...message, value: split.value, headers: { ...headers, [HEADER_MARKER]: '1', [HEADER_JWE]: split.frame } };
@@ -333,20 +364,23 @@ export class KafkaCodec {
    */
   decode(topic: string, message: KafkaMessage, partition = -1): OpenedMessage {
     const t = this.topic(topic);
-    const outcome = this.open(t, this.keys(), message, partition);
+    const outcome = this.open(t, message, partition);
     if (!outcome.ok) throw outcome.error;
     return outcome.message;
   }
 
   /**
-   * @internal Opens a record. Failures of the record itself come back as
-   * `{ ok: false }`; anything else (a bug) throws.
+   * @internal Opens a record with the keys in force now (per record, so
+   * rotation needs no restart). Failures of the record itself come back as
+   * `{ ok: false }`. Anything else throws: a key source without a usable key
+   * set (`ERR_KEY_SOURCE`; in field mode only for records holding tokens of
+   * its audience), keys that core refuses (`ERR_ARGUMENT_INVALID`), a bug.
    */
-  open(t: ResolvedTopic, keys: KeySet, message: KafkaMessage, partition: number): OpenOutcome {
+  open(t: ResolvedTopic, message: KafkaMessage, partition: number): OpenOutcome {
     try {
-      return { ok: true, message: this.#open(t, keys, message, partition) };
+      return { ok: true, message: this.#open(t, message, partition) };
     } catch (err) {
-      if (err instanceof WiresealError) return { ok: false, error: err };
+      if (err instanceof WiresealError && !NOT_RECORD_FAILURES.has(err.code)) return { ok: false, error: err };
       throw err;
     }
   }
@@ -355,11 +389,11 @@ export class KafkaCodec {
     this.report('passedThrough', { type: 'passed-through', topic: t.topic, partition, offset: message.offset, paths });
   }
 
-  #open(t: ResolvedTopic, keys: KeySet, message: KafkaMessage, partition: number): OpenedMessage {
+  #open(t: ResolvedTopic, message: KafkaMessage, partition: number): OpenedMessage {
     const value = message.value;
     const headers = message.headers;
     if (t.mode === 'plain' || value === null) {
-      return opened(message, value, stripFraming(headers), { mode: t.mode, encrypted: false, decrypted: EMPTY, passedThrough: EMPTY, unmatched: EMPTY });
+      return opened(message, value, stripFraming(headers), { mode: t.mode, encrypted: false, decrypted: EMPTY, sealed: EMPTY, passedThrough: EMPTY, unmatched: EMPTY });
     }
     if (t.mode === 'fields') {
       let doc: unknown;
@@ -368,15 +402,20 @@ export class KafkaCodec {
       } catch {
         throw new TokenMalformedError(`record on fields-mode topic "${t.topic}" is not UTF-8 JSON`);
       }
-      const r = decryptFields(keys, doc, t.policy!, { mode: t.decryptMode, context: t.context, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
+      const r = decryptFields(t.keys!, doc, t.policy!, { mode: t.decryptMode, context: t.context, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
       const n = r.decrypted.length;
-      const info: OpenedInfo = { mode: 'fields', encrypted: n > 0, doc: r.doc, decrypted: r.decrypted, passedThrough: r.passedThrough, unmatched: r.unmatched };
+      const kept = r.sealed.length;
+      const info: OpenedInfo = { mode: 'fields', encrypted: n > 0, doc: r.doc, decrypted: r.decrypted, sealed: kept > 0 ? r.sealed : EMPTY, passedThrough: r.passedThrough, unmatched: r.unmatched };
       this.#stats.tokensOpened += n;
+      this.#stats.tokensLeftSealed += kept;
       if (r.passedThrough.length > 0 || r.legacy.length > 0) this.#passed(t, message, partition, r.passedThrough);
       else if (n > 0) this.#stats.decrypted++;
+      else if (kept > 0) this.#stats.leftSealed++; // tokens, none of them this reader's
       else this.#stats.withoutFields++; // no value at any policy path: nothing was decrypted
       return openedDoc(message, r.doc, stripFraming(headers), info);
     }
+    // Asked first, as for every whole-value record: an outage is thrown (not a record failure) whatever the record holds.
+    const keys = currentKeys(t.keys as KeySource);
     const marker = headerText(headers, HEADER_MARKER);
     const frame = headerText(headers, HEADER_JWE);
     if (marker === undefined && frame === undefined) {
@@ -384,14 +423,14 @@ export class KafkaCodec {
         throw new PlaintextFieldError('$', `record on whole-value topic "${t.topic}" has no wireseal headers: plaintext where ciphertext belongs (strict mode)`);
       }
       this.#passed(t, message, partition, WHOLE);
-      return opened(message, value, stripFraming(headers), { mode: 'whole', encrypted: false, decrypted: EMPTY, passedThrough: WHOLE, unmatched: EMPTY });
+      return opened(message, value, stripFraming(headers), { mode: 'whole', encrypted: false, decrypted: EMPTY, sealed: EMPTY, passedThrough: WHOLE, unmatched: EMPTY });
     }
     if (marker !== '1') throw new TokenMalformedError(`record header "${HEADER_MARKER}" must be exactly one "1"`);
     if (typeof frame !== 'string') throw new TokenMalformedError(`record has "${HEADER_MARKER}: 1" but not exactly one "${HEADER_JWE}" header`);
     const { plaintext, header } = openParts(keys, unframeParts(frame, value), { context: t.context, engine: this.#engine });
     this.#stats.decrypted++;
     this.#stats.tokensOpened++;
-    const info: OpenedInfo = { mode: 'whole', encrypted: true, decrypted: WHOLE, passedThrough: EMPTY, unmatched: EMPTY, kid: header.kid, cty: header.cty };
+    const info: OpenedInfo = { mode: 'whole', encrypted: true, decrypted: WHOLE, sealed: EMPTY, passedThrough: EMPTY, unmatched: EMPTY, kid: header.kid, cty: header.cty };
     return opened(message, asBuffer(plaintext), stripFraming(headers), info);
   }
 }

@@ -122,7 +122,7 @@ export function wiresealEachMessage(codec: KafkaCodec, handler: (payload: Opened
   const p = policyOf(options);
   return async (payload) => {
     const { topic, partition, message } = payload;
-    const outcome = codec.open(codec.topic(topic), codec.keys(), message, partition);
+    const outcome = codec.open(codec.topic(topic), message, partition);
     if (outcome.ok) {
       await handler({ topic, partition, message: outcome.message, heartbeat: payload.heartbeat, pause: payload.pause });
       return;
@@ -172,7 +172,7 @@ export function wiresealEachBatch(codec: KafkaCodec, handler: (payload: OpenedBa
     const source = batch.messages;
     for (let i = 0; i < source.length; i++) {
       const message = source[i]!;
-      const outcome = codec.open(t, codec.keys(), message, partition);
+      const outcome = codec.open(t, message, partition);
       if (outcome.ok) {
         messages.push(outcome.message);
         continue;

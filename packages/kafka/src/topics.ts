@@ -3,8 +3,8 @@
  * carry whole encrypted values, and which are plaintext on purpose. Resolved
  * once per topic name and cached.
  */
-import type { Context, DecryptMode, DocumentLimits, FieldPolicyJson, SymmetricAlg } from '@wireseal/core';
-import { FieldPolicy } from '@wireseal/core';
+import type { Context, DecryptMode, DocumentLimits, FieldKeys, FieldPolicyJson, KeySource, Keyring, SymmetricAlg } from '@wireseal/core';
+import { FieldPolicy, KeySet } from '@wireseal/core';
 import { PolicyInvalidError } from '@wireseal/core/errors';
 
 /** A topic whose record values are JSON documents with the policy's fields sealed as tokens. */
@@ -31,6 +31,13 @@ export interface FieldsTopicConfig {
    * that matches nothing is skipped).
    */
   readonly requireMatch?: boolean | readonly string[];
+  /**
+   * This topic's keys, instead of the codec's: a key set or provider (a
+   * policy with one audience), or a keyring (`{ pci: pciKeys, pii: piiKeys }`)
+   * whose audiences are all audiences of this topic's policy. `{}` opens
+   * nothing (every token is handed on sealed). Default: the codec's `keys`.
+   */
+  readonly keys?: FieldKeys;
 }
 
 /** A topic whose record values are raw ciphertext; the rest of the JWE travels in the `wireseal-jwe` header. */
@@ -45,6 +52,12 @@ export interface WholeTopicConfig {
   readonly decryptMode?: DecryptMode;
   /** Topic name bound into `wsc`, when it differs from the topic. */
   readonly contextTopic?: string;
+  /**
+   * This topic's keys, instead of the codec's: a `KeySet` or a provider of
+   * one. Whole values have no audiences, so a keyring is refused here (and a
+   * codec whose `keys` are a keyring needs this on every whole-value topic).
+   */
+  readonly keys?: KeySource;
 }
 
 /** A topic that is plaintext on purpose: records pass both ways untouched. */
@@ -77,6 +90,85 @@ export interface ResolvedTopic {
   readonly requireMatch: true | readonly string[] | undefined;
   /** Frozen `{ topic }`, so core caches its digest. */
   readonly context: Context;
+  /**
+   * Fields mode: a key source (one-audience policy) or a frozen keyring of
+   * this policy's audiences only. Whole mode: a key source. Plain: undefined.
+   */
+  readonly keys: FieldKeys | undefined;
+  /** True when the topic has its own `keys` (not the codec's). */
+  readonly ownKeys: boolean;
+}
+
+/**
+ * @internal True for a keyring (`{ audience: keys }`): a plain object without
+ * a `current()` method. Key sets (`KeySet`, `PublicKeySet`, `PrivateKeySet`)
+ * are class instances and providers have `current()`, so neither is one.
+ */
+export function isKeyring(x: unknown): x is Keyring {
+  if (x === null || typeof x !== 'object' || Array.isArray(x)) return false;
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return (proto === Object.prototype || proto === null) && typeof (x as { current?: unknown }).current !== 'function';
+}
+
+/** @internal True for what may serve one audience: a key set instance of any kind, or a provider. */
+export function isKeySource(x: unknown): boolean {
+  return x !== null && typeof x === 'object' && !isKeyring(x) && !Array.isArray(x);
+}
+
+/**
+ * @internal Checks the shape of `keys` (a key source, or a keyring of key
+ * sources), so that a bad entry is a configuration error, not a failure of
+ * every record.
+ */
+export function checkKeys(keys: unknown, where: string): void {
+  if (isKeyring(keys)) {
+    for (const [name, source] of Object.entries(keys)) {
+      if (!isKeySource(source)) throw new PolicyInvalidError(`${where}: the keyring's entry for audience "${name.slice(0, 64)}" is not a key set or a key provider`);
+    }
+  } else if (!isKeySource(keys)) {
+    throw new PolicyInvalidError(`${where}: keys must be a KeySet, a key provider or a keyring ({ audience: keys })`);
+  }
+}
+
+function list(names: readonly string[]): string {
+  return names.map((n) => `"${n}"`).join(', ');
+}
+
+/**
+ * The keys a topic uses. A codec-wide keyring serves each field topic with
+ * the audiences its policy has; a topic's own keyring must name only those.
+ */
+function keysFor(topic: string, mode: 'fields' | 'whole', policy: FieldPolicy | undefined, own: unknown, shared: FieldKeys | undefined): FieldKeys {
+  const where = `topic "${topic}"`;
+  if (own !== undefined) checkKeys(own, where);
+  const keys = (own ?? shared) as FieldKeys | undefined;
+  if (keys === undefined) throw new PolicyInvalidError(`${where} has no keys: set "keys" on the codec or on the topic`);
+  if (mode === 'whole') {
+    if (isKeyring(keys)) {
+      throw new PolicyInvalidError(`${where} is in whole mode, which seals with one key set, not a keyring of audiences: set "keys" (a KeySet or a provider) on the topic`);
+    }
+    if (!(keys instanceof KeySet) && typeof (keys as { current?: unknown }).current !== 'function') {
+      throw new PolicyInvalidError(`${where} is in whole mode: its keys must be a KeySet or a provider of one (public-key sets seal field tokens only)`);
+    }
+    return keys;
+  }
+  const audiences = policy!.audiences;
+  if (!isKeyring(keys)) {
+    if (audiences.length !== 1) throw new PolicyInvalidError(`${where}: the policy has audiences ${list(audiences)}, so its keys must be a keyring ({ name: keys, ... }), not one key set`);
+    return keys;
+  }
+  const names = Object.keys(keys);
+  if (own !== undefined) {
+    const stray = names.find((n) => !audiences.includes(n));
+    if (stray !== undefined) throw new PolicyInvalidError(`${where}: its keyring names audience "${stray.slice(0, 64)}", which the topic's policy does not have (${list(audiences)})`);
+    return Object.freeze({ ...keys });
+  }
+  // The codec's keyring: the entries for this policy's audiences.
+  const mine = names.filter((n) => audiences.includes(n));
+  if (names.length > 0 && mine.length === 0) {
+    throw new PolicyInvalidError(`${where}: the codec's keyring (${list(names)}) has none of the policy's audiences (${list(audiences)}): set "keys" on the topic ({} to open none)`);
+  }
+  return Object.freeze(Object.fromEntries(mine.map((n) => [n, keys[n]!])));
 }
 
 function toPolicy(topic: string, policy: FieldsTopicConfig['policy'] | undefined): FieldPolicy {
@@ -102,8 +194,11 @@ function toRequired(topic: string, policy: FieldPolicy, require: unknown): true 
   return require.length === 0 ? undefined : Object.freeze([...(require as string[])]);
 }
 
-/** @internal Validates one topic's configuration. */
-export function resolveTopic(topic: string, config: TopicConfig | undefined): ResolvedTopic {
+/**
+ * @internal Validates one topic's configuration.
+ * @param shared - the codec's `keys`, used when the topic has none of its own
+ */
+export function resolveTopic(topic: string, config: TopicConfig | undefined, shared?: FieldKeys): ResolvedTopic {
   if (config === undefined) {
     throw new PolicyInvalidError(`topic "${topic}" has no wireseal configuration (add it to "topics", or declare it { mode: 'plain' })`);
   }
@@ -111,7 +206,7 @@ export function resolveTopic(topic: string, config: TopicConfig | undefined): Re
   if (mode !== 'fields' && mode !== 'whole' && mode !== 'plain') {
     throw new PolicyInvalidError(`topic "${topic}": mode must be 'fields', 'whole' or 'plain'`);
   }
-  const c = config as Partial<Omit<FieldsTopicConfig, 'mode'> & Omit<WholeTopicConfig, 'mode'>>;
+  const c = config as Partial<Omit<FieldsTopicConfig, 'mode' | 'keys'> & Omit<WholeTopicConfig, 'mode' | 'keys'>> & { keys?: unknown };
   const decryptMode = c.decryptMode ?? 'strict';
   if (decryptMode !== 'strict' && decryptMode !== 'migrate') throw new PolicyInvalidError(`topic "${topic}": decryptMode must be 'strict' or 'migrate'`);
   const alg = c.alg ?? 'A256KW';
@@ -121,6 +216,7 @@ export function resolveTopic(topic: string, config: TopicConfig | undefined): Re
   if (c.cty !== undefined && typeof c.cty !== 'string') throw new PolicyInvalidError(`topic "${topic}": cty must be a string`);
   // A safety option that would be silently ignored is refused instead.
   if (mode !== 'fields' && c.requireMatch !== undefined) throw new PolicyInvalidError(`topic "${topic}": requireMatch applies to fields mode only`);
+  if (mode === 'plain' && c.keys !== undefined) throw new PolicyInvalidError(`topic "${topic}" is plain: "keys" does not apply`);
   const policy = mode === 'fields' ? toPolicy(topic, c.policy) : undefined;
   return Object.freeze({
     topic,
@@ -132,6 +228,8 @@ export function resolveTopic(topic: string, config: TopicConfig | undefined): Re
     limits: c.limits,
     requireMatch: policy ? toRequired(topic, policy, c.requireMatch) : undefined,
     context: Object.freeze({ topic: contextTopic }),
+    keys: mode === 'plain' ? undefined : keysFor(topic, mode, policy, c.keys, shared),
+    ownKeys: c.keys !== undefined,
   });
 }
 
