@@ -8,16 +8,19 @@
  * @module
  */
 export { HttpCodec } from './codec/codec.ts';
+export type { HttpCodecOptions, FailureInfo } from './codec/codec.ts';
+export { Exchange } from './codec/exchange.ts';
 export type {
-  HttpCodecOptions,
-  FailureInfo,
+  Side,
   RequestDecision,
+  Decision,
+  ResponseHead,
   WiresealRequestInfo,
   DecodedRequest,
   ResponsePlan,
   EncodedResponse,
   JsonParser,
-} from './codec/codec.ts';
+} from './codec/exchange.ts';
 export { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, DIRECTION_CONTEXT_KEY } from './codec/route.ts';
 export type {
   RouteOptions,

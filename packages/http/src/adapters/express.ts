@@ -6,12 +6,13 @@
  * so the handler never runs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DecodedRequest, HttpCodecOptions, WiresealRequestInfo } from '../codec/codec.ts';
+import type { HttpCodecOptions } from '../codec/codec.ts';
 import { HttpCodec } from '../codec/codec.ts';
-import type { RequestHead } from '../media/media.ts';
+import type { DecodedRequest, WiresealRequestInfo } from '../codec/exchange.ts';
 import type { ProblemResponse } from '../codec/problem.ts';
 import type { CompiledRoute, RouteOptions, RouteTable } from '../codec/route.ts';
 import { routeMatcher } from '../codec/route.ts';
+import type { RequestHead } from '../media/media.ts';
 import { readBody } from './node-body.ts';
 import { interceptResponse } from './node-response.ts';
 
@@ -76,14 +77,14 @@ function alreadyParsed(req: Req): unknown {
 }
 
 async function handle(codec: HttpCodec, route: CompiledRoute, req: Req, res: ServerResponse, next: (err?: unknown) => void): Promise<void> {
-  const head = headOf(req);
+  const exchange = codec.exchange(route, headOf(req));
   let decoded: DecodedRequest | undefined;
   try {
-    const decision = codec.inspect(route, head);
+    const decision = exchange.inspect();
     if (decision.action !== 'pass') {
       const earlier = alreadyParsed(req);
       if (earlier !== undefined && decision.action === 'fields' && typeof earlier === 'object') {
-        decoded = codec.decodeFields(route, head, earlier);
+        decoded = exchange.openFields(earlier);
       } else {
         const body =
           typeof earlier === 'string' || earlier instanceof Uint8Array
@@ -91,11 +92,11 @@ async function handle(codec: HttpCodec, route: CompiledRoute, req: Req, res: Ser
             : req.readableEnded
               ? new Uint8Array(0) // consumed by something that left no body behind: nothing to open
               : await readBody(req, decision.limit);
-        decoded = await codec.decode(route, head, decision, body);
+        decoded = await exchange.open(body);
       }
     }
   } catch (err) {
-    sendProblem(res, codec.failure(err, 'request', head));
+    sendProblem(res, exchange.problem(err, 'request'));
     return;
   }
   if (decoded) {
@@ -107,17 +108,9 @@ async function handle(codec: HttpCodec, route: CompiledRoute, req: Req, res: Ser
       req.headers['content-length'] = String(decoded.plaintext?.length ?? 0);
     }
   }
-  const info: WiresealRequestInfo = decoded?.info ?? { mode: route.mode, sealed: false };
-  req[INFO] = info;
-  (req as { wireseal?: WiresealRequestInfo }).wireseal = info;
-  const plan = codec.planResponse(route, head, decoded);
-  if (plan.kind !== 'none') {
-    interceptResponse(
-      res,
-      (body, contentType, status) => codec.encodeResponse(route, head, plan, body, contentType, status),
-      (err) => codec.failure(err, 'response', head),
-    );
-  }
+  req[INFO] = exchange.info;
+  (req as { wireseal?: WiresealRequestInfo }).wireseal = exchange.info;
+  if (exchange.plan.kind !== 'none') interceptResponse(res, exchange);
   next();
 }
 

@@ -10,13 +10,14 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import fp from 'fastify-plugin';
 import { LimitExceededError, TokenMalformedError } from '@wireseal/core/errors';
 import type { WiresealError } from '@wireseal/core/errors';
-import type { DecodedRequest, HttpCodecOptions, JsonParser, ResponsePlan, WiresealRequestInfo } from '../codec/codec.ts';
+import type { HttpCodecOptions } from '../codec/codec.ts';
 import { HttpCodec } from '../codec/codec.ts';
 import { UnsupportedMediaTypeError } from '../codec/errors.ts';
-import type { RequestHead } from '../media/media.ts';
-import { JSON_TYPE, essence, headerValue, isJsonType } from '../media/media.ts';
+import type { DecodedRequest, Exchange, JsonParser, WiresealRequestInfo } from '../codec/exchange.ts';
 import type { ProblemResponse } from '../codec/problem.ts';
 import type { CompiledRoute, RouteOptions } from '../codec/route.ts';
+import type { RequestHead } from '../media/media.ts';
+import { JSON_TYPE, essence, headerValue, isJsonType } from '../media/media.ts';
 import { interceptResponse } from './node-response.ts';
 
 declare module 'fastify' {
@@ -37,9 +38,8 @@ export interface WiresealFastifyOptions extends HttpCodecOptions {
 }
 
 interface State {
-  route?: CompiledRoute;
-  head?: RequestHead;
-  plan?: ResponsePlan;
+  /** The request's exchange, once its body is open: it seals the response. */
+  exchange?: Exchange;
   /** A wireseal problem is being sent: never seal it. */
   problem?: boolean;
   /** Fastify's send path (onSend) has the response: the guard on `reply.raw` lets it through. */
@@ -161,24 +161,19 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     done(null, payload);
   };
 
-  const attach = (request: Req, reply: FastifyReply, route: CompiledRoute, head: RequestHead, decoded: DecodedRequest | undefined): void => {
+  const attach = (request: Req, reply: FastifyReply, exchange: Exchange, decoded: DecodedRequest | undefined): void => {
     if (decoded) {
       request.body = decoded.body;
       // The handler sees the request as a plaintext client would have sent it.
       if (decoded.info.mode === 'whole' && decoded.info.contentType) request.headers['content-type'] = decoded.info.contentType;
     }
-    request.wireseal = decoded?.info ?? { mode: route.mode, sealed: false };
-    const state: State = { route, head, plan: codec.planResponse(route, head, decoded) };
+    request.wireseal = exchange.info;
+    const state: State = { exchange };
     request[STATE] = state;
-    if (state.plan!.kind !== 'none') {
+    if (exchange.plan.kind !== 'none') {
       // A handler that writes to reply.raw itself (reply.hijack()) bypasses onSend:
       // the raw response is held and sealed the same way, or refused.
-      interceptResponse(
-        reply.raw,
-        (body, contentType, status) => codec.encodeResponse(route, head, state.plan!, body, contentType, status),
-        (err) => codec.failure(err, 'response', head),
-        () => state.viaOnSend === true || state.problem === true,
-      );
+      interceptResponse(reply.raw, exchange, () => state.viaOnSend === true || state.problem === true);
     }
   };
 
@@ -193,25 +188,20 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     }
     const jsonType = request[JSON_SUBTYPE];
     if (jsonType !== undefined) request.headers['content-type'] = jsonType;
-    const head = headOf(request);
+    const exchange = codec.exchange(route, headOf(request));
     const fail = (err: unknown): void => {
-      sendProblem(request, reply, codec.failure(err, 'request', head));
+      sendProblem(request, reply, exchange.problem(err, 'request'));
     };
     try {
-      const decision = codec.inspect(route, head);
+      const decision = exchange.inspect();
       if (decision.action !== 'payload') {
-        let decoded: DecodedRequest | undefined;
-        if (decision.action === 'fields') {
-          const body = request.body;
-          // Text or bytes (a catch-all parser's output) are parsed here: the policy applies to the document.
-          decoded = typeof body === 'string' || body instanceof Uint8Array ? codec.decodeFieldsBody(route, head, body, parseJson) : codec.decodeFields(route, head, body);
-        }
-        attach(request, reply, route, head, decoded);
+        // Text or bytes (a catch-all parser's output) are parsed there: the policy applies to the document.
+        attach(request, reply, exchange, decision.action === 'fields' ? exchange.openFields(request.body, parseJson) : undefined);
         done();
         return;
       }
-      codec.decodePayload(route, head, decision.profile, request.body as string | Uint8Array, parseJson).then((decoded) => {
-        attach(request, reply, route, head, decoded);
+      exchange.open(request.body as string | Uint8Array, parseJson).then((decoded) => {
+        attach(request, reply, exchange, decoded);
         done();
       }, fail);
     } catch (err) {
@@ -219,13 +209,12 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     }
   };
 
-  const seal = async (reply: FastifyReply, state: State, payload: unknown): Promise<unknown> => {
-    const head = state.head!;
+  const seal = async (reply: FastifyReply, state: State, exchange: Exchange, payload: unknown): Promise<unknown> => {
     try {
       const body = await payloadBytes(reply, payload);
       if (body === undefined) return payload; // not sendable: Fastify refuses it (FST_ERR_REP_INVALID_PAYLOAD_TYPE)
       const ct = reply.getHeader('content-type');
-      const sealed = await codec.encodeResponse(state.route!, head, state.plan!, body, ct === undefined ? undefined : String(ct), reply.statusCode);
+      const sealed = await exchange.seal(body, ct === undefined ? undefined : String(ct), reply.statusCode);
       if (!sealed) return body;
       reply.header('content-type', sealed.contentType);
       reply.removeHeader('content-length');
@@ -235,7 +224,7 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
       return sealed.body;
     } catch (err) {
       // Never send the plaintext: answer with a problem instead.
-      const problem = codec.failure(err, 'response', head);
+      const problem = exchange.problem(err, 'response');
       state.problem = true;
       for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
       reply.code(problem.status).headers(problem.headers);
@@ -246,11 +235,12 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
   const onSend = (request: Req, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void => {
     const state = request[STATE];
     if (state) state.viaOnSend = true;
-    if (!state || state.problem || !state.plan || state.plan.kind === 'none' || payload === null || payload === undefined) {
+    const exchange = state?.exchange;
+    if (!state || state.problem || !exchange || exchange.plan.kind === 'none' || payload === null || payload === undefined) {
       done(null, payload);
       return;
     }
-    seal(reply, state, payload).then((out) => done(null, out), (err: Error) => done(err));
+    seal(reply, state, exchange, payload).then((out) => done(null, out), (err: Error) => done(err));
   };
 
   // Instance-level hooks, in registration order: register wireseal before

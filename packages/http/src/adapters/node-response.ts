@@ -7,10 +7,8 @@
  * goes out instead: plaintext is never sent on a sealed route.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { EncodedResponse } from '../codec/codec.ts';
-import type { ProblemResponse } from '../codec/problem.ts';
+import type { Exchange } from '../codec/exchange.ts';
 
-type Seal = (body: Uint8Array, contentType: string | undefined, status: number) => Promise<EncodedResponse | undefined>;
 type Callback = (err?: Error | null) => void;
 type Chunk = Uint8Array | string;
 
@@ -35,14 +33,15 @@ function applyHeaders(res: ServerResponse, headers: unknown): void {
 }
 
 /**
- * Intercepts `res` until its `end`; then seals the buffered body with `seal`
- * (or answers `fail(err)` when sealing throws: then the body is dropped and
- * the problem goes out instead). This is where every body a handler writes
- * (`send`, `json`, `end`, `write`, piped streams) is held back.
+ * Intercepts `res` until its `end`; then seals the buffered body with the
+ * exchange (or answers its `problem(err, 'response')` when sealing throws:
+ * then the body is dropped and the problem goes out instead). This is where
+ * every body a handler writes (`send`, `json`, `end`, `write`, piped streams)
+ * is held back.
  * @param passThrough - when it returns true, calls go straight to `res` (the
  * Fastify adapter: its own send path already sealed the body in onSend)
  */
-export function interceptResponse(res: ServerResponse, seal: Seal, fail: (err: unknown) => ProblemResponse, passThrough?: () => boolean): void {
+export function interceptResponse(res: ServerResponse, exchange: Pick<Exchange, 'seal' | 'problem'>, passThrough?: () => boolean): void {
   const orig = { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders };
   const chunks: Uint8Array[] = [];
   let ended = false;
@@ -98,7 +97,7 @@ export function interceptResponse(res: ServerResponse, seal: Seal, fail: (err: u
       return this;
     }
     const ct = this.getHeader('content-type');
-    seal(body, ct === undefined ? undefined : String(ct), this.statusCode).then(
+    exchange.seal(body, ct === undefined ? undefined : String(ct), this.statusCode).then(
       (sealed) => {
         if (sealed) {
           res.setHeader('content-type', sealed.contentType);
@@ -111,7 +110,7 @@ export function interceptResponse(res: ServerResponse, seal: Seal, fail: (err: u
         send(sealed ? sealed.body : body);
       },
       (err: unknown) => {
-        const problem = fail(err);
+        const problem = exchange.problem(err, 'response');
         for (const name of res.getHeaderNames()) res.removeHeader(name);
         res.statusCode = problem.status;
         for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
