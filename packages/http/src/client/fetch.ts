@@ -4,18 +4,13 @@
  * as tokens) or whole payloads (`application/jose`, `cty` + `iat`). Works with
  * Node's global fetch (undici) or any fetch-compatible function.
  */
-import { currentKeys, decryptFields, encryptFields } from '@wireseal/core';
 import type { DocumentLimits, KeySource } from '@wireseal/core';
-import { PlaintextFieldError, TokenMalformedError } from '@wireseal/core/errors';
-import { UnsupportedMediaTypeError } from '../codec/errors.ts';
-import { checkFreshness } from '../codec/freshness.ts';
-import type { RequestHead } from '../media/media.ts';
-import { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER, essence, isJsonType, printable } from '../media/media.ts';
-import type { CompiledRoute, Direction, FreshnessOptions, RouteOptions, RouteTable } from '../codec/route.ts';
-import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, contextFor, needsSharedKeys, routeMatcher } from '../codec/route.ts';
-import { sharedKeyJose } from '../profiles/shared-jose.ts';
-import type { PayloadProfile, ProfileContext } from '../profiles/types.ts';
-import { chooseProfile, profilesFor } from '../codec/select.ts';
+import { HttpCodec } from '../codec/codec.ts';
+import type { Exchange } from '../codec/exchange.ts';
+import type { CompiledRoute, FreshnessOptions, RouteOptions, RouteTable } from '../codec/route.ts';
+import { routeMatcher } from '../codec/route.ts';
+import { JSON_TYPE, WIRESEAL_HEADER, essence, isJsonType } from '../media/media.ts';
+import type { PayloadProfile } from '../profiles/types.ts';
 
 /** A fetch-compatible function. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -50,8 +45,6 @@ export interface CreateFetchOptions extends Partial<RouteOptions> {
 }
 
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-const FIELDS_TYPES: readonly string[] = Object.freeze([JSON_TYPE, 'application/*+json']);
 
 /**
  * Whether a fields-mode request body is a JSON document: labelled JSON
@@ -111,20 +104,20 @@ function rebuild(res: Response, body: BodyInit, contentType: string): Response {
  */
 export function createFetch(options: CreateFetchOptions): FetchLike {
   const base: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const profiles = options.profiles ?? [sharedKeyJose()];
-  const now = options.now ?? Date.now;
-  const defaults = {
-    keys: options.keys,
-    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
-    freshness: { ...DEFAULT_FRESHNESS, ...options.freshness },
-    bindDirection: options.bindDirection,
-  };
-  const limits = options.documentLimits ? { limits: options.documentLimits } : {};
-  const compile = (o: RouteOptions): CompiledRoute => {
-    const route = compileRoute(o, defaults);
-    if (route.mode === 'whole') needsSharedKeys(route, route.profiles ?? profiles);
-    return route;
-  };
+  // The client's side of the codec the adapters use: the same policies, contexts,
+  // direction binding, document limits and freshness checks, the other way round.
+  const codec = new HttpCodec(
+    {
+      ...(options.keys !== undefined ? { keys: options.keys } : {}),
+      ...(options.profiles !== undefined ? { profiles: options.profiles } : {}),
+      ...(options.freshness !== undefined ? { freshness: options.freshness } : {}),
+      ...(options.documentLimits !== undefined ? { documentLimits: options.documentLimits } : {}),
+      ...(options.bindDirection !== undefined ? { bindDirection: options.bindDirection } : {}),
+      ...(options.now !== undefined ? { now: options.now } : {}),
+    },
+    'client',
+  );
+  const compile = (o: RouteOptions): CompiledRoute => codec.route(o);
   const fallback = options.mode === undefined ? undefined : compile(options as RouteOptions);
   let lookup: (method: string, url: URL) => CompiledRoute | undefined;
   const { routes } = options;
@@ -144,62 +137,16 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
     lookup = () => fallback;
   }
 
-  const context = (
-    route: CompiledRoute,
-    head: RequestHead,
-    direction: Direction,
-    profile: PayloadProfile,
-    state?: unknown,
-    response?: ProfileContext['response'],
-  ): ProfileContext => ({
-    keys: route.keys,
-    context: contextFor(route, direction, head, profile),
-    alg: route.alg,
-    head,
-    now: now(),
-    state,
-    ...(response ? { response } : {}),
-  });
-
-  async function openResponse(res: Response, route: CompiledRoute, head: RequestHead, sealedState: unknown): Promise<Response> {
+  async function openResponse(res: Response, exchange: Exchange): Promise<Response> {
     if (res.status === 204 || res.status === 304 || res.body === null) return res;
+    const decision = exchange.inspect({ status: res.status, headers: headerRecord(res.headers) });
+    if (decision.action === 'pass') return res; // an error report (as the adapters send it) is neither sealed nor opened
     const ct = res.headers.get('content-type') ?? undefined;
-    const type = essence(ct);
-    // Fields routes answer JSON; only whole routes answer with a profile's media type.
-    const candidates = route.mode === 'whole' ? profilesFor(route.profiles ?? profiles, type) : [];
-    if (candidates.length > 0) {
-      const raw = new Uint8Array(await res.arrayBuffer());
-      const profile = chooseProfile(candidates, raw);
-      const opened = await profile.open(raw, context(route, head, 'response', profile, sealedState, { status: res.status, headers: headerRecord(res.headers) }));
-      checkFreshness(opened.iat, now(), route.maxAgeSeconds, route.clockSkewSeconds);
-      return rebuild(res, opened.plaintext as Uint8Array<ArrayBuffer>, opened.contentType ?? 'application/octet-stream');
-    }
-    // An error report (as the adapters send it) is neither sealed nor opened.
-    const problem = type === PROBLEM_TYPE && res.status >= 300;
-    if (route.mode === 'fields' && isJsonType(type) && !problem) {
-      const text = await res.text();
-      let doc: unknown;
-      try {
-        doc = JSON.parse(text);
-      } catch {
-        throw new TokenMalformedError('response body labelled JSON is not valid JSON');
-      }
-      const ctx = contextFor(route, 'response', head);
-      const result = decryptFields(currentKeys(route.keys), doc, route.responsePolicy!, {
-        mode: route.required ? 'strict' : 'migrate',
-        ...(ctx ? { context: ctx } : {}),
-        ...limits,
-      });
-      return rebuild(res, JSON.stringify(result.doc), ct!);
-    }
-    // A required route promised a sealed body: a 2xx body that is not one (fields:
-    // not JSON, so the policy was never checked; whole: not a profile's type) is refused.
-    if (route.required && res.ok) {
-      const raw = new Uint8Array(await res.arrayBuffer());
-      if (raw.length > 0) throw new PlaintextFieldError('$', `response to a route that requires encryption was not sealed (${type === undefined ? 'no content type' : printable(type, 100)})`);
-      return rebuild(res, raw, ct ?? 'application/octet-stream');
-    }
-    return res;
+    const raw = decision.action === 'fields' ? await res.text() : new Uint8Array(await res.arrayBuffer());
+    const opened = await exchange.open(raw);
+    if (!opened) return rebuild(res, raw as Uint8Array<ArrayBuffer>, ct ?? 'application/octet-stream');
+    if (opened.info.mode === 'fields') return rebuild(res, JSON.stringify(opened.body), ct!);
+    return rebuild(res, opened.plaintext as Uint8Array<ArrayBuffer>, opened.info.contentType!);
   }
 
   return async function wiresealFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
@@ -213,57 +160,39 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
     if (init.headers !== undefined) new Headers(init.headers).forEach((value, name) => headers.set(name, value));
     let source: BodyInit | null | undefined = init.body;
     if (source === undefined && req?.body) source = await req.arrayBuffer();
-    const head: RequestHead = { method, path: url.pathname, headers: headerRecord(headers) };
+    const exchange = codec.exchange(route, { method, path: url.pathname, headers: headerRecord(headers) });
     headers.set(WIRESEAL_HEADER, '1');
-    const requestProfile = route.profiles?.[0] ?? profiles[0];
-    let sealedState: unknown;
 
     let body: BodyInit | undefined;
     if (source !== undefined && source !== null) {
       const { bytes, type } = await bodyBytes(source);
       const explicit = headers.get('content-type');
-      const declared = explicit ?? type;
-      if (route.mode === 'fields') {
-        if (isJsonBody(explicit, type, source)) {
-          let doc: unknown;
-          try {
-            doc = JSON.parse(utf8Decoder.decode(bytes));
-          } catch {
-            throw new TokenMalformedError('fields mode needs a JSON request body');
-          }
-          const ctx = contextFor(route, 'request', head);
-          const sealed = encryptFields(currentKeys(route.keys), doc, route.policy!, { alg: route.alg, ...(ctx ? { context: ctx } : {}), ...limits });
-          body = JSON.stringify(sealed);
-          // A JSON type the platform gave the body (a typed Blob) is kept; a string's text/plain is not.
-          if (explicit === null) headers.set('content-type', typeof source !== 'string' && type !== null && isJsonType(essence(type)) ? type : JSON_TYPE);
-        } else if (route.required) {
-          // Nothing goes on the wire: the policy cannot be applied to this body, and it would leave unsealed.
-          throw new UnsupportedMediaTypeError(
-            `fields mode seals JSON request bodies only; this route requires encryption and the body is ${printable(essence(declared ?? undefined) ?? 'untyped', 100)}: it was not sent`,
-            FIELDS_TYPES,
-          );
-        } else {
-          body = bytes as Uint8Array<ArrayBuffer>;
-          // The platform's type (a form's, with its boundary) goes with the serialised bytes.
-          if (explicit === null && type !== null) headers.set('content-type', type);
-        }
-      } else if (requestProfile) {
-        const sealed = await requestProfile.seal(bytes, declared ?? 'application/octet-stream', context(route, head, 'request', requestProfile));
-        body = sealed.body as string | Uint8Array<ArrayBuffer>;
-        sealedState = sealed.state;
-        headers.set('content-type', requestProfile.mediaType);
-        for (const [name, value] of Object.entries(sealed.headers ?? {})) headers.set(name, value);
+      let contentType = explicit ?? type ?? undefined;
+      if (route.mode === 'fields' && isJsonBody(explicit, type, source)) {
+        // A JSON type the platform gave the body (a typed Blob) is kept; a string's text/plain is not.
+        contentType = explicit ?? (typeof source !== 'string' && type !== null && isJsonType(essence(type)) ? type : JSON_TYPE);
       }
+      // On a required fields route a body that is not JSON is refused here: nothing goes on the wire.
+      const sealed = await exchange.seal(bytes, contentType);
+      if (sealed) {
+        body = sealed.body as string | Uint8Array<ArrayBuffer>;
+        headers.set('content-type', sealed.contentType);
+        for (const [name, value] of Object.entries(sealed.headers ?? {})) headers.set(name, value);
+      } else {
+        body = bytes as Uint8Array<ArrayBuffer>;
+        // The platform's type (a form's, with its boundary) goes with the serialised bytes.
+        if (explicit === null && type !== null) headers.set('content-type', type);
+      }
+    } else {
+      for (const [name, value] of Object.entries(exchange.announce() ?? {})) headers.set(name, value);
     }
-    if (route.mode === 'whole' && requestProfile && body === undefined && requestProfile.announce) {
-      for (const [name, value] of Object.entries(requestProfile.announce(context(route, head, 'request', requestProfile)) ?? {})) headers.set(name, value);
-    }
-    if (route.mode === 'whole' && requestProfile) {
+    const { plan } = exchange;
+    if (plan.kind === 'payload') {
       const accept = headers.get('accept');
-      headers.set('accept', accept ? `${requestProfile.mediaType}, ${accept}` : requestProfile.mediaType);
+      headers.set('accept', accept ? `${plan.profile.mediaType}, ${accept}` : plan.profile.mediaType);
     }
     const { headers: _h, body: _b, method: _m, ...rest } = init;
     const res = await base(url, { ...rest, method, headers, ...(body === undefined ? {} : { body }), ...(req && !rest.signal ? { signal: req.signal } : {}) });
-    return openResponse(res, route, head, sealedState);
+    return openResponse(res, exchange);
   };
 }
