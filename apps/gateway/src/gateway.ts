@@ -21,7 +21,7 @@ import { currentKeys } from '@wireseal/core';
 import type { KeySource } from '@wireseal/core';
 import { LimitExceededError, WiresealError } from '@wireseal/core/errors';
 import { HttpCodec } from '@wireseal/http';
-import type { CompiledRoute, DecodedRequest, RequestHead } from '@wireseal/http';
+import type { CompiledRoute, DecodedRequest, EncodedResponse, Exchange } from '@wireseal/http';
 import type { ServiceConfig, ServiceConfigJson } from './config.ts';
 import { matchService, parseGatewayConfig } from './config.ts';
 import { forwardableHeaders, readAll, sendUpstream, upstreamUrl } from './forward.ts';
@@ -133,8 +133,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const codec = new HttpCodec({ keys: options.keys });
   const sealedTypes = new Set(codec.profiles.keys());
   /** Answers a failure with the codec's problem+json, counted and reported per service. */
-  const refuse = (res: ServerResponse, service: string, err: unknown, phase: 'request' | 'response', head: RequestHead, closeConnection: boolean): void => {
-    const p = codec.failure(err, phase, head);
+  const refuse = (res: ServerResponse, service: string, exchange: Exchange, err: unknown, phase: 'request' | 'response', closeConnection: boolean): void => {
+    const p = exchange.problem(err, phase);
     const st = statsFor(service);
     st.refusedByCode[p.problem.code] = (st.refusedByCode[p.problem.code] ?? 0) + 1;
     emit({ type: 'request-refused', service, phase, status: p.status, code: p.problem.code });
@@ -241,16 +241,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
 
     const route = state.routes.get(service.name)!;
-    const head: RequestHead = { method, path: reqPath, headers: req.headers };
+    const exchange = codec.exchange(route, { method, path: reqPath, headers: req.headers });
     let decoded: DecodedRequest | undefined;
     try {
-      const decision = codec.inspect(route, head);
+      const decision = exchange.inspect();
       if (decision.action !== 'pass') {
         const raw = await readAll(req, decision.limit, () => new LimitExceededError(`request body is over the limit of ${decision.limit} bytes`));
-        decoded = await codec.decode(route, head, decision, raw);
+        decoded = await exchange.open(raw);
       }
     } catch (err) {
-      return refuse(res, service.name, err, 'request', head, !req.readableEnded);
+      return refuse(res, service.name, exchange, err, 'request', !req.readableEnded);
     }
 
     const headers = forwardableHeaders(req.headers, ['host', 'content-length', 'wireseal', 'accept', 'accept-encoding']);
@@ -280,8 +280,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     st.forwarded++;
     const status = upRes.statusCode ?? 502;
-    const plan = codec.planResponse(route, head, decoded);
-    if (plan.kind === 'none') return sendPlain(res, upRes);
+    if (exchange.plan.kind === 'none') return sendPlain(res, upRes);
     let raw: Buffer;
     try {
       raw = await readAll(upRes, maxResponseBytes, () => new Error('too large'));
@@ -291,11 +290,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return gatewayProblem(res, 502, 'UPSTREAM_RESPONSE_TOO_LARGE', 'Upstream response too large', `the response of ${service.name} is over ${maxResponseBytes} bytes and cannot be sealed`);
     }
     const ct = upRes.headers['content-type'];
-    let out: { body: string | Uint8Array; contentType: string; headers?: Readonly<Record<string, string>> } | undefined;
+    let out: EncodedResponse | undefined;
     try {
-      out = await codec.encodeResponse(route, head, plan, raw, ct, status);
+      out = await exchange.seal(raw, ct, status);
     } catch (err) {
-      return refuse(res, service.name, err, 'response', head, false);
+      return refuse(res, service.name, exchange, err, 'response', false);
     }
     const resHeaders = forwardableHeaders(upRes.headers, ['content-length']);
     let resBody: string | Uint8Array = raw;
