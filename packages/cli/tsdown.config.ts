@@ -6,5 +6,5 @@ export default library({
   platform: 'node',
   fixedExtension: false, // .js and .d.ts, as package.json's exports and bin say
   // The executable gets its shebang line; "bin" in package.json points at dist/cli.js.
-  banner: ({ fileName }) => (fileName === 'cli.js' ? '#!/usr/bin/env node' : undefined),
+  banner: ({ fileName }: { fileName: string }) => (fileName === 'cli.js' ? '#!/usr/bin/env node' : undefined),
 });
