@@ -1,15 +1,32 @@
 /**
  * @wireseal/aws-secrets: a wireseal key provider that loads and refreshes a
- * JWK Set kept in AWS Secrets Manager.
+ * JWK Set kept in AWS Secrets Manager, and a keyring of such providers, one
+ * secret per audience.
  *
  * @module
  */
 export { secretsManagerKeyProvider } from './provider.ts';
 export type {
   SecretsManagerKeyProvider,
+  SecretsManagerProvider,
   SecretsManagerKeyProviderOptions,
   SecretsManagerRefreshInfo,
   SecretsManagerErrorInfo,
   SecretsManagerProviderStatus,
 } from './provider.ts';
-export type { SecretsManagerClientLike, VersionStage } from './secret.ts';
+export { secretsManagerKeyring } from './keyring.ts';
+export type {
+  SecretsManagerKeyring,
+  SecretsManagerKeyringOptions,
+  SecretsManagerKeyringProviders,
+  SecretsManagerKeyringStatus,
+  SecretsManagerAudiences,
+  SecretsManagerAudienceOptions,
+  SecretsManagerAudienceStatus,
+  SecretsManagerAudienceErrorInfo,
+  SecretsManagerAudienceRefreshInfo,
+  SecretsManagerSharedOptions,
+  AudienceKindOf,
+  AudienceSetOf,
+} from './keyring.ts';
+export type { SecretsManagerClientLike, SecretKind, SecretKindSets, VersionStage } from './secret.ts';

@@ -7,14 +7,14 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import { refreshingProvider } from '@wireseal/core';
-import type { KeyProvider, KeySet, RefreshingLoadContext, RefreshingStatus } from '@wireseal/core';
+import { KeySet, refreshingProvider } from '@wireseal/core';
+import type { AudienceKeySet, KeyProvider, RefreshingLoadContext, RefreshingStatus } from '@wireseal/core';
 import { KeySourceError } from '@wireseal/core/errors';
 import type { WiresealError } from '@wireseal/core/errors';
 import { safeCall } from '@wireseal/core/internal';
 import { RETRY_BASE_MS } from './schedule.ts';
-import type { LoadedVersion, SecretsManagerClientLike, VersionStage } from './secret.ts';
-import { describeAwsError, fetchVersion, isNotFound, parseVersion } from './secret.ts';
+import type { LoadedVersion, SecretFormat, SecretsManagerClientLike, VersionStage } from './secret.ts';
+import { SECRET_FORMATS, describeAwsError, describeSet, fetchVersion, isNotFound, parseVersion } from './secret.ts';
 
 /** Options for {@link secretsManagerKeyProvider}. */
 export interface SecretsManagerKeyProviderOptions {
@@ -112,8 +112,12 @@ export interface SecretsManagerProviderStatus {
   lastError: WiresealError | undefined;
 }
 
-/** The provider: a {@link KeyProvider} with `refresh()` and `status()`. */
-export interface SecretsManagerKeyProvider extends KeyProvider {
+/**
+ * A provider of one secret's key set `K`: a shared `KeySet` (then it is a
+ * core `KeyProvider`), or a `PublicKeySet` / `PrivateKeySet` (then it is a core
+ * `AudienceKeyProvider`). Either goes straight into a keyring.
+ */
+export interface SecretsManagerProvider<K extends AudienceKeySet = KeySet> {
   /**
    * Loads the key set (once; later calls return the same promise). Rejects
    * with `ERR_KEY_SOURCE` and the reason if no good key set can be had; a
@@ -121,12 +125,12 @@ export interface SecretsManagerKeyProvider extends KeyProvider {
    */
   ready(): Promise<void>;
   /**
-   * The key set in force: AWSCURRENT plus AWSPREVIOUS keys as decrypt-only.
-   * Synchronous, no I/O.
+   * The key set in force: AWSCURRENT, plus AWSPREVIOUS keys (shared sets: as
+   * decrypt-only; private sets: as further key pairs). Synchronous, no I/O.
    * @throws KeySourceError before `ready()` resolved, after `close()`, and
    *   when the last successful refresh is older than `maxStaleMs`
    */
-  current(): KeySet;
+  current(): K;
   /**
    * Refreshes now (joining a refresh already in flight). Rejects with the
    * `KeySourceError` that `onError` also receives; the last good set stays.
@@ -138,14 +142,37 @@ export interface SecretsManagerKeyProvider extends KeyProvider {
   close(): Promise<void>;
 }
 
-function positive(name: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0)) throw new KeySourceError(`secretsManagerKeyProvider: ${name} must be a positive number of ms`);
+/** The provider: a {@link KeyProvider} with `refresh()` and `status()`. */
+export interface SecretsManagerKeyProvider extends KeyProvider, SecretsManagerProvider<KeySet> {
+  ready(): Promise<void>;
+  current(): KeySet;
+  close(): Promise<void>;
+}
+
+/** What the generic provider's `onRefresh` receives: a public or private set has no primary. */
+export type SecretRefreshInfo = Omit<SecretsManagerRefreshInfo, 'primaryKid'> & { primaryKid: string | undefined };
+
+/** @internal Options of {@link createSecretProvider}: the provider's options with a looser `onRefresh`. */
+export type SecretProviderOptions = Omit<SecretsManagerKeyProviderOptions, 'onRefresh'> & { onRefresh?: (info: SecretRefreshInfo) => void };
+
+/** @internal What varies between the single provider and a keyring's audiences. */
+export interface SecretProviderSpec<K extends AudienceKeySet> {
+  /** Prefixes option errors: `secretsManagerKeyProvider`, `secretsManagerKeyring: audience "pci"`. */
+  who: string;
+  /** Names the secret in messages: `secret prod/pci`, `secret prod/pci for audience "pci"`. */
+  label: string;
+  /** What the secret holds. */
+  format: SecretFormat<K>;
+}
+
+function positive(who: string, name: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new KeySourceError(`${who}: ${name} must be a positive number of ms`);
   return value;
 }
 
 /** The set in force and the versions it was built from. */
-interface Loaded {
-  keys: KeySet;
+interface Loaded<K extends AudienceKeySet> {
+  keys: K;
   versionId: string | undefined;
   previousVersionId: string | undefined;
 }
@@ -181,17 +208,28 @@ interface StageInfo {
  * ```
  */
 export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOptions): SecretsManagerKeyProvider {
+  const spec = { who: 'secretsManagerKeyProvider', label: `secret ${options.secretId}`, format: SECRET_FORMATS.shared };
+  // A shared set always has a primary: the looser refresh info narrows back.
+  return createSecretProvider(options as SecretProviderOptions, spec) as SecretsManagerKeyProvider;
+}
+
+/**
+ * @internal The provider over any kind of key set: {@link secretsManagerKeyProvider}
+ * (shared sets) and each audience of `secretsManagerKeyring`.
+ */
+export function createSecretProvider<K extends AudienceKeySet>(options: SecretProviderOptions, spec: SecretProviderSpec<K>): SecretsManagerProvider<K> {
+  const { who, label, format } = spec;
   const secretId = options.secretId;
-  if (typeof secretId !== 'string' || secretId === '') throw new KeySourceError('secretsManagerKeyProvider: secretId is required');
-  const refreshIntervalMs = positive('refreshIntervalMs', options.refreshIntervalMs ?? 300_000);
-  const maxStaleMs = positive('maxStaleMs', options.maxStaleMs ?? 3_600_000);
-  const requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs ?? 10_000);
+  if (typeof secretId !== 'string' || secretId === '') throw new KeySourceError(`${who}: secretId is required`);
+  const refreshIntervalMs = positive(who, 'refreshIntervalMs', options.refreshIntervalMs ?? 300_000);
+  const maxStaleMs = positive(who, 'maxStaleMs', options.maxStaleMs ?? 3_600_000);
+  const requestTimeoutMs = positive(who, 'requestTimeoutMs', options.requestTimeoutMs ?? 10_000);
   const jitter = options.jitter ?? 0.1;
-  if (!(jitter >= 0 && jitter < 1)) throw new KeySourceError('secretsManagerKeyProvider: jitter must be in [0, 1)');
+  if (!(jitter >= 0 && jitter < 1)) throw new KeySourceError(`${who}: jitter must be in [0, 1)`);
   if (maxStaleMs <= refreshIntervalMs * (1 + jitter)) {
-    throw new KeySourceError('secretsManagerKeyProvider: maxStaleMs must exceed refreshIntervalMs · (1 + jitter), or the key set would go stale between refreshes');
+    throw new KeySourceError(`${who}: maxStaleMs must exceed refreshIntervalMs · (1 + jitter), or the key set would go stale between refreshes`);
   }
-  const includePrevious = options.includePrevious ?? true;
+  const includePrevious = (options.includePrevious ?? true) && format.withPrevious !== undefined;
   const ownClient = options.client === undefined;
   const client: SecretsManagerClientLike = options.client ?? new SecretsManagerClient(options.clientConfig ?? {});
   /** The stage (and version) of each failure, for onError. */
@@ -203,7 +241,7 @@ export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOpti
   }
 
   /** The hook's view of the provider's state: the set in force, failures, time left. */
-  function errorInfo(status: RefreshingStatus<Loaded>, at: StageInfo, withUsableFor: boolean): SecretsManagerErrorInfo {
+  function errorInfo(status: RefreshingStatus<Loaded<K>>, at: StageInfo, withUsableFor: boolean): SecretsManagerErrorInfo {
     const { value, lastSuccessAt, usableForMs } = status;
     return {
       secretId,
@@ -212,7 +250,7 @@ export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOpti
       ...(at.versionId !== undefined ? { versionId: at.versionId } : {}),
       consecutiveFailures: status.consecutiveFailures,
       ...(lastSuccessAt !== undefined ? { lastSuccessAt } : {}),
-      ...(value ? { servingPrimaryKid: value.keys.primaryKid } : {}),
+      ...(value?.keys instanceof KeySet ? { servingPrimaryKid: value.keys.primaryKid } : {}),
       ...(withUsableFor && usableForMs !== undefined ? { usableForMs } : {}),
     };
   }
@@ -221,24 +259,24 @@ export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOpti
    * Reads one stage. A missing AWSPREVIOUS (first version of a secret) is
    * `undefined`, not a failure. `closing` is aborted by close(), `signal` also by the deadline.
    */
-  async function read(stage: VersionStage, signal: AbortSignal, closing: AbortSignal): Promise<LoadedVersion | undefined> {
+  async function read(stage: VersionStage, signal: AbortSignal, closing: AbortSignal): Promise<LoadedVersion<K> | undefined> {
     let out;
     try {
       out = await fetchVersion(client, secretId, stage, signal);
     } catch (err) {
       if (stage === 'AWSPREVIOUS' && isNotFound(err)) return undefined;
       const reason = closing.aborted ? 'provider closed' : signal.aborted ? `no answer within ${requestTimeoutMs} ms` : describeAwsError(err);
-      throw stageError(new KeySourceError(`cannot read secret ${secretId} (${stage}): ${reason}`), stage);
+      throw stageError(new KeySourceError(`cannot read ${label} (${stage}): ${reason}`), stage);
     }
     try {
-      return parseVersion(out, secretId, stage);
+      return parseVersion(out, label, stage, format);
     } catch (err) {
       throw stageError(err as KeySourceError, stage, out.VersionId);
     }
   }
 
   /** One refresh under a deadline: AWSCURRENT, and AWSPREVIOUS when AWSCURRENT moved. */
-  async function load({ previous, signal: closing }: RefreshingLoadContext<Loaded>): Promise<Loaded> {
+  async function load({ previous, signal: closing }: RefreshingLoadContext<Loaded<K>>): Promise<Loaded<K>> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), requestTimeoutMs);
     timer.unref?.();
@@ -247,9 +285,9 @@ export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOpti
       const cur = (await read('AWSCURRENT', signal, closing))!;
       // AWSCURRENT unchanged: keep the set in force (AWSPREVIOUS moves only with it).
       if (previous && cur.versionId !== undefined && cur.versionId === previous.versionId) return previous;
-      const next: Loaded = { keys: cur.keys, versionId: cur.versionId, previousVersionId: undefined };
+      const next: Loaded<K> = { keys: cur.keys, versionId: cur.versionId, previousVersionId: undefined };
       if (!includePrevious) return next;
-      let prev: LoadedVersion | undefined;
+      let prev: LoadedVersion<K> | undefined;
       try {
         prev = await read('AWSPREVIOUS', signal, closing);
       } catch (err) {
@@ -259,7 +297,7 @@ export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOpti
         safeCall(options.onError, err as KeySourceError, errorInfo(provider.status(), at, false));
       }
       if (prev) {
-        next.keys = cur.keys.withDecryptOnly(prev.keys);
+        next.keys = format.withPrevious!(cur.keys, prev.keys);
         next.previousVersionId = prev.versionId;
       }
       return next;
@@ -268,8 +306,8 @@ export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOpti
     }
   }
 
-  const provider = refreshingProvider<Loaded>({
-    source: `secret ${secretId}`,
+  const provider = refreshingProvider<Loaded<K>>({
+    source: label,
     load,
     intervalMs: refreshIntervalMs,
     jitter,
@@ -281,8 +319,7 @@ export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOpti
         secretId,
         versionId: next.versionId,
         previousVersionId: next.previousVersionId,
-        primaryKid: next.keys.primaryKid,
-        kids: next.keys.list().map((k) => k.kid),
+        ...describeSet(next.keys),
         changed: next !== previous,
       }),
     onError: (err, status) => options.onError?.(err, errorInfo(status, failedAt.get(err) ?? { stage: 'AWSCURRENT', versionId: undefined }, true)),
@@ -300,7 +337,7 @@ export function secretsManagerKeyProvider(options: SecretsManagerKeyProviderOpti
         closed,
         versionId: value?.versionId,
         previousVersionId: value?.previousVersionId,
-        primaryKid: value?.keys.primaryKid,
+        primaryKid: value ? describeSet(value.keys).primaryKid : undefined,
         lastSuccessAt,
         consecutiveFailures,
         lastError,

@@ -1,10 +1,12 @@
 /**
- * Reading one version of the secret and turning it into a KeySet, with
+ * Reading one version of the secret and turning it into a key set (a shared
+ * `KeySet`, or a public or private JWK Set for a public-key audience), with
  * errors that never carry the secret's content.
  */
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { KeySet } from '@wireseal/core';
+import { KeySet, PrivateKeySet, PublicKeySet } from '@wireseal/core';
+import type { AudienceKeySet } from '@wireseal/core';
 import { KeySourceError, WiresealError } from '@wireseal/core/errors';
 
 /** The staging labels the provider reads. */
@@ -20,9 +22,53 @@ export interface SecretsManagerClientLike {
 }
 
 /** A version of the secret that parsed into a key set. */
-export interface LoadedVersion {
+export interface LoadedVersion<K extends AudienceKeySet = KeySet> {
   versionId: string | undefined;
-  keys: KeySet;
+  keys: K;
+}
+
+/**
+ * What a secret holds, as a JWK Set:
+ * - `shared`: a {@link KeySet} of AES keys (seals and opens);
+ * - `public`: a {@link PublicKeySet} (a writer of a public-key audience: seals, never opens);
+ * - `private`: a {@link PrivateKeySet} (the reader of a public-key audience).
+ */
+export type SecretKind = 'shared' | 'public' | 'private';
+
+/** The set type each {@link SecretKind} loads into. */
+export interface SecretKindSets {
+  shared: KeySet;
+  public: PublicKeySet;
+  private: PrivateKeySet;
+}
+
+/** How a secret's content becomes a key set, and how AWSPREVIOUS's keys join it. */
+export interface SecretFormat<K extends AudienceKeySet> {
+  /** Validates the JWK Set (`SecretString`, or `SecretBinary`'s UTF-8 bytes); throws `ERR_KEYSET_INVALID`. */
+  parse(content: string | Uint8Array): K;
+  /** The current set with the previous version's keys added; absent: AWSPREVIOUS is never read. */
+  withPrevious?(current: K, previous: K): K;
+}
+
+/** A private set plus the previous version's key pairs whose kids it lacks (current keys first, so they seal). */
+function withPreviousPairs(current: PrivateKeySet, previous: PrivateKeySet): PrivateKeySet {
+  const extra = previous.toPrivateJwks().keys.filter((k) => !current.has(k.kid as string));
+  return extra.length === 0 ? current : PrivateKeySet.fromJwks({ keys: [...current.toPrivateJwks().keys, ...extra] });
+}
+
+/**
+ * The formats by kind. A public set takes nothing from AWSPREVIOUS: a writer
+ * seals with its first usable key and has no use for old public keys.
+ */
+export const SECRET_FORMATS: { readonly [S in SecretKind]: SecretFormat<SecretKindSets[S]> } = {
+  shared: { parse: (c) => KeySet.fromJwks(c), withPrevious: (cur, prev) => cur.withDecryptOnly(prev) },
+  public: { parse: (c) => PublicKeySet.fromJwks(c) },
+  private: { parse: (c) => PrivateKeySet.fromJwks(c), withPrevious: withPreviousPairs },
+};
+
+/** Kids (and the primary, for a shared set) of a set: for hooks and status, never key material. */
+export function describeSet(set: AudienceKeySet): { primaryKid: string | undefined; kids: string[] } {
+  return set instanceof KeySet ? { primaryKid: set.primaryKid, kids: set.list().map((k) => k.kid) } : { primaryKid: undefined, kids: set.kids };
 }
 
 /** Whether an SDK error means "no such secret or no version with that label". */
@@ -66,14 +112,15 @@ export async function fetchVersion(
 /**
  * Parses a GetSecretValue answer: the JWK Set as `SecretString`, or its UTF-8
  * bytes as `SecretBinary`.
+ * @param label - names the secret in messages (`secret prod/pci`)
  * @throws KeySourceError whose cause is the KeySetInvalidError (kid or index, never bytes)
  */
-export function parseVersion(out: GetSecretValueCommandOutput, secretId: string, stage: VersionStage): LoadedVersion {
-  const where = `secret ${secretId} (${stage}${out.VersionId ? `, version ${out.VersionId}` : ''})`;
-  let keys: KeySet;
+export function parseVersion<K extends AudienceKeySet>(out: GetSecretValueCommandOutput, label: string, stage: VersionStage, format: SecretFormat<K>): LoadedVersion<K> {
+  const where = `${label} (${stage}${out.VersionId ? `, version ${out.VersionId}` : ''})`;
+  let keys: K;
   try {
-    if (typeof out.SecretString === 'string') keys = KeySet.fromJwks(out.SecretString);
-    else if (out.SecretBinary instanceof Uint8Array) keys = KeySet.fromJwks(out.SecretBinary);
+    if (typeof out.SecretString === 'string') keys = format.parse(out.SecretString);
+    else if (out.SecretBinary instanceof Uint8Array) keys = format.parse(out.SecretBinary);
     else throw new KeySourceError(`${where} holds neither SecretString nor SecretBinary`);
   } catch (err) {
     if (err instanceof KeySourceError) throw err;
