@@ -1,43 +1,24 @@
 /**
  * @wireseal/http: encrypted request and response bodies over HTTP. This entry
- * point is the framework-agnostic core (the codec, route options, profiles,
- * replay store, problem details); the adapters live on their own subpaths:
- * `@wireseal/http/express` (Express and `node:http`), `@wireseal/http/fastify`
- * and `@wireseal/http/fetch`.
+ * point is what an application configures: route and adapter options,
+ * profiles, key sets and their providers, the replay store, problem details.
+ * The adapters live on their own subpaths: `@wireseal/http/express` (Express
+ * and `node:http`), `@wireseal/http/fastify` and `@wireseal/http/fetch`; the
+ * codec they are built on (for gateways and other adapters) on
+ * `@wireseal/http/codec`.
  *
  * @module
  */
-export { HttpCodec } from './codec/codec.ts';
 export type { HttpCodecOptions, FailureInfo } from './codec/codec.ts';
-export { Exchange } from './codec/exchange.ts';
-export type {
-  Side,
-  RequestDecision,
-  Decision,
-  ResponseHead,
-  WiresealRequestInfo,
-  DecodedRequest,
-  ResponsePlan,
-  EncodedResponse,
-  JsonParser,
-} from './codec/exchange.ts';
+export type { WiresealRequestInfo } from './codec/exchange.ts';
 export { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, DIRECTION_CONTEXT_KEY } from './codec/route.ts';
-export type {
-  RouteOptions,
-  CompiledRoute,
-  RouteTable,
-  SealMode,
-  Encryption,
-  ContextOption,
-  PolicyOption,
-  FreshnessOptions,
-} from './codec/route.ts';
+export type { RouteOptions, RouteTable, SealMode, Encryption, ContextOption, PolicyOption, FreshnessOptions } from './codec/route.ts';
 export { MemoryReplayStore } from './codec/replay.ts';
 export type { ReplayStore, ReplayVerdict, MemoryReplayStoreOptions } from './codec/replay.ts';
-export { problemFor, statusFor, defaultProblemType } from './codec/problem.ts';
+export { problemFor, statusFor } from './codec/problem.ts';
 export type { ProblemDetails, ProblemResponse, FailurePhase } from './codec/problem.ts';
 export { UnsupportedMediaTypeError } from './codec/errors.ts';
-export { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER } from './media/media.ts';
+export { WIRESEAL_HEADER } from './media/media.ts';
 export type { RequestHead, HeaderMap } from './media/media.ts';
 export { sharedKeyJose, JOSE_TYPE } from './profiles/shared-jose.ts';
 export type { PayloadProfile, ProfileContext, OpenedPayload, SealedPayload } from './profiles/types.ts';

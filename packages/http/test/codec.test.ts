@@ -3,13 +3,13 @@ import fc from 'fast-check';
 import { FieldPolicy, KeySet, encryptFields, seal } from '@wireseal/core';
 import { KeyUnknownError, PlaintextFieldError, WiresealError } from '@wireseal/core/errors';
 import {
-  HttpCodec,
   MemoryReplayStore,
   UnsupportedMediaTypeError,
   problemFor,
   sharedKeyJose,
 } from '@wireseal/http';
 import type { RequestHead } from '@wireseal/http';
+import { HttpCodec } from '@wireseal/http/codec';
 import { accepts, essence, mediaTypeFromCty } from '../src/media/media.ts';
 
 const keys = KeySet.generate({ kid: 'k-2026-11' });

@@ -3,8 +3,9 @@
 // sides apply the same document limits, because they run the same code.
 import { describe, expect, it } from 'vitest';
 import { KeySet } from '@wireseal/core';
-import { HttpCodec, sharedKeyJose } from '@wireseal/http';
-import type { RequestHead } from '@wireseal/http';
+import { sharedKeyJose } from '@wireseal/http';
+import { HttpCodec } from '@wireseal/http/codec';
+import type { RequestHead } from '@wireseal/http/codec';
 
 const keys = KeySet.generate({ kid: 'exchange-1' });
 const TOKEN = /^eyJ[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/;

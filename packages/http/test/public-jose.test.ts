@@ -259,7 +259,7 @@ describe.each(SERVERS)('%s: public-key JWE', (_name, start) => {
 
 describe('configuration', () => {
   it('public-key profiles are opt-in: a route that names none does not accept them', async () => {
-    const { HttpCodec } = await import('@wireseal/http');
+    const { HttpCodec } = await import('@wireseal/http/codec');
     const { pub } = await import('./public-servers.ts');
     const codec = new HttpCodec({ keys: sharedKeys, profiles: [pub] });
     expect(() => codec.route({ mode: 'whole' })).toThrow(expect.objectContaining({ code: 'ERR_POLICY_INVALID' }));
@@ -270,7 +270,8 @@ describe('configuration', () => {
   });
 
   it('shared keys are needed only where a profile or fields mode uses them', async () => {
-    const { HttpCodec, sharedKeyJose, publicKeyJoseClient: client } = await import('@wireseal/http');
+    const { HttpCodec } = await import('@wireseal/http/codec');
+    const { sharedKeyJose, publicKeyJoseClient: client } = await import('@wireseal/http');
     const { pub, hp } = await import('./public-servers.ts');
     const keyless = new HttpCodec({ profiles: [sharedKeyJose(), pub, hp] });
     expect(keyless.route({ mode: 'whole', profiles: [pub, hp] }).profiles).toEqual([pub, hp]);
