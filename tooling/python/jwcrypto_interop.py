@@ -2,7 +2,8 @@
 
   python jwcrypto_interop.py open < {"keySets": {name: jwks}, "cases": [{"id", "keySet", "token"}]}
       -> {id: {"plaintext": base64url, "header": {...}} | {"error": "..."}}
-      Opens each compact token with jwcrypto, picking the key by kid from the JWK Set.
+      Opens each compact token with jwcrypto, picking the key by kid from the JWK Set
+      (shared keys, or private X25519, P-256 and RSA keys for public-key field tokens).
   python jwcrypto_interop.py seal < {"cases": [{"id", "jwk", "alg", "plaintext": base64url,
                                                 "header": {...}, "context": {...}?}]}
       -> {id: token}
@@ -13,12 +14,16 @@ import base64, hashlib, json, sys
 from jwcrypto import jwe, jwk
 from jwcrypto.common import base64url_decode, base64url_encode
 
-ALGS = ['A256KW', 'dir', 'A256GCM']
+# A256KW/dir: shared-key tokens; ECDH-ES+A256KW and RSA-OAEP-256: public-key field tokens (docs/format.md 6.8).
+ALGS = ['A256KW', 'dir', 'A256GCM', 'ECDH-ES+A256KW', 'RSA-OAEP-256']
 
 
 def key_set(jwks):
-    # Only what JOSE needs: jwcrypto need not know wireseal's key_ops roles.
-    return jwk.JWKSet.from_json(json.dumps({'keys': [{'kty': 'oct', 'kid': k['kid'], 'k': k['k']} for k in jwks['keys']]}))
+    # Only what JOSE needs: jwcrypto need not know wireseal's key_ops roles. Asymmetric
+    # keys (OKP X25519, EC P-256, RSA, with their private members) go in as they are.
+    return jwk.JWKSet.from_json(json.dumps({'keys': [
+        {'kty': 'oct', 'kid': k['kid'], 'k': k['k']} if k.get('kty') == 'oct' else {m: v for m, v in k.items() if m != 'key_ops'}
+        for k in jwks['keys']]}))
 
 
 def wsc(ctx):

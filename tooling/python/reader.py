@@ -65,13 +65,14 @@ def field_value(keys, v, ctx):  # section 6.5: a field token's plaintext is UTF-
     try: return {'value': json.loads(pt.decode('utf-8'))}
     except (ValueError, UnicodeDecodeError): raise Err('ERR_TOKEN_MALFORMED')
 
-vec = json.load(sys.stdin)
-sets = {n: keyset(j) for n, j in vec['keySets'].items()}
-print(json.dumps({
-    'contexts': {c['name']: wsc(c['context']) for c in vec.get('contexts', [])},
-    'tokens': {v['name']: attempt(lambda v=v: open_token(sets[v['keySet']], v['token'], **v['open'])) for v in vec.get('tokens', [])},
-    'negativeTokens': {v['name']: attempt(lambda v=v: open_token(sets[v['keySet']], v['token'], **v['open'])) for v in vec.get('negative', {}).get('tokens', [])},
-    'fields': {f"{f['name']}/{t['at']}": attempt(lambda f=f, t=t: field_value(sets[f['keySet']], t, f.get('context')), dict) for f in vec.get('fields', []) for t in f['tokens']},
-    'negativeFields': {v['name']: attempt(lambda v=v: field_value(sets[v['keySet']], v, v.get('context')), dict) for v in vec.get('negative', {}).get('fields', []) if 'token' in v},
-    'keySets': {v['name']: attempt(lambda v=v: keyset(v['jwks']), lambda _: {}) for v in vec.get('negative', {}).get('keySets', [])},
-}))
+if __name__ == '__main__':  # audience_reader.py imports the functions above
+    vec = json.load(sys.stdin)
+    sets = {n: keyset(j) for n, j in vec['keySets'].items()}
+    print(json.dumps({
+        'contexts': {c['name']: wsc(c['context']) for c in vec.get('contexts', [])},
+        'tokens': {v['name']: attempt(lambda v=v: open_token(sets[v['keySet']], v['token'], **v['open'])) for v in vec.get('tokens', [])},
+        'negativeTokens': {v['name']: attempt(lambda v=v: open_token(sets[v['keySet']], v['token'], **v['open'])) for v in vec.get('negative', {}).get('tokens', [])},
+        'fields': {f"{f['name']}/{t['at']}": attempt(lambda f=f, t=t: field_value(sets[f['keySet']], t, f.get('context')), dict) for f in vec.get('fields', []) for t in f['tokens']},
+        'negativeFields': {v['name']: attempt(lambda v=v: field_value(sets[v['keySet']], v, v.get('context')), dict) for v in vec.get('negative', {}).get('fields', []) if 'token' in v},
+        'keySets': {v['name']: attempt(lambda v=v: keyset(v['jwks']), lambda _: {}) for v in vec.get('negative', {}).get('keySets', [])},
+    }))

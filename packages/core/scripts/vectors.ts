@@ -23,6 +23,8 @@ import { KeySet } from '../src/keyset.ts';
 import { sealLegacyCbcInsecure } from '../src/legacy.ts';
 import type { FieldPath } from '../src/policy.ts';
 import { FieldPolicy } from '../src/policy.ts';
+import type { AudienceVectors } from './audience-vectors.ts';
+import { generateAudienceVectors } from './audience-vectors.ts';
 
 /** Options a vector is opened with (what `open` and the readers take). */
 export interface VectorOpen {
@@ -114,6 +116,8 @@ export interface Vectors {
     rejected: Array<{ name: string; description: string; key: string; parse: 'string' | 'json'; value: string; code: string }>;
     notLegacy: Array<{ name: string; description: string; value: string }>;
   };
+  /** Audiences, record binding and public-key field tokens (scripts/audience-vectors.ts). */
+  audiences: AudienceVectors;
 }
 
 const te = new TextEncoder();
@@ -128,7 +132,7 @@ const jwk = (kid: string, ops?: Array<'encrypt' | 'decrypt'>, bytes: Uint8Array 
   ops ? { kty: 'oct', kid, k: b64u(bytes), key_ops: ops } : { kty: 'oct', kid, k: b64u(bytes) };
 
 /** An engine whose random bytes come from `derive(label/counter)`; everything else delegates. */
-function deterministicEngine(base: Engine, label: string, log: Uint8Array[]): Engine {
+export function deterministicEngine(base: Engine, label: string, log: Uint8Array[]): Engine {
   let n = 0;
   return {
     name: base.name,
@@ -706,6 +710,7 @@ export function generateVectors(engineName: EngineName = 'node'): Vectors {
       rejected: legacyRejected,
       notLegacy,
     },
+    audiences: generateAudienceVectors(engine),
   };
 }
 

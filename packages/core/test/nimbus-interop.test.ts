@@ -1,13 +1,17 @@
 // Interop with Nimbus JOSE+JWT (Java), the third JOSE library docs/design.md names:
 // Nimbus opens every positive conformance vector and tokens wireseal makes now
 // (whole values and field tokens), and Nimbus-made A256KW/dir tokens open in wireseal.
+// It also opens every token of the audience vectors (shared keys per audience,
+// ECDH-ES+A256KW on X25519 and P-256, RSA-OAEP-256) with the audience's key.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FieldPolicy, KeySet, encryptFields, open, openToken, seal } from '@wireseal/core';
 import type { Jwks } from '@wireseal/core';
+import type { Vectors } from '../scripts/vectors.ts';
 import { FIXED_JWKS } from './helpers.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -67,6 +71,37 @@ describe('Nimbus JOSE+JWT (Java)', () => {
       expect(r.plaintext).toBe(cases[i]!.plaintext);
       if (cases[i]!.header) expect(r.header).toMatchObject(cases[i]!.header!);
     });
+  });
+
+  it('opens every audience-vector token with its audience\'s key: shared A256KW, X25519 and P-256 ECDH-ES+A256KW, RSA-OAEP-256', () => {
+    const A = (JSON.parse(readFileSync(path.join(here, 'vectors/wireseal-vectors.json'), 'utf8')) as Vectors).audiences;
+    const cases = A.fields.flatMap((f) => f.tokens.map((t) => ({ id: `${f.name} ${t.at}`, jwk: A.keySets[f.keyring[t.audience]!]!.keys[0]!, t })));
+    expect(cases).toHaveLength(21);
+    const replies = nimbus(cases.map((c) => ({ op: 'open', jwk: c.jwk, token: c.t.token })));
+    replies.forEach((r, i) => {
+      const { id, t } = cases[i]!;
+      expect(r.error, id).toBeUndefined();
+      expect(Buffer.from(r.plaintext!, 'base64url').toString('utf8'), id).toBe(JSON.stringify(t.value));
+      expect(r.header, id).toMatchObject({ wsf: t.path, wsc: t.wsc });
+    });
+    expect(new Set(replies.map((r) => r.header!.alg))).toEqual(new Set(['A256KW', 'ECDH-ES+A256KW', 'RSA-OAEP-256']));
+  });
+
+  it('refuses the audience negatives a JOSE library can see (epk on the wrong curve, tampered encrypted keys, another audience\'s token); opens the moved and swapped ones, whose wsc is wireseal\'s check', () => {
+    const A = (JSON.parse(readFileSync(path.join(here, 'vectors/wireseal-vectors.json'), 'utf8')) as Vectors).audiences;
+    const replies = nimbus(A.negative.map((n) => ({ op: 'open', jwk: A.keySets[n.keyring[n.audience]!]!.keys[0]!, token: n.token })));
+    replies.forEach((r, i) => {
+      const n = A.negative[i]!;
+      if (n.code === 'ERR_CONTEXT_MISMATCH') {
+        expect(r.ok, n.name).toBe(true);
+        // Authentic, but sealed for another context than the one expected where it was found.
+        const sorted = Object.entries(n.expectedContext).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        expect(r.header!.wsc, n.name).not.toBe(createHash('sha256').update(JSON.stringify(sorted)).digest().subarray(0, 16).toString('base64url'));
+      } else {
+        expect(r.ok, n.name).toBe(false);
+      }
+    });
+    expect(replies.filter((r) => !r.ok)).toHaveLength(4);
   });
 
   it('Nimbus refuses a tampered wireseal token', () => {

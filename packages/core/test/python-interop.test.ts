@@ -1,9 +1,11 @@
 /**
  * Interop with independent Python implementations (installed by ./dev setup):
- * jwcrypto opens wireseal's tokens and makes tokens wireseal opens; a small
- * reader written from docs/format.md alone agrees with wireseal on every
- * vector and on tokens made at test time; PyCryptodome's AES-CBC snippet
- * interoperates with the legacy reader and writer.
+ * jwcrypto opens wireseal's tokens (shared-key and public-key ones) and makes
+ * tokens wireseal opens; a small reader written from docs/format.md alone
+ * agrees with wireseal on every vector and on tokens made at test time, and
+ * a second one for audience documents (record binding, keyrings, public-key
+ * field tokens) does too; PyCryptodome's AES-CBC snippet interoperates with
+ * the legacy reader and writer.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Context, FieldPolicy as FieldPolicyType, JsonValue, SealOptions } from '@wireseal/core';
-import { contextDigest, decryptFields, encryptFields, FieldPolicy, KeySet, open, openToken, seal } from '@wireseal/core';
+import { contextDigest, decryptFields, encryptFields, FieldPolicy, KeySet, open, openToken, PrivateKeySet, PublicKeySet, seal } from '@wireseal/core';
 import { legacyCbcReader, openLegacyCbc, sealLegacyCbcInsecure } from '../src/legacy.ts';
 import type { Vectors } from '../scripts/vectors.ts';
 import { locations } from '../scripts/vectors.ts';
@@ -128,6 +130,30 @@ describe('jwcrypto opens wireseal tokens', () => {
     const res = await runPy<JwcOpen>('jwcrypto_interop.py', ['open'], { keySets: V.keySets, cases });
     for (const c of cases) expect(res[c.id], c.id).toHaveProperty('error');
     expect(cases.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('every audience-vector token, each with its audience\'s key: shared A256KW, X25519 and P-256 ECDH-ES+A256KW, RSA-OAEP-256', async () => {
+    const A = V.audiences;
+    const cases = A.fields.flatMap((f) => f.tokens.map((t) => ({ id: `${f.name}/${t.at}`, keySet: f.keyring[t.audience]!, token: t.token, t })));
+    const res = await runPy<JwcOpen>('jwcrypto_interop.py', ['open'], { keySets: A.keySets, cases });
+    for (const c of cases) {
+      const r = res[c.id]!;
+      if (!('plaintext' in r)) throw new Error(`${c.id}: jwcrypto failed: ${r.error}`);
+      expect(td.decode(Buffer.from(r.plaintext, 'base64url')), c.id).toBe(JSON.stringify(c.t.value));
+      expect(r.header, c.id).toMatchObject({ wsf: c.t.path, wsc: c.t.wsc });
+    }
+    expect(new Set(Object.values(res).map((r) => ('header' in r ? r.header.alg : r.error)))).toEqual(new Set(['A256KW', 'ECDH-ES+A256KW', 'RSA-OAEP-256']));
+    expect(cases).toHaveLength(21);
+  });
+
+  it('and rejects the audience negatives a JOSE library can see; the moved and swapped tokens open (wsc is wireseal\'s check)', async () => {
+    const A = V.audiences;
+    const cases = A.negative.map((n) => ({ id: n.name, keySet: n.keyring[n.audience]!, token: n.token }));
+    const res = await runPy<JwcOpen>('jwcrypto_interop.py', ['open'], { keySets: A.keySets, cases });
+    for (const n of A.negative) {
+      if (n.code === 'ERR_CONTEXT_MISMATCH') expect(res[n.name], n.name).toHaveProperty('plaintext');
+      else expect(res[n.name], n.name).toHaveProperty('error');
+    }
   });
 
   it.each(['node', 'noble'] as const)('tokens and field documents wireseal makes now (%s engine)', async (engine) => {
@@ -252,6 +278,61 @@ describe('a reader written from docs/format.md alone (tooling/python/reader.py)'
       expect(out.contexts[`c${i}`], JSON.stringify(s.context)).toBe(contextDigest(s.context));
       expect(out.fields[`f${i}/${s.path}`], `sample ${i}`).toEqual({ value: jsonValue(s.value) });
     });
+  });
+});
+
+interface AudienceReaderOutput {
+  fields: Record<string, { doc: JsonValue; decrypted: string[]; sealed: string[]; wsc: Record<string, string>; partial: { doc: JsonValue; decrypted: string[]; sealed: string[] } }>;
+  negative: Record<string, { code: string | null }>;
+  negativeTokens: Record<string, { code: string | null; context: Record<string, string> }>;
+}
+
+describe('a reader for audience documents written from docs/format.md §6.6–6.8 (tooling/python/audience_reader.py)', () => {
+  it('decrypts every audience vector, recomputing each token\'s bound context and wsc from the document itself', async () => {
+    const out = await runPy<AudienceReaderOutput>('audience_reader.py', [], VECTOR_TEXT);
+    for (const f of V.audiences.fields) {
+      const r = out.fields[f.name]!;
+      expect(r.doc, f.name).toEqual(f.doc);
+      expect(r.decrypted, f.name).toEqual(f.tokens.map((t) => t.at));
+      expect(r.wsc, f.name).toEqual(Object.fromEntries(f.tokens.map((t) => [t.at, t.wsc])));
+      // A pii-only reader: the pci tokens stay exactly as they were.
+      expect(r.partial.decrypted, f.name).toEqual(f.partial.decrypted);
+      expect(r.partial.sealed, f.name).toEqual(f.partial.sealed);
+      const doc = r.partial.doc as { card: { number: string } };
+      expect(doc.card.number).toBe((f.sealed as typeof doc).card.number);
+    }
+    expect(Object.keys(out.fields)).toHaveLength(4);
+  });
+
+  it('rejects every negative audience document with its code, whole and token by token, with the expected context computed in Python', async () => {
+    const out = await runPy<AudienceReaderOutput>('audience_reader.py', [], VECTOR_TEXT);
+    for (const n of V.audiences.negative) {
+      expect(out.negative[n.name], n.name).toEqual({ code: n.code });
+      expect(out.negativeTokens[n.name], n.name).toEqual({ code: n.code, context: n.expectedContext });
+    }
+    expect(Object.keys(out.negative)).toHaveLength(6);
+  });
+
+  it('opens documents wireseal seals now under fresh keys of every kind, bound per record and per array element', async () => {
+    const privs = { x: PrivateKeySet.generate({ kid: 'x', type: 'X25519' }), p: PrivateKeySet.generate({ kid: 'p', type: 'P-256' }), r: PrivateKeySet.generate({ kid: 'r', type: 'RSA', bits: 2048 }) };
+    const pii = KeySet.generate({ kid: 'pii-live' });
+    const policyJson = { audiences: { pci: ['card.number', 'rows[*].v'], pii: ['customer'] }, bind: ['id', 'rows[*].k', 'flag'] };
+    const livePolicy = FieldPolicy.parse(policyJson);
+    const liveDoc = { id: 17, flag: true, card: { number: '4111' }, customer: { name: 'Grüße 😀', n: [1, null] }, rows: [{ k: 'a"b', v: 1.5 }, { k: -3, v: { z: 'é' } }] };
+    const fields = Object.entries(privs).map(([name, set]) => {
+      const sealed = encryptFields({ pci: PublicKeySet.of(set), pii }, liveDoc, livePolicy, { context: { topic: 'live' } });
+      return { name, policy: policyJson, keyring: { pci: name, pii: 'pii' }, context: { topic: 'live' }, doc: liveDoc, sealed, partial: { keyring: { pii: 'pii' } } };
+    });
+    const out = await runPy<AudienceReaderOutput>('audience_reader.py', [], {
+      audiences: { keySets: { ...Object.fromEntries(Object.entries(privs).map(([n, s]) => [n, s.toPrivateJwks()])), pii: pii.toJwks() }, fields, negative: [] },
+    });
+    for (const f of fields) {
+      expect(out.fields[f.name]!.doc, f.name).toEqual(liveDoc);
+      expect(out.fields[f.name]!.decrypted).toEqual(['card.number', 'rows[0].v', 'rows[1].v', 'customer']);
+      const sealed = f.sealed as unknown as { rows: Array<{ v: string }> };
+      expect(out.fields[f.name]!.wsc['rows[1].v']).toBe(JSON.parse(Buffer.from(sealed.rows[1]!.v.split('.')[0]!, 'base64url').toString()).wsc);
+      expect(out.fields[f.name]!.wsc['rows[1].v']).toBe(contextDigest({ topic: 'live', $id: '17', $flag: 'true', '$rows[*].k': '-3' }));
+    }
   });
 });
 

@@ -7,6 +7,7 @@
  * by that audience's tokens; each token is still a standalone JWE. On Node,
  * synchronously through node:crypto.
  */
+import type { KeyObject } from 'node:crypto';
 import { encode } from '../base64url.ts';
 import type { Engine } from '../engine.ts';
 import { DecryptError, KeyUnknownError, TokenMalformedError } from '../errors.ts';
@@ -48,16 +49,40 @@ export function concatKdf(engine: Engine, z: Uint8Array, alg: string): Uint8Arra
   return engine.sha256(input).subarray(0, 32);
 }
 
+/**
+ * @internal For the conformance vectors only (scripts/vectors.ts): the
+ * randomness of key management that does not come from `engine.randomBytes`
+ * (the ephemeral key pair of ECDH-ES, the seed of RSA-OAEP), fixed for one
+ * engine object the vector script made. No other engine is ever registered.
+ */
+export interface FixedKeyManagement {
+  /** The ephemeral key pair for an ECDH-ES agreement on `crv`. */
+  ephemeral(crv: 'X25519' | 'P-256'): { privateKey: KeyObject; publicKey: KeyObject };
+  /** RSA-OAEP-256 encryption of the content key (with a fixed seed). */
+  rsaOaep256(publicKey: KeyObject, cek: Uint8Array): Uint8Array;
+}
+const fixedFor = new WeakMap<Engine, FixedKeyManagement>();
+
+/** @internal Registers fixed key-management randomness for `engine` (conformance vectors only). */
+export function fixKeyManagementForVectors(engine: Engine, fixed: FixedKeyManagement): void {
+  fixedFor.set(engine, fixed);
+}
+
 /** @internal A fresh content key for a public-key audience: the key, its encrypted-key segment and, for ECDH-ES, the `epk`. */
 export function publicContentKey(engine: Engine, entry: AsymmetricEntry, alg: PublicJweAlg): { cek: Uint8Array; ek: string; epk: Epk | undefined } {
   const crypto = nodeCrypto();
+  const fixed = fixedFor.get(engine);
   const cek = engine.randomBytes(32);
   if (alg === 'RSA-OAEP-256') {
-    const ek = crypto.publicEncrypt({ key: entry.publicKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+    const ek = fixed
+      ? fixed.rsaOaep256(entry.publicKey, cek)
+      : crypto.publicEncrypt({ key: entry.publicKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
     return { cek, ek: encode(ek), epk: undefined };
   }
   const x25519 = entry.info.crv === 'X25519';
-  const pair = x25519 ? crypto.generateKeyPairSync('x25519') : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pair = fixed
+    ? fixed.ephemeral(x25519 ? 'X25519' : 'P-256')
+    : x25519 ? crypto.generateKeyPairSync('x25519') : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const z = crypto.diffieHellman({ privateKey: pair.privateKey, publicKey: entry.publicKey });
   const kek = concatKdf(engine, z, alg);
   const jwk = pair.publicKey.export({ format: 'jwk' }) as Record<string, string>;
