@@ -16,6 +16,7 @@ import { UnsupportedMediaTypeError } from '../codec/errors.ts';
 import type { DecodedRequest, Exchange, JsonParser, WiresealRequestInfo } from '../codec/exchange.ts';
 import type { ProblemResponse } from '../codec/problem.ts';
 import type { CompiledRoute, RouteOptions } from '../codec/route.ts';
+import { keySources } from '../codec/route.ts';
 import type { RequestHead } from '../media/media.ts';
 import { JSON_TYPE, essence, headerValue, isJsonType } from '../media/media.ts';
 import { interceptResponse } from './node-response.ts';
@@ -134,8 +135,8 @@ function jsonParserOf(fastify: FastifyInstance): JsonParser {
 
 const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, options) => {
   const codec = options.codec ?? new HttpCodec(options);
-  const keys = options.keys as { ready?: () => Promise<void> };
-  if (typeof keys?.ready === 'function') await keys.ready();
+  // Every provider (each of a keyring's too) has its keys before the first request.
+  if (options.keys) await Promise.all(keySources(options.keys).map((source) => (source as { ready?: () => Promise<void> }).ready?.()));
   const parseJson = jsonParserOf(fastify);
   fastify.decorateRequest('wireseal', null);
   for (const [type, profile] of codec.profiles) {

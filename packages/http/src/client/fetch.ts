@@ -4,7 +4,7 @@
  * as tokens) or whole payloads (`application/jose`, `cty` + `iat`). Works with
  * Node's global fetch (undici) or any fetch-compatible function.
  */
-import type { DocumentLimits, KeySource } from '@wireseal/core';
+import type { DocumentLimits, FieldKeys } from '@wireseal/core';
 import { HttpCodec } from '../codec/codec.ts';
 import type { Exchange } from '../codec/exchange.ts';
 import type { CompiledRoute, FreshnessOptions, RouteOptions, RouteTable } from '../codec/route.ts';
@@ -20,8 +20,12 @@ export type RouteResolver = (request: { readonly method: string; readonly url: U
 
 /** Options for {@link createFetch}. */
 export interface CreateFetchOptions extends Partial<RouteOptions> {
-  /** Shared keys for every route that does not name its own. Optional when only profiles with their own keys (public-key profiles) are used. */
-  keys?: KeySource;
+  /**
+   * Keys for every route that does not name its own: a key set or provider,
+   * or (fields routes) a keyring of the audiences this client writes and
+   * reads. Optional when only profiles with their own keys (public-key profiles) are used.
+   */
+  keys?: FieldKeys;
   /**
    * Per-route options: a table of `"METHOD /path"` / `"/path"` keys matched
    * against the URL's pathname, or a function. Requests that match nothing

@@ -10,7 +10,7 @@
  * it into an RFC 9457 problem response and reports it to `onError` (the codec
  * never logs).
  */
-import type { DocumentLimits, KeySource } from '@wireseal/core';
+import type { DocumentLimits, FieldKeys } from '@wireseal/core';
 import { PolicyInvalidError } from '@wireseal/core/errors';
 import type { RequestHead } from '../media/media.ts';
 import { printable } from '../media/media.ts';
@@ -28,10 +28,12 @@ import { DEFAULT_FRESHNESS, DEFAULT_MAX_BODY_BYTES, compileRoute, needsSharedKey
 /** Options shared by every adapter. */
 export interface HttpCodecOptions {
   /**
-   * Default shared keys for routes that do not name their own (a provider or a KeySet).
-   * Optional when every route uses only profiles that carry their own keys (public-key profiles).
+   * Default keys for routes that do not name their own: a key set or a
+   * provider; for fields routes also a keyring (audience name → keys, `{ pci:
+   * pciKeys, pii: piiKeys }`), which whole routes cannot use. Optional when
+   * every route uses only profiles that carry their own keys (public-key profiles).
    */
-  keys?: KeySource;
+  keys?: FieldKeys;
   /**
    * Whole-payload profiles. Default: `[sharedKeyJose()]`. A route accepts the
    * ones it lists in its `profiles` option, else every one that is not
@@ -80,7 +82,7 @@ export class HttpCodec {
   readonly #defaultList: readonly PayloadProfile[];
   readonly #options: HttpCodecOptions;
   readonly #rules: ExchangeRules;
-  readonly #defaults: { keys: KeySource | undefined; maxBodyBytes: number; freshness: Required<FreshnessOptions>; bindDirection: boolean | undefined };
+  readonly #defaults: { keys: FieldKeys | undefined; maxBodyBytes: number; freshness: Required<FreshnessOptions>; bindDirection: boolean | undefined };
 
   /**
    * @param options - defaults shared by every route

@@ -19,8 +19,8 @@
  * Every failure is a `WiresealError`; `problem(err, phase)` turns it into an
  * RFC 9457 problem response and reports it to `onError`.
  */
-import { currentKeys, decryptFields, encryptFields } from '@wireseal/core';
-import type { DocumentLimits, FieldPolicy, JsonValue } from '@wireseal/core';
+import { decryptFields, encryptFields } from '@wireseal/core';
+import type { DocumentLimits, FieldPolicy, JsonValue, KeySource } from '@wireseal/core';
 import { LimitExceededError, PlaintextFieldError, ReplayError, StaleError, TokenMalformedError } from '@wireseal/core/errors';
 import type { HeaderMap, RequestHead } from '../media/media.ts';
 import { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER, accepts, contentLength, essence, hasBody, headerValue, isJsonType, printable } from '../media/media.ts';
@@ -60,7 +60,7 @@ export interface ResponseHead {
 export interface WiresealRequestInfo {
   /** The route's mode. */
   readonly mode: SealMode;
-  /** True when the body was sealed (whole) or held at least one token (fields). */
+  /** True when the body was sealed (whole) or held at least one token, opened or left sealed (fields). */
   readonly sealed: boolean;
   /** Whole mode: the media type of the profile that opened the body (e.g. `application/jose`). */
   readonly profile?: string;
@@ -74,6 +74,12 @@ export interface WiresealRequestInfo {
   readonly decrypted?: readonly string[];
   /** Fields mode (`optional` routes): concrete paths that held plaintext. */
   readonly passedThrough?: readonly string[];
+  /**
+   * Fields mode: concrete paths whose tokens were left sealed, exactly as
+   * they arrived, because this side holds no keys for their audience (its
+   * keyring lacks it). Never an error.
+   */
+  readonly leftSealed?: readonly string[];
 }
 
 /** An opened body (a server's request, a client's answer). */
@@ -268,14 +274,15 @@ export class Exchange {
     const doc = typeof body === 'string' || body instanceof Uint8Array ? parseJsonBody(body, `${this.#in} body`, parseJson) : body;
     const context = contextFor(this.route, this.#in, this.head);
     const policy = this.#in === 'request' ? this.route.policy! : this.route.responsePolicy!;
-    const result = decryptFields(currentKeys(this.route.keys), doc, policy, {
+    const result = decryptFields(this.route.fieldKeys![this.#in], doc, policy, {
       mode: this.route.required ? 'strict' : 'migrate',
       ...(context ? { context } : {}),
       ...this.#limits(),
     });
+    const { decrypted, passedThrough, sealed: leftSealed } = result;
     return this.#settle({
       body: result.doc,
-      info: { mode: 'fields', sealed: result.decrypted.length > 0, decrypted: result.decrypted, passedThrough: result.passedThrough },
+      info: { mode: 'fields', sealed: decrypted.length > 0 || leftSealed.length > 0, decrypted, passedThrough, leftSealed },
     });
   }
 
@@ -313,7 +320,7 @@ export class Exchange {
       }
       const doc = parseJsonBody(body, `${this.#out} body`, JSON.parse, true) as JsonValue;
       const context = contextFor(this.route, this.#out, this.head);
-      const sealed = encryptFields(currentKeys(this.route.keys), doc, plan.policy, {
+      const sealed = encryptFields(this.route.fieldKeys![this.#out], doc, plan.policy, {
         alg: this.route.alg,
         ...(context ? { context } : {}),
         ...this.#limits(),
@@ -461,7 +468,8 @@ export class Exchange {
     const { route, head } = this;
     const context = contextFor(route, direction, head, profile);
     const response = this.#response;
-    return { keys: route.keys, context, alg: route.alg, head, now, state, ...(response ? { response } : {}) };
+    // Whole routes hold one shared key source (compileRoute refuses a keyring there).
+    return { keys: route.keys as KeySource, context, alg: route.alg, head, now, state, ...(response ? { response } : {}) };
   }
 }
 

@@ -3,8 +3,8 @@
  * context binding, limits, freshness. Compiled once at start-up so that bad
  * configuration fails there (`ERR_POLICY_INVALID`), not on the first request.
  */
-import { FieldPolicy } from '@wireseal/core';
-import type { Context, FieldPolicyJson, KeyProvider, KeySource, SymmetricAlg } from '@wireseal/core';
+import { FieldPolicy, KeySet } from '@wireseal/core';
+import type { Context, FieldKeys, FieldPolicyJson, KeyProvider, Keyring, KeySource, SymmetricAlg } from '@wireseal/core';
 import { KeySourceError, PolicyInvalidError } from '@wireseal/core/errors';
 import type { PayloadProfile } from '../profiles/types.ts';
 import type { RequestHead } from '../media/media.ts';
@@ -43,8 +43,15 @@ export interface RouteOptions {
   policy?: PolicyOption;
   /** Fields mode: the policy for response bodies. Default: `policy`. */
   responsePolicy?: PolicyOption;
-  /** Shared keys for this route. Default: the adapter's `keys`. Routes whose profiles all carry their own keys (public-key profiles) need none. */
-  keys?: KeySource;
+  /**
+   * Keys for this route. Default: the adapter's `keys`. Fields mode: a
+   * keyring (audience name → its key set or provider, `{ pci: pciKeys, pii:
+   * piiKeys }`) holding the audiences this side may open or must seal, or one
+   * key set or provider for a policy with one audience. Whole mode: one
+   * shared key set or provider (a keyring is `ERR_POLICY_INVALID`); routes
+   * whose profiles all carry their own keys (public-key profiles) need none.
+   */
+  keys?: FieldKeys;
   /** Context bound (`wsc`) into request tokens. Default: none; both sides must configure the same. */
   context?: ContextOption;
   /** Context bound (`wsc`) into response tokens. Default: none. */
@@ -81,7 +88,14 @@ export interface CompiledRoute {
   readonly required: boolean;
   readonly policy: FieldPolicy | undefined;
   readonly responsePolicy: FieldPolicy | undefined;
-  readonly keys: KeySource;
+  /**
+   * The route's keys as given: fields mode a keyring or one key source;
+   * whole mode one shared key set or provider ({@link NO_SHARED_KEYS} when
+   * it has none).
+   */
+  readonly keys: FieldKeys;
+  /** Fields mode: the keys for the policy of each direction (a keyring cut to that policy's audiences). */
+  readonly fieldKeys: Readonly<Record<Direction, FieldKeys>> | undefined;
   readonly context: ContextOption | undefined;
   readonly responseContext: ContextOption | undefined;
   /** Whether shared-key tokens bind the direction ({@link DIRECTION_CONTEXT_KEY}). */
@@ -96,7 +110,7 @@ export interface CompiledRoute {
 
 /** Defaults a route inherits from its adapter. */
 export interface RouteDefaults {
-  keys: KeySource | undefined;
+  keys: FieldKeys | undefined;
   /** Default for {@link RouteOptions.bindDirection}; `true` when absent. */
   bindDirection?: boolean | undefined;
   maxBodyBytes: number;
@@ -126,6 +140,51 @@ function toContext(option: ContextOption | undefined, name: string, bindDirectio
     bad(`${name} may not set "${DIRECTION_CONTEXT_KEY}": the direction is bound by bindDirection`);
   }
   return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
+}
+
+/**
+ * True for a keyring (a plain object of audience name → keys), false for one
+ * key source: a key set of any kind (class instances) or a provider (it has
+ * `current`).
+ */
+export function isKeyring(keys: FieldKeys): keys is Keyring {
+  if (keys === null || typeof keys !== 'object' || typeof (keys as { current?: unknown }).current === 'function') return false;
+  const proto = Object.getPrototypeOf(keys) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Every key source in `keys` (one, or a keyring's), e.g. to await their `ready()`. */
+export function keySources(keys: FieldKeys): unknown[] {
+  return isKeyring(keys) ? Object.values(keys) : [keys];
+}
+
+/** The keys that serve `policy`: one key source (for a policy with one audience), or the keyring cut to the policy's audiences. */
+function keysFor(keys: FieldKeys, policy: FieldPolicy, name: string): FieldKeys {
+  if (!isKeyring(keys)) {
+    if (policy.audiences.length !== 1) bad(`${name} has audiences ${policy.audiences.join(', ')}: keys must be a keyring ({ ${policy.audiences[0]}: keys, ... }), not one key set`);
+    return keys;
+  }
+  return Object.freeze(Object.fromEntries(Object.entries(keys).filter(([audience]) => policy.audiences.includes(audience))));
+}
+
+/** The keys of each direction of a fields route. */
+function fieldKeysOf(keys: FieldKeys, policy: FieldPolicy, responsePolicy: FieldPolicy): Readonly<Record<Direction, FieldKeys>> {
+  if (isKeyring(keys)) {
+    for (const [audience, source] of Object.entries(keys)) {
+      if (source === null || typeof source !== 'object') bad(`keys.${audience.slice(0, 64)} must be a key set or a key provider`);
+    }
+  }
+  const request = keysFor(keys, policy, 'policy');
+  const response = responsePolicy === policy ? request : keysFor(keys, responsePolicy, 'responsePolicy');
+  if (isKeyring(keys) && Object.keys(request).length === 0 && Object.keys(response).length === 0) {
+    bad(`the keyring holds none of the policy's audiences (${[...new Set([...policy.audiences, ...responsePolicy.audiences])].join(', ')})`);
+  }
+  return Object.freeze({ request, response });
+}
+
+/** One shared key source (a `KeySet` or a provider), as whole mode seals with. */
+function isSharedKeySource(keys: FieldKeys): keys is KeySource {
+  return keys instanceof KeySet || typeof (keys as { current?: unknown }).current === 'function';
 }
 
 function toPolicy(p: PolicyOption): FieldPolicy {
@@ -175,14 +234,26 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
   const maxBodyBytes = options.maxBodyBytes === undefined ? defaults.maxBodyBytes : nonNegative(options.maxBodyBytes, 'maxBodyBytes');
   const f = { ...defaults.freshness, ...options.freshness };
   const given = options.keys ?? defaults.keys;
-  if ((given === undefined || given === null) && mode === 'fields') bad('no keys: pass keys to the adapter or the route');
-  const keys = given ?? NO_SHARED_KEYS;
+  let keys: FieldKeys = NO_SHARED_KEYS;
+  let fieldKeys: Readonly<Record<Direction, FieldKeys>> | undefined;
+  if (mode === 'fields') {
+    if (given === undefined || given === null) bad('no keys: pass keys to the adapter or the route');
+    keys = given;
+    fieldKeys = fieldKeysOf(given, policy!, responsePolicy!);
+  } else if (given !== undefined && given !== null) {
+    // Whole mode seals the body with one shared key set. A route's own keyring is a
+    // mistake; the adapter's (for its fields routes) leaves this route without shared
+    // keys, which only profiles with keys of their own can do without (needsSharedKeys).
+    if (isSharedKeySource(given)) keys = given;
+    else if (options.keys !== undefined) bad('whole mode seals with one shared key set or key provider, not a keyring (keyrings are for fields routes)');
+  }
   return Object.freeze({
     mode,
     required: encryption === 'required',
     policy,
     responsePolicy,
     keys,
+    fieldKeys,
     context: toContext(options.context, 'context', bindDirection),
     responseContext: toContext(options.responseContext, 'responseContext', bindDirection),
     bindDirection,
@@ -216,7 +287,7 @@ export const NO_SHARED_KEYS: KeyProvider = Object.freeze({
 export function needsSharedKeys(route: CompiledRoute, profiles: readonly PayloadProfile[]): void {
   if (route.keys !== NO_SHARED_KEYS) return;
   const needy = profiles.find((p) => p.usesSharedKeys !== false);
-  if (needy) bad(`no keys: profile ${needy.name ?? needy.mediaType} seals with the shared key set; pass keys to the adapter or the route`);
+  if (needy) bad(`no keys: profile ${needy.name ?? needy.mediaType} seals with the shared key set; pass one key set or provider (not a keyring) to the adapter or the route`);
 }
 
 /** The context for a request, or undefined. */

@@ -1,4 +1,5 @@
 // Real Express, Fastify and node:http servers on loopback with the same routes.
+import { afterAll, beforeAll, describe } from 'vitest';
 import express from 'express';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
@@ -124,6 +125,21 @@ export async function serveFastify(setup: ServerSetup): Promise<Running> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return { name: 'fastify', url: `http://127.0.0.1:${port}`, calls, failures, close: () => app.close() };
+}
+
+/** Declares `tests` twice, against Express and against Fastify serving `setup`; `server()` is the one running. */
+export function onEachServer(title: string, setup: ServerSetup, tests: (server: () => Running) => void): void {
+  describe.each([
+    ['express', serveExpress],
+    ['fastify', serveFastify],
+  ] as const)(`%s: ${title}`, (_name, serve) => {
+    let running: Running;
+    beforeAll(async () => {
+      running = await serve(setup);
+    });
+    afterAll(() => running.close());
+    tests(() => running);
+  });
 }
 
 export const startExpress = (keys: KeySet): Promise<Running> => serveExpress({ routes: ROUTES, adapter: { keys }, answer });
