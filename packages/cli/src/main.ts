@@ -31,7 +31,8 @@ function topHelp(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     '',
-    'Key sets come from --keyset FILE, --keyset-env VAR, --secret-id ID (AWS Secrets Manager), or WIRESEAL_KEYSET.',
+    'Key sets come from --keyset FILE, --keyset-env VAR, --secret-id ID (AWS Secrets Manager), or WIRESEAL_KEYSET;',
+    'policies with audiences take a keyring: --keyring FILE and/or --audience NAME=FILE.',
     'Exit codes: 0 ok, 1 wireseal error, 2 usage error, 3 I/O error, 4 records rejected, 130 interrupted.',
     '',
   ].join('\n');

@@ -1,13 +1,14 @@
 // reencrypt --topic against a real Kafka broker: field-mode and whole-value
 // records re-sealed into a new topic (wsc moves to the new topic), exactly
-// once: a second run finds nothing to do and adds nothing.
+// once: a second run finds nothing to do and adds nothing; and records of a
+// policy with audiences, re-sealed per audience with a keyring file.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaAvailable, startKafka } from '@wireseal-tooling/local-kafka';
 import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
-import { FieldPolicy, KeySet, decryptFields, encryptFields, open, seal } from '@wireseal/core';
+import { FieldPolicy, KeySet, PrivateKeySet, decryptFields, encryptFields, open, seal } from '@wireseal/core';
 import { errorCode, tempDir, wireseal } from './helpers.ts';
 
 const avail = kafkaAvailable();
@@ -137,6 +138,33 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
       const header = JSON.parse(Buffer.from(frame[0]!, 'base64url').toString()) as { kid: string; cty: string };
       expect([header.kid, header.cty]).toEqual(['k2', 'text/plain']);
       expect(Buffer.from(open(rotated, token, { context: { topic: dst } })).toString()).toBe(`blob ${m.key!.toString().slice(1)}`);
+    }
+  }, 120_000);
+
+  it('re-seals records of a policy with audiences per audience, with a keyring file, into the new topic', async () => {
+    const src = `split-${suffix}`;
+    const dst = `split-v2-${suffix}`;
+    const split = FieldPolicy.parse({ audiences: { pci: ['pan'], pii: ['owner.name'] }, bind: ['id'] });
+    const pii = PrivateKeySet.generate({ kid: 'pii-1', type: 'P-256' });
+    writeFileSync(tmp.path('split-policy.json'), JSON.stringify(split.toJSON()));
+    writeFileSync(tmp.path('pii-private.json'), JSON.stringify(pii.toPrivateJwks()));
+    writeFileSync(tmp.path('split-ring.json'), JSON.stringify({ audiences: { pci: { keyset: 'keys.json' }, pii: { private: 'pii-private.json' } } }));
+    const N = 50;
+    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    await producer.connect();
+    await producer.send({
+      topic: src,
+      messages: Array.from({ length: N }, (_, i) => ({ key: `s${i}`, value: JSON.stringify(encryptFields({ pci: keys, pii }, { id: i, pan: `4111-${i}`, owner: { name: `n${i}` } }, split, { context: { topic: src } })) })),
+    });
+    await producer.disconnect();
+    const r = await wireseal(['reencrypt', '--policy', tmp.path('split-policy.json'), '--keyring', tmp.path('split-ring.json'), '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path('s.rejects.jsonl'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    // Every token moves to the new topic's context: pci under the new primary, pii re-bound under its key.
+    expect(JSON.parse(r.out)).toMatchObject({ primaryKids: { pci: 'k2', pii: 'pii-1' }, records: N, written: N, fieldsResealed: 2 * N, leftSealed: 0, resealedByKid: { k1: N, 'pii-1': N } });
+    for (const m of await readAll(dst, N)) {
+      const doc = JSON.parse(m.value!.toString()) as { id: number; pan: string };
+      expect(JSON.parse(Buffer.from(doc.pan.split('.')[0]!, 'base64url').toString()).kid).toBe('k2');
+      expect(decryptFields({ pci: rotated, pii }, doc, split, { context: { topic: dst } }).doc).toEqual({ id: doc.id, pan: `4111-${doc.id}`, owner: { name: `n${doc.id}` } });
     }
   }, 120_000);
 

@@ -121,6 +121,30 @@ describe('rotation through the file commands', () => {
     expect([openNew.code, openNew.out]).toEqual([0, 'sealed in November']);
   });
 
+  it('every keyset sub-command takes the kid as a positional or as --kid; both differing is ERR_USAGE', async () => {
+    const keys = tmp.path('kid-forms.json');
+    await wireseal(['keygen', '--kid', 'current', '--out', keys]);
+    expect((await wireseal(['keyset', 'add', 'next', '--keyset', keys])).code).toBe(0);
+    const before = readFileSync(keys, 'utf8');
+    for (const cmd of ['add', 'promote', 'retire', 'remove']) {
+      const twice = await wireseal(['keyset', cmd, 'next', '--kid', 'other', '--keyset', keys]);
+      expect([twice.code, errorCode(twice)], cmd).toEqual([2, 'ERR_USAGE']);
+      if (cmd !== 'add') {
+        const none = await wireseal(['keyset', cmd, '--keyset', keys]);
+        expect([none.code, errorCode(none)], cmd).toEqual([2, 'ERR_USAGE']);
+      }
+    }
+    expect(readFileSync(keys, 'utf8')).toBe(before);
+
+    const promote = await wireseal(['keyset', 'promote', '--kid', 'next', '--keyset', keys]);
+    expect(promote.code, promote.stderr).toBe(0);
+    expect(KeySet.fromJwks(readFileSync(keys, 'utf8')).primaryKid).toBe('next');
+    expect((await wireseal(['keyset', 'retire', 'current', '--kid', 'current', '--keyset', keys])).code).toBe(0); // the same kid twice is fine
+    expect(typeof readJwks(keys).keys[0]!.wireseal_retired).toBe('string');
+    expect((await wireseal(['keyset', 'remove', '--kid', 'current', '--keyset', keys])).code).toBe(0);
+    expect(readJwks(keys).keys.map((k) => k.kid)).toEqual(['next']);
+  });
+
   it('keyset add --jwk adds a given key decrypt-only; a duplicate kid is ERR_KEYSET_INVALID', async () => {
     const keys = tmp.path('jwk-keys.json');
     await wireseal(['keygen', '--kid', 'one', '--out', keys]);

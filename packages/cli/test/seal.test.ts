@@ -146,7 +146,7 @@ describe('fields encrypt and decrypt', () => {
     const dec = await wireseal(['fields', 'decrypt', '--policy', policy, '--keyset', keys, '--context', 'topic=p', '--report'], { input: enc.out });
     expect(dec.code).toBe(0);
     expect(JSON.parse(dec.out)).toEqual(doc);
-    expect(JSON.parse(dec.stderr)).toEqual({ decrypted: ['card.number', 'card.cvv', 'accounts[0].iban', 'accounts[1].iban'], passedThrough: [] });
+    expect(JSON.parse(dec.stderr)).toEqual({ decrypted: ['card.number', 'card.cvv', 'accounts[0].iban', 'accounts[1].iban'], passedThrough: [], sealed: [] });
   });
 
   it('strict mode refuses plaintext at a policy path (ERR_PLAINTEXT_FIELD); migrate passes it through', async () => {

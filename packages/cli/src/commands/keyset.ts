@@ -2,21 +2,87 @@
  * `wireseal keyset add | promote | retire | remove | list`: edit a JWK Set
  * file along the no-downtime rotation of docs/design.md. Every edit validates the
  * whole set before and after, and replaces the file atomically (mode 0600).
+ * The file is `--keyset FILE`, or one audience's shared key set in a keyring
+ * file (`--keyring FILE --audience NAME`). The kid is given as a positional
+ * or as `--kid`, the same way for every sub-command.
  */
-import { KeySet } from '@wireseal/core';
-import type { Jwks, OctJwk } from '@wireseal/core';
+import { KeySet, PrivateKeySet } from '@wireseal/core';
+import type { AudienceKeySet, Jwks, OctJwk } from '@wireseal/core';
 import { KeySetInvalidError } from '@wireseal/core/errors';
-import type { CommandSpec } from '../args.ts';
-import { flag, required, str } from '../args.ts';
+import type { CommandSpec, OptionSpec, Values } from '../args.ts';
+import { flag, str } from '../args.ts';
 import { EXIT, usageError } from '../errors.ts';
 import { readText, writeFileAtomic } from '../files.ts';
 import type { Io } from '../io.ts';
 import { write } from '../io.ts';
+import { sealingKid } from '../keys/audience.ts';
+import type { AudienceEntry } from '../keys/keyring.ts';
+import { loadAudienceKeys, readKeyringFile } from '../keys/keyring.ts';
 import { markRetired, retiredAt } from '../keys/retired.ts';
 import { KEY_SOURCE_OPTIONS, loadKeys, readKeySetFile } from '../keys/source.ts';
 import { keyFileText } from './keygen.ts';
 
-const KEYSET_FILE = { keyset: { type: 'string', metavar: 'FILE', help: 'The JWK Set file to edit (required)' } } as const;
+/** `--keyring FILE --audience NAME`: one audience of a keyring file. */
+const KEYRING_AUDIENCE: Record<string, OptionSpec> = {
+  keyring: { type: 'string', metavar: 'FILE', help: 'A keyring file (see the README); with --audience, its audience\'s key set file is the one' },
+  audience: { type: 'string', metavar: 'NAME', help: 'With --keyring: the audience whose key set to use' },
+};
+
+/** Where an edit goes: `--keyset FILE`, or `--keyring FILE --audience NAME` (a shared key set). */
+const KEYSET_FILE: Record<string, OptionSpec> = {
+  keyset: { type: 'string', metavar: 'FILE', help: 'The JWK Set file to edit (or --keyring FILE --audience NAME)' },
+  ...KEYRING_AUDIENCE,
+};
+
+/** `--kid`, the same on every sub-command (a positional KID works too). */
+const KID_OPTION: OptionSpec = { type: 'string', metavar: 'KID', help: 'The key id (or give it as the positional KID)' };
+
+/** The kid, from the positional or `--kid` (both only if equal). */
+function kidArg(values: Values, positionals: string[], command: string, needed: true): string;
+function kidArg(values: Values, positionals: string[], command: string, needed: false): string | undefined;
+function kidArg(values: Values, positionals: string[], command: string, needed: boolean): string | undefined {
+  const option = str(values, 'kid');
+  const positional = positionals[0];
+  if (option !== undefined && positional !== undefined && option !== positional) {
+    throw usageError(`${command}: the kid is given twice, as ${JSON.stringify(positional)} and --kid ${JSON.stringify(option)}; give it once`);
+  }
+  const kid = option ?? positional;
+  if (needed && (kid === undefined || kid === '')) throw usageError(`${command} needs the kid: ${command} KID, or --kid KID (see: wireseal ${command} --help)`);
+  return kid;
+}
+
+/** The audience `--keyring FILE --audience NAME` names, or undefined without --keyring. */
+async function keyringAudience(values: Values, command: string): Promise<{ ring: string; entry: AudienceEntry } | undefined> {
+  const ring = str(values, 'keyring');
+  const audience = str(values, 'audience');
+  if (ring === undefined) {
+    if (audience !== undefined) throw usageError(`--audience applies with --keyring FILE (see: wireseal ${command} --help)`);
+    return undefined;
+  }
+  for (const o of ['keyset', 'keyset-env', 'secret-id']) if (str(values, o) !== undefined) throw usageError(`give --${o} or --keyring, not both`);
+  const entries = await readKeyringFile(ring);
+  if (audience === undefined) {
+    if (command === 'keyset list') return undefined;
+    throw usageError(`${command} --keyring ${ring} needs --audience NAME (one of: ${entries.map((e) => e.audience).join(', ')})`);
+  }
+  const entry = entries.find((e) => e.audience === audience);
+  if (!entry) throw usageError(`keyring ${ring} has no audience "${audience}" (it has: ${entries.map((e) => e.audience).join(', ') || 'none'})`);
+  return { ring, entry };
+}
+
+/** The key set file an edit applies to, and how to name it again in the next step's hint. */
+async function editTarget(values: Values, command: string): Promise<{ file: string; hint: string }> {
+  const picked = await keyringAudience(values, command);
+  if (picked) {
+    if (picked.entry.kind !== 'keyset') {
+      throw usageError(`audience "${picked.entry.audience}" holds a ${picked.entry.kind} JWK Set (${picked.entry.file}); ${command} edits shared key sets (kind "keyset")`);
+    }
+    return { file: picked.entry.file, hint: `--keyring ${picked.ring} --audience ${picked.entry.audience}` };
+  }
+  const file = str(values, 'keyset');
+  if (file === undefined || file === '') throw usageError(`${command} needs --keyset FILE, or --keyring FILE --audience NAME (see: wireseal ${command} --help)`);
+  return { file, hint: `--keyset ${file}` };
+}
 
 async function save(file: string, jwks: Jwks): Promise<KeySet> {
   const keys = KeySet.fromJwks(jwks); // never write a set that does not validate
@@ -54,24 +120,25 @@ async function readJwkFile(file: string): Promise<OctJwk> {
 const add: CommandSpec = {
   name: 'keyset add',
   summary: 'Rotation step 1: add a new decrypt-only key (generated, or from --jwk FILE).',
-  usage: ['keyset add --keyset FILE [--kid KID | --jwk FILE]'],
+  usage: ['keyset add [KID | --kid KID | --jwk FILE] (--keyset FILE | --keyring FILE --audience NAME)'],
   description: 'Roll the edited set out to every reader before promoting the new key, so that every reader can open what it will seal.',
   options: {
     ...KEYSET_FILE,
-    kid: { type: 'string', metavar: 'KID', help: 'Id of the generated key (default: the current UTC year-month)' },
+    kid: { type: 'string', metavar: 'KID', help: 'Id of the generated key (default: the current UTC year-month); or the positional KID' },
     jwk: { type: 'string', metavar: 'FILE', help: 'Add this key (a JWK, e.g. from `wireseal keygen --key`) instead of generating one' },
   },
-  examples: ['wireseal keyset add --keyset keys.json --kid 2026-11'],
-  async run({ values, io }) {
-    const file = required(values, 'keyset', 'keyset add');
-    const kid = str(values, 'kid');
+  positionals: { min: 0, max: 1 },
+  examples: ['wireseal keyset add --keyset keys.json --kid 2026-11', 'wireseal keyset add 2026-11 --keyring keyring.json --audience pci'],
+  async run({ values, positionals, io }) {
+    const kid = kidArg(values, positionals, 'keyset add', false);
+    const { file, hint } = await editTarget(values, 'keyset add');
     const jwkFile = str(values, 'jwk');
     if (kid !== undefined && jwkFile !== undefined) throw usageError('give --kid or --jwk, not both (the JWK names its own kid)');
     const keys = await readKeySetFile(file);
     const next = jwkFile !== undefined ? keys.addKey({ jwk: await readJwkFile(jwkFile) }) : keys.addKey(kid === undefined ? {} : { kid });
     const added = next.list()[next.size - 1]!.kid;
     await save(file, next.toJwks());
-    await status(io, `added key "${added}" (decrypt-only) to ${file}; roll it out to every reader, then: wireseal keyset promote ${added} --keyset ${file}`);
+    await status(io, `added key "${added}" (decrypt-only) to ${file}; roll it out to every reader, then: wireseal keyset promote ${added} ${hint}`);
     return EXIT.OK;
   },
 };
@@ -79,13 +146,13 @@ const add: CommandSpec = {
 const promote: CommandSpec = {
   name: 'keyset promote',
   summary: 'Rotation step 2: make KID the primary; the old primary becomes decrypt-only.',
-  usage: ['keyset promote KID --keyset FILE'],
-  options: { ...KEYSET_FILE },
-  positionals: { min: 1, max: 1 },
-  examples: ['wireseal keyset promote 2026-11 --keyset keys.json'],
+  usage: ['keyset promote (KID | --kid KID) (--keyset FILE | --keyring FILE --audience NAME)'],
+  options: { ...KEYSET_FILE, kid: KID_OPTION },
+  positionals: { min: 0, max: 1 },
+  examples: ['wireseal keyset promote 2026-11 --keyset keys.json', 'wireseal keyset promote --kid 2026-11 --keyring keyring.json --audience pci'],
   async run({ values, positionals, io }) {
-    const file = required(values, 'keyset', 'keyset promote');
-    const kid = positionals[0]!;
+    const kid = kidArg(values, positionals, 'keyset promote', true);
+    const { file, hint } = await editTarget(values, 'keyset promote');
     const keys = await readKeySetFile(file);
     jwkOf(keys, kid);
     const old = keys.primaryKid;
@@ -94,7 +161,7 @@ const promote: CommandSpec = {
       return EXIT.OK;
     }
     await save(file, markRetired(keys.promote(kid).toJwks(), kid, undefined));
-    await status(io, `promoted "${kid}" to primary in ${file}; "${old}" is now decrypt-only. Next: wireseal keyset retire ${old} --keyset ${file}`);
+    await status(io, `promoted "${kid}" to primary in ${file}; "${old}" is now decrypt-only. Next: wireseal keyset retire ${old} ${hint}`);
     return EXIT.OK;
   },
 };
@@ -102,17 +169,17 @@ const promote: CommandSpec = {
 const retire: CommandSpec = {
   name: 'keyset retire',
   summary: 'Rotation step 3: mark a decrypt-only key as retired (it still opens; re-encrypt, then remove it).',
-  usage: ['keyset retire KID --keyset FILE'],
+  usage: ['keyset retire (KID | --kid KID) (--keyset FILE | --keyring FILE --audience NAME)'],
   description:
     'A retired key keeps key_ops ["decrypt"], so readers still open everything it sealed, and gains the JWK member\n' +
     '"wireseal_retired" (the time). It tells operators and `keyset remove` that the key is being phased out:\n' +
     'run `wireseal reencrypt` over stored data, then `wireseal keyset remove KID`. The primary cannot be retired.',
-  options: { ...KEYSET_FILE },
-  positionals: { min: 1, max: 1 },
-  examples: ['wireseal keyset retire 2026-05 --keyset keys.json'],
+  options: { ...KEYSET_FILE, kid: KID_OPTION },
+  positionals: { min: 0, max: 1 },
+  examples: ['wireseal keyset retire 2026-05 --keyset keys.json', 'wireseal keyset retire --kid 2026-05 --keyring keyring.json --audience pci'],
   async run({ values, positionals, io }) {
-    const file = required(values, 'keyset', 'keyset retire');
-    const kid = positionals[0]!;
+    const kid = kidArg(values, positionals, 'keyset retire', true);
+    const { file, hint } = await editTarget(values, 'keyset retire');
     const keys = await readKeySetFile(file);
     const jwk = jwkOf(keys, kid);
     if (keys.primaryKid === kid) throw new KeySetInvalidError(`cannot retire key "${kid}": it is the primary; promote another key first`);
@@ -124,7 +191,7 @@ const retire: CommandSpec = {
     const jwks = markRetired(keys.toJwks(), kid, new Date().toISOString());
     for (const k of jwks.keys) if (k.kid === kid) k.key_ops = ['decrypt'];
     await save(file, jwks);
-    await status(io, `retired "${kid}" in ${file}: it still opens what it sealed. Re-encrypt stored data (wireseal reencrypt), then: wireseal keyset remove ${kid} --keyset ${file}`);
+    await status(io, `retired "${kid}" in ${file}: it still opens what it sealed. Re-encrypt stored data (wireseal reencrypt), then: wireseal keyset remove ${kid} ${hint}`);
     return EXIT.OK;
   },
 };
@@ -132,18 +199,18 @@ const retire: CommandSpec = {
 const remove: CommandSpec = {
   name: 'keyset remove',
   summary: 'Rotation step 4: remove a retired key once nothing sealed with it is left.',
-  usage: ['keyset remove KID --keyset FILE [--force]'],
+  usage: ['keyset remove (KID | --kid KID) (--keyset FILE | --keyring FILE --audience NAME) [--force]'],
   description: 'Refuses the primary (ERR_KEYSET_INVALID), and a key that is not retired unless --force.',
-  options: { ...KEYSET_FILE, force: { type: 'boolean', short: 'f', help: 'Remove a key that is not retired' } },
-  positionals: { min: 1, max: 1 },
-  examples: ['wireseal keyset remove 2026-05 --keyset keys.json'],
+  options: { ...KEYSET_FILE, kid: KID_OPTION, force: { type: 'boolean', short: 'f', help: 'Remove a key that is not retired' } },
+  positionals: { min: 0, max: 1 },
+  examples: ['wireseal keyset remove 2026-05 --keyset keys.json', 'wireseal keyset remove --kid 2026-05 --keyring keyring.json --audience pci'],
   async run({ values, positionals, io }) {
-    const file = required(values, 'keyset', 'keyset remove');
-    const kid = positionals[0]!;
+    const kid = kidArg(values, positionals, 'keyset remove', true);
+    const { file, hint } = await editTarget(values, 'keyset remove');
     const keys = await readKeySetFile(file);
     const jwk = jwkOf(keys, kid);
     if (keys.primaryKid !== kid && retiredAt(jwk) === undefined && !flag(values, 'force')) {
-      throw usageError(`key "${kid}" is not retired; retire it and re-encrypt stored data first (wireseal keyset retire ${kid}), or pass --force`);
+      throw usageError(`key "${kid}" is not retired; retire it and re-encrypt stored data first (wireseal keyset retire ${kid} ${hint}), or pass --force`);
     }
     await save(file, keys.remove(kid).toJwks());
     await status(io, `removed "${kid}" from ${file}; tokens sealed with it no longer open`);
@@ -151,8 +218,16 @@ const remove: CommandSpec = {
   },
 };
 
+/** A row of `keyset list`: kid, role, and the retired time (shared keys) or key type (public and private keys). Never key bytes. */
+export interface KeyRow {
+  kid: string;
+  role: string;
+  retired?: string;
+  type?: string;
+}
+
 /** Rows for `keyset list`: kid, role, retired time. Never key bytes. */
-export function describeKeys(keys: KeySet): Array<{ kid: string; role: string; retired?: string }> {
+export function describeKeys(keys: KeySet): KeyRow[] {
   const jwks = keys.toJwks().keys;
   return keys.list().map((info, i) => {
     const at = retiredAt(jwks[i]!);
@@ -160,22 +235,53 @@ export function describeKeys(keys: KeySet): Array<{ kid: string; role: string; r
   });
 }
 
+/**
+ * Rows for any audience's keys. Public and private sets: the key new field
+ * tokens are sealed under is the `primary`; the other private keys only
+ * open (`decrypt-only`); other public keys are `public`.
+ */
+function describeAudienceKeys(keys: AudienceKeySet): KeyRow[] {
+  if (keys instanceof KeySet) return describeKeys(keys);
+  const sealing = sealingKid(keys);
+  return keys.list().map((k) => ({
+    kid: k.kid,
+    role: k.kid === sealing ? 'primary' : keys instanceof PrivateKeySet ? 'decrypt-only' : 'public',
+    type: `${k.kty} ${k.crv ?? `${k.bits}`}`,
+  }));
+}
+
+function keyTable(rows: KeyRow[]): string[] {
+  const asymmetric = rows.some((r) => r.type !== undefined);
+  const width = Math.max(3, ...rows.map((r) => r.kid.length)) + 2;
+  const lines = [`${'KID'.padEnd(width)}${'ROLE'.padEnd(14)}${asymmetric ? 'TYPE' : 'RETIRED'}`];
+  for (const r of rows) lines.push(`${r.kid.padEnd(width)}${r.role.padEnd(14)}${(asymmetric ? r.type : r.retired) ?? ''}`.trimEnd());
+  return lines;
+}
+
 const listCmd: CommandSpec = {
   name: 'keyset list',
-  summary: 'Show the kids and roles of a key set (file, env or Secrets Manager). Never key bytes.',
-  usage: ['keyset list (--keyset FILE | --keyset-env VAR | --secret-id ID) [--json]'],
-  options: { ...KEY_SOURCE_OPTIONS, json: { type: 'boolean', help: 'Print JSON: [{"kid","role","retired"?}]' } },
-  examples: ['wireseal keyset list --keyset keys.json', 'wireseal keyset list --secret-id prod/wireseal --region eu-west-1'],
+  summary: 'Show the kids and roles of a key set (file, env, Secrets Manager, or a keyring\'s audiences). Never key bytes.',
+  usage: ['keyset list (--keyset FILE | --keyset-env VAR | --secret-id ID) [--json]', 'keyset list --keyring FILE [--audience NAME] [--json]'],
+  description: 'With --keyring and no --audience: every audience of the keyring, with its kind (keyset, public, private) and file.',
+  options: { ...KEY_SOURCE_OPTIONS, ...KEYRING_AUDIENCE, json: { type: 'boolean', help: 'Print JSON: [{"kid","role","retired"?}]; a whole keyring: {"NAME": {"kind","file","keys": [...]}}' } },
+  examples: ['wireseal keyset list --keyset keys.json', 'wireseal keyset list --secret-id prod/wireseal --region eu-west-1', 'wireseal keyset list --keyring keyring.json'],
   async run({ values, io }) {
-    const rows = describeKeys(await loadKeys(values, io, 'keyset list'));
-    if (flag(values, 'json')) {
-      await write(io.stdout, `${JSON.stringify(rows)}\n`);
+    const json = flag(values, 'json');
+    const ring = str(values, 'keyring');
+    const picked = await keyringAudience(values, 'keyset list');
+    if (ring !== undefined && picked === undefined) {
+      const all: Record<string, { kind: string; file: string; keys: KeyRow[] }> = {};
+      const text: string[] = [];
+      for (const e of await readKeyringFile(ring)) {
+        const rows = describeAudienceKeys(await loadAudienceKeys(e));
+        Object.defineProperty(all, e.audience, { value: { kind: e.kind, file: e.file, keys: rows }, enumerable: true, writable: true, configurable: true });
+        text.push(...(text.length ? [''] : []), `${e.audience} (${e.kind} ${e.file})`, ...keyTable(rows));
+      }
+      await write(io.stdout, json ? `${JSON.stringify(all)}\n` : `${text.join('\n')}\n`);
       return EXIT.OK;
     }
-    const width = Math.max(3, ...rows.map((r) => r.kid.length)) + 2;
-    const lines = [`${'KID'.padEnd(width)}${'ROLE'.padEnd(14)}RETIRED`];
-    for (const r of rows) lines.push(`${r.kid.padEnd(width)}${r.role.padEnd(14)}${r.retired ?? ''}`.trimEnd());
-    await write(io.stdout, `${lines.join('\n')}\n`);
+    const rows = picked ? describeAudienceKeys(await loadAudienceKeys(picked.entry)) : describeKeys(await loadKeys(values, io, 'keyset list'));
+    await write(io.stdout, json ? `${JSON.stringify(rows)}\n` : `${keyTable(rows).join('\n')}\n`);
     return EXIT.OK;
   },
 };

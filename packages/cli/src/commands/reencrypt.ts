@@ -1,22 +1,26 @@
 /**
  * `wireseal reencrypt`: re-seal every policy field of a JSONL file (or of a
- * Kafka topic into a new topic) under the current primary key, with progress,
- * a summary, a reject file, and resumption after an interruption.
+ * Kafka topic into a new topic) under the current primary key (per audience,
+ * with a keyring), with progress, a summary, a reject file, and resumption
+ * after an interruption.
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import type { Context, KeySet } from '@wireseal/core';
+import type { Context, FieldPolicy } from '@wireseal/core';
 import type { CommandSpec, Values } from '../args.ts';
 import { CONTEXT_OPTION, choice, flag, list, parseContext, positiveNumber, required, str } from '../args.ts';
 import { EXIT, usageError } from '../errors.ts';
 import type { Io } from '../io.ts';
 import { write } from '../io.ts';
-import { KEY_SOURCE_OPTIONS, loadKeys } from '../keys/source.ts';
+import { canOpen, kindOf, sealingKid } from '../keys/audience.ts';
+import type { FieldKeysLoaded } from '../keys/keyring.ts';
+import { KEYRING_OPTIONS, loadFieldKeys } from '../keys/keyring.ts';
+import { KEY_SOURCE_OPTIONS } from '../keys/source.ts';
 import type { LegacySetup } from '../reencrypt/legacy.ts';
 import { legacyReader, legacySetupFromEnv } from '../reencrypt/legacy.ts';
 import { reencryptJsonl } from '../reencrypt/jsonl.ts';
 import { Progress } from '../reencrypt/progress.ts';
-import type { ResealOptions } from '../reencrypt/record.ts';
+import type { ResealKeys, ResealOptions } from '../reencrypt/record.ts';
 import type { Counters } from '../reencrypt/summary.ts';
 import { summaryLine } from '../reencrypt/summary.ts';
 import { readPolicy } from './fields.ts';
@@ -54,12 +58,47 @@ function settingsDigest(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
+/** What the keys seal under, for the summary and the checkpoint. */
+interface KeysInfo {
+  keys: ResealKeys;
+  /** For the checkpoint: the primary kid, or with a keyring each audience's kind and sealing kid. */
+  identity: string;
+  /** For the summary line: `primary "k2"`, or `pci "k2", pii "p1"`. */
+  under: string;
+  /** One key set: its primary. */
+  primaryKid?: string;
+  /** A keyring: per audience of the policy, the kid new tokens are sealed under (null: none, its tokens are left sealed). */
+  primaryKids?: Record<string, string | null>;
+  /** Audiences whose tokens cannot be opened here (no keys, or public keys only). */
+  unopened: string[];
+}
+
+function keysInfo(loaded: FieldKeysLoaded, policy: FieldPolicy): KeysInfo {
+  if (loaded.single) {
+    const kid = loaded.single.primaryKid;
+    return { keys: loaded.single, identity: kid, under: `primary "${kid}"`, primaryKid: kid, unopened: [] };
+  }
+  const primaryKids: Record<string, string | null> = {};
+  const identity: string[] = [];
+  const under: string[] = [];
+  const unopened: string[] = [];
+  for (const audience of policy.audiences) {
+    const set = Object.prototype.hasOwnProperty.call(loaded.ring, audience) ? loaded.ring[audience] : undefined;
+    const kid = sealingKid(set) ?? null;
+    Object.defineProperty(primaryKids, audience, { value: kid, enumerable: true, writable: true, configurable: true });
+    identity.push(`${audience}=${set === undefined ? '-' : `${kindOf(set) === 'keyset' ? '' : `${kindOf(set)}:`}${kid ?? '-'}`}`);
+    if (!canOpen(set)) unopened.push(audience);
+    if (kid !== null) under.push(`${audience} "${kid}"${canOpen(set) ? '' : ' (public key)'}`);
+  }
+  return { keys: loaded.ring, identity: identity.join(','), under: under.length ? under.join(', ') : 'no audience keys', primaryKids, unopened };
+}
+
 interface Finished {
   counters: Counters;
   interrupted: boolean;
   resumed: boolean;
   seconds: number;
-  primaryKid: string;
+  keys: KeysInfo;
   output: string;
   rejects: string;
   checkpoint?: string;
@@ -69,13 +108,13 @@ async function report(io: Io, values: Values, f: Finished): Promise<number> {
   if (f.interrupted) {
     await write(io.stderr, `reencrypt: interrupted after ${f.counters.records} records; ${f.checkpoint ? `checkpoint ${f.checkpoint}: run the same command with --resume to continue` : 'run the same command again to continue'}\n`);
   } else {
-    await write(io.stderr, `${summaryLine(f.counters, f.seconds, f.primaryKid, f.counters.failed > 0 ? f.rejects : undefined)}\n`);
+    await write(io.stderr, `${summaryLine(f.counters, f.seconds, f.keys.under, f.counters.failed > 0 ? f.rejects : undefined)}\n`);
   }
   if (flag(values, 'json')) {
     const c = f.counters;
     const summary = {
       status: f.interrupted ? 'interrupted' : 'done',
-      primaryKid: f.primaryKid,
+      ...(f.keys.primaryKid !== undefined ? { primaryKid: f.keys.primaryKid } : { primaryKids: f.keys.primaryKids }),
       records: c.records,
       written: c.written,
       failed: c.failed,
@@ -83,6 +122,8 @@ async function report(io: Io, values: Values, f: Finished): Promise<number> {
       alreadyCurrent: c.current,
       sealedFromPlaintext: c.fromPlaintext,
       legacyConverted: c.legacy,
+      leftSealed: c.leftSealed,
+      leftSealedByAudience: c.leftSealedByAudience,
       resealedByKid: c.byKid,
       failedByCode: c.failedByCode,
       resumed: f.resumed,
@@ -95,7 +136,7 @@ async function report(io: Io, values: Values, f: Finished): Promise<number> {
   return f.interrupted ? EXIT.INTERRUPTED : f.counters.failed > 0 ? EXIT.REJECTED : EXIT.OK;
 }
 
-async function runJsonl(values: Values, io: Io, keys: KeySet, reseal: ResealOptions, progress: Progress, settings: unknown, legacy: LegacySetup | undefined): Promise<number> {
+async function runJsonl(values: Values, io: Io, keys: KeysInfo, reseal: ResealOptions, progress: Progress, settings: unknown, legacy: LegacySetup | undefined): Promise<number> {
   const input = required(values, 'in', 'reencrypt');
   const output = required(values, 'out', 'reencrypt');
   const rejects = str(values, 'reject') ?? `${output}.rejects.jsonl`;
@@ -109,7 +150,8 @@ async function runJsonl(values: Values, io: Io, keys: KeySet, reseal: ResealOpti
       checkpoint,
       resume: flag(values, 'resume'),
       force: flag(values, 'force'),
-      keys,
+      keys: keys.keys,
+      primaryKid: keys.identity,
       reseal,
       ...(legacy ? { legacy } : {}),
       settings: settingsDigest(settings),
@@ -120,10 +162,10 @@ async function runJsonl(values: Values, io: Io, keys: KeySet, reseal: ResealOpti
       stopRequested,
     }),
   );
-  return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, primaryKid: keys.primaryKid, output, rejects, checkpoint });
+  return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, keys, output, rejects, checkpoint });
 }
 
-async function runKafka(values: Values, io: Io, keys: KeySet, base: ResealOptions, progress: Progress): Promise<number> {
+async function runKafka(values: Values, io: Io, keys: KeysInfo, base: ResealOptions, progress: Progress): Promise<number> {
   const topic = required(values, 'topic', 'reencrypt');
   const toTopic = required(values, 'to-topic', 'reencrypt');
   if (topic === toTopic) throw usageError('--to-topic must differ from --topic (records are re-sealed into a new topic)');
@@ -131,6 +173,12 @@ async function runKafka(values: Values, io: Io, keys: KeySet, base: ResealOption
   const rejects = str(values, 'reject') ?? `wireseal-reencrypt-${topic}-to-${toTopic}.rejects.jsonl`;
   const fromContext: Context = Object.freeze({ topic: str(values, 'context-topic') ?? topic });
   const toContext: Context = Object.freeze({ topic: toTopic });
+  const mode = choice(values, 'mode', ['fields', 'whole'] as const, 'fields');
+  if (mode === 'whole' && keys.primaryKid === undefined) throw usageError('--mode whole takes one key set (--keyset, --keyset-env, --secret-id), not a keyring: whole values have no audiences');
+  // Every token moves to the destination topic's context: one that cannot be opened here could not be re-bound.
+  if (keys.unopened.length > 0 && fromContext.topic !== toTopic) {
+    throw usageError(`records move to topic "${toTopic}", so every token is re-bound to it; the keyring cannot open audience ${keys.unopened.map((a) => `"${a}"`).join(', ')} (give its shared or private keys)`);
+  }
   const { reencryptTopic } = await import('../reencrypt/kafka.ts');
   const started = Date.now();
   const result = await withStopSignals((stopRequested) =>
@@ -139,15 +187,15 @@ async function runKafka(values: Values, io: Io, keys: KeySet, base: ResealOption
       topic,
       toTopic,
       group: str(values, 'group') ?? `wireseal-reencrypt-${topic}-to-${toTopic}`,
-      mode: choice(values, 'mode', ['fields', 'whole'] as const, 'fields'),
-      keys,
+      mode,
+      keys: keys.keys,
       reseal: { ...base, fromContext, toContext },
       rejects,
       progress,
       stopRequested,
     }),
   );
-  return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, primaryKid: keys.primaryKid, output: toTopic, rejects });
+  return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, keys, output: toTopic, rejects });
 }
 
 /** `wireseal reencrypt`. */
@@ -155,7 +203,7 @@ export const reencrypt: CommandSpec = {
   name: 'reencrypt',
   summary: 'Re-seal every policy field of a JSONL file (or a Kafka topic into a new topic) under the current primary key.',
   usage: [
-    'reencrypt --policy FILE --in FILE --out FILE [key source] [--context K=V]... [--reject FILE] [--checkpoint FILE] [--resume | --force]',
+    'reencrypt --policy FILE --in FILE --out FILE [key source | keyring] [--context K=V]... [--reject FILE] [--checkpoint FILE] [--resume | --force]',
     'reencrypt --policy FILE --topic SRC --to-topic DST --brokers HOST:PORT[,...] [key source] [--mode fields|whole] [--group ID] [--reject FILE]',
   ],
   description: [
@@ -163,6 +211,9 @@ export const reencrypt: CommandSpec = {
     'an older kid is opened and sealed again ("re-sealed"); plaintext is sealed ("sealed from plaintext"), or with',
     '--strict fails the record (ERR_PLAINTEXT_FIELD); with --legacy-key-env, legacy AES-CBC values are decrypted and',
     'sealed ("legacy converted"). A record that fails goes to the reject file with its error code.',
+    'With a keyring (--keyring, --audience; required for a policy with audiences) each audience is re-sealed under its',
+    'own primary (or first public key); tokens of an audience it cannot open (no keys, public keys only) are left',
+    'byte-identical ("left sealed"), never a failure; plaintext of an audience it lacks fails with ERR_AUDIENCE_MISSING.',
     'Output keeps input order; only changed values are rewritten, the rest of each line keeps its bytes.',
     '',
     'JSONL: a checkpoint (default OUT.checkpoint) is written after every batch; after an interruption run the same',
@@ -184,6 +235,7 @@ export const reencrypt: CommandSpec = {
     mode: { type: 'string', metavar: 'MODE', help: 'Kafka: fields (default: values are JSON with policy fields) or whole (wireseal-jwe framing)' },
     'context-topic': { type: 'string', metavar: 'NAME', help: 'Kafka: topic name the source tokens are bound to, if not SRC (mirrored topics)' },
     ...KEY_SOURCE_OPTIONS,
+    ...KEYRING_OPTIONS,
     ...CONTEXT_OPTION,
     strict: { type: 'boolean', help: 'Fail records with plaintext at a policy path instead of sealing it' },
     'legacy-key-env': { type: 'string', metavar: 'VAR', help: 'Convert legacy AES-CBC values at policy paths, with the key in this environment variable' },
@@ -203,6 +255,7 @@ export const reencrypt: CommandSpec = {
   examples: [
     'wireseal reencrypt --policy policy.json --keyset keys.json --in events.jsonl --out events.v2.jsonl',
     'wireseal reencrypt --policy policy.json --keyset keys.json --in events.jsonl --out events.v2.jsonl --resume',
+    'wireseal reencrypt --policy audiences.json --keyring keyring.json --in events.jsonl --out events.v2.jsonl',
     'wireseal reencrypt --policy policy.json --secret-id prod/wireseal --topic payments --to-topic payments.v2 --brokers kafka:9092',
   ],
   async run({ values, io }) {
@@ -234,7 +287,7 @@ export const reencrypt: CommandSpec = {
     if (!legacy) {
       for (const o of ['legacy-key-encoding', 'legacy-parse', 'legacy-path']) if (values[o] !== undefined) throw usageError(`--${o} applies only with --legacy-key-env`);
     }
-    const keys = await loadKeys(values, io, 'reencrypt');
+    const keys = keysInfo(await loadFieldKeys(values, io, 'reencrypt', policy), policy);
     const base: ResealOptions = { policy, strict, ...(context ? { fromContext: context } : {}), ...(legacy ? { legacy: [legacyReader(legacy)] } : {}) };
     if (kafka) {
       for (const o of ['checkpoint', 'checkpoint-every', 'resume', 'jobs']) {

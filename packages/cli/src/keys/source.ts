@@ -73,6 +73,13 @@ export async function keySetFromSecret(secretId: string, values: Values, io: Io)
   }
 }
 
+/** Refuses `--region`, `--endpoint` and `--profile`: they apply only with `--secret-id`. */
+export function refuseAwsOptions(values: Values): void {
+  for (const name of ['region', 'endpoint', 'profile']) {
+    if (str(values, name) !== undefined) throw usageError(`--${name} applies only with --secret-id`);
+  }
+}
+
 /**
  * The key set the options name. Exactly one of `--keyset`, `--keyset-env`,
  * `--secret-id`; with none, `WIRESEAL_KEYSET` if it is set.
@@ -83,11 +90,7 @@ export async function loadKeys(values: Values, io: Io, command: string): Promise
   const secretId = str(values, 'secret-id');
   const given = [file, envName, secretId].filter((v) => v !== undefined).length;
   if (given > 1) throw usageError(`give only one of --keyset, --keyset-env and --secret-id`);
-  if (secretId === undefined) {
-    for (const name of ['region', 'endpoint', 'profile']) {
-      if (str(values, name) !== undefined) throw usageError(`--${name} applies only with --secret-id`);
-    }
-  }
+  if (secretId === undefined) refuseAwsOptions(values);
   if (file !== undefined) return readKeySetFile(file);
   if (envName !== undefined) return keySetFromEnv(io.env, envName);
   if (secretId !== undefined) return keySetFromSecret(secretId, values, io);

@@ -5,9 +5,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { WiresealError } from '@wireseal/core';
-import type { KeySet } from '@wireseal/core';
 import { CliError, inputError } from '../errors.ts';
-import type { ResealOptions } from './record.ts';
+import type { ResealKeys, ResealOptions } from './record.ts';
 import { resealDocument } from './record.ts';
 import type { Counters } from './summary.ts';
 import { addFailure, addResult, newCounters } from './summary.ts';
@@ -39,7 +38,7 @@ function isBlank(bytes: Uint8Array, end: number): boolean {
 }
 
 /** Re-seals every line of a batch. Throws only for bugs (not for bad records). */
-export function processBatch(keys: KeySet, reseal: ResealOptions, input: BatchInput): BatchOutput {
+export function processBatch(keys: ResealKeys, reseal: ResealOptions, input: BatchInput): BatchOutput {
   const buf = Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength);
   const counters = newCounters();
   const out: string[] = [];

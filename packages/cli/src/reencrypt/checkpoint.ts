@@ -8,12 +8,14 @@ import * as fs from 'node:fs/promises';
 import { ioError, usageError } from '../errors.ts';
 import { writeFileAtomic } from '../files.ts';
 import type { Counters } from './summary.ts';
+import { newCounters } from './summary.ts';
 
 /** What identifies the job: resuming under anything else would mix outputs. */
 export interface JobIdentity {
   input: { path: string; size: number; mtimeMs: number; ino: number };
   output: string;
   rejects: string;
+  /** The primary kid; with a keyring, every audience's kind and sealing kid (`pci=k2,pii=public:p1,ops=-`). */
   primaryKid: string;
   /** SHA-256 of the policy, contexts and mode, so a resumed run re-seals the same way. */
   settings: string;
@@ -52,7 +54,8 @@ export async function readCheckpoint(file: string): Promise<Checkpoint | undefin
   if (cp.version !== 1 || typeof cp.inOffset !== 'number' || typeof cp.outOffset !== 'number' || typeof cp.rejectOffset !== 'number') {
     throw usageError(`checkpoint ${file} is not a wireseal reencrypt checkpoint (version 1); remove it or start over with --force`);
   }
-  return cp;
+  // Counters added since (leftSealed) start at zero in a checkpoint written before them.
+  return { ...cp, counters: { ...newCounters(), ...cp.counters } };
 }
 
 /** Writes a checkpoint atomically. */

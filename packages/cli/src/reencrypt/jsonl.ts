@@ -7,7 +7,6 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { KeySet } from '@wireseal/core';
 import { CliError, inputError, ioError, usageError } from '../errors.ts';
 import { exists, syncDir } from '../files.ts';
 import type { Checkpoint, JobIdentity } from './checkpoint.ts';
@@ -16,7 +15,7 @@ import type { Progress } from './progress.ts';
 import type { BatchOutput } from './batch.ts';
 import type { LegacySetup } from './legacy.ts';
 import { BatchPool } from './pool.ts';
-import type { ResealOptions } from './record.ts';
+import type { ResealKeys, ResealOptions } from './record.ts';
 import type { Counters } from './summary.ts';
 import { mergeCounters, newCounters } from './summary.ts';
 
@@ -30,7 +29,9 @@ export interface JsonlJob {
   resume: boolean;
   /** Start over even if the output, rejects or a checkpoint exist. */
   force: boolean;
-  keys: KeySet;
+  keys: ResealKeys;
+  /** What the checkpoint records as the keys' primary (see {@link JobIdentity.primaryKid}). */
+  primaryKid: string;
   reseal: ResealOptions;
   /** Digest of policy, contexts and mode (see {@link JobIdentity.settings}). */
   settings: string;
@@ -88,7 +89,7 @@ export async function reencryptJsonl(job: JsonlJob): Promise<JobResult> {
     input: { path: input, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino },
     output,
     rejects,
-    primaryKid: job.keys.primaryKid,
+    primaryKid: job.primaryKid,
     settings: job.settings,
   };
 

@@ -8,13 +8,12 @@
  * record once.
  */
 import * as fs from 'node:fs/promises';
-import { WiresealError, openParts, sealParts } from '@wireseal/core';
-import type { KeySet } from '@wireseal/core';
+import { KeySet, WiresealError, openParts, sealParts } from '@wireseal/core';
 import { PlaintextFieldError, TokenMalformedError } from '@wireseal/core/errors';
 import type { Admin, Batch, Consumer, IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import { CliError, ioError, usageError } from '../errors.ts';
 import type { Progress } from './progress.ts';
-import type { ResealOptions, ResealResult } from './record.ts';
+import type { ResealKeys, ResealOptions, ResealResult } from './record.ts';
 import { resealDocument } from './record.ts';
 import type { Counters } from './summary.ts';
 import { addFailure, addResult, newCounters } from './summary.ts';
@@ -28,7 +27,8 @@ export interface TopicJob {
   group: string;
   /** `fields`: values are JSON documents; `whole`: values are framed whole tokens (`wireseal-jwe`). */
   mode: 'fields' | 'whole';
-  keys: KeySet;
+  /** One key set, or (`fields` mode) a keyring. */
+  keys: ResealKeys;
   /** Must carry `fromContext` and `toContext`. */
   reseal: ResealOptions;
   rejects: string;
@@ -50,7 +50,7 @@ function sealedHeaders(headers: IHeaders | undefined, frame?: string): IHeaders 
   return out;
 }
 
-const EMPTY: ResealResult = { text: '', changed: false, resealed: 0, current: 0, fromPlaintext: 0, legacy: 0, fromKids: [] };
+const EMPTY: ResealResult = { text: '', changed: false, resealed: 0, current: 0, fromPlaintext: 0, legacy: 0, leftSealed: 0, fromKids: [], leftAudiences: [] };
 
 /** Re-seals one whole-value record. */
 function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: IHeaders; result: ResealResult } {
@@ -62,13 +62,15 @@ function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: 
   let cty: string | undefined;
   let iat: number | undefined;
   let alg: 'A256KW' | 'dir' = 'A256KW';
-  const result: ResealResult = { ...EMPTY, fromKids: [] };
+  const result: ResealResult = { ...EMPTY, fromKids: [], leftAudiences: [] };
+  const keys = job.keys;
+  if (!(keys instanceof KeySet)) throw new TypeError('whole-value records take one key set, not a keyring');
   if (frame === undefined) {
     if (job.reseal.strict) throw new PlaintextFieldError('$', 'record has no wireseal-jwe header: plaintext where a whole token belongs (strict mode)');
     plaintext = value;
     result.fromPlaintext = 1;
   } else {
-    const opened = openParts(job.keys, unframeParts(frame, value), from ? { context: from } : {});
+    const opened = openParts(keys, unframeParts(frame, value), from ? { context: from } : {});
     plaintext = opened.plaintext;
     cty = opened.header.cty;
     iat = opened.header.iat;
@@ -76,14 +78,14 @@ function resealWhole(job: TopicJob, m: KafkaMessage): { value: Buffer; headers: 
     result.resealed = 1;
     result.fromKids.push(String(opened.header.kid));
   }
-  const split = frameParts(sealParts(job.keys, plaintext, { alg, ...(cty !== undefined ? { cty } : {}), ...(iat !== undefined ? { iat } : {}), ...(to ? { context: to } : {}) }));
+  const split = frameParts(sealParts(keys, plaintext, { alg, ...(cty !== undefined ? { cty } : {}), ...(iat !== undefined ? { iat } : {}), ...(to ? { context: to } : {}) }));
   result.changed = true;
   return { value: split.value, headers: sealedHeaders(m.headers, split.frame), result };
 }
 
 /** Re-seals one field-mode record. */
 function resealFields(job: TopicJob, m: KafkaMessage): { value: Buffer | null; headers: IHeaders; result: ResealResult } {
-  if (m.value === null) return { value: null, headers: m.headers ?? {}, result: { ...EMPTY, fromKids: [] } }; // tombstone: headers as they were
+  if (m.value === null) return { value: null, headers: m.headers ?? {}, result: { ...EMPTY, fromKids: [], leftAudiences: [] } }; // tombstone: headers as they were
   const text = m.value.toString('utf8');
   const result = resealDocument(job.keys, text, job.reseal);
   return { value: result.changed ? Buffer.from(result.text, 'utf8') : m.value, headers: sealedHeaders(m.headers), result };

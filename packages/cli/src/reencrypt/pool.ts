@@ -6,16 +6,42 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Context, FieldPolicy, FieldPolicyJson, Jwks, KeySet } from '@wireseal/core';
+import { KeySet, PrivateKeySet, PublicKeySet } from '@wireseal/core';
+import type { AudienceKeySet, Context, FieldPolicy, FieldPolicyJson, Jwks } from '@wireseal/core';
+import type { AudienceKind } from '../keys/audience.ts';
+import { kindOf } from '../keys/audience.ts';
 import type { BatchInput, BatchOutput } from './batch.ts';
 import { processBatch } from './batch.ts';
 import type { LegacySetup } from './legacy.ts';
 import { legacyReader } from './legacy.ts';
-import type { ResealOptions } from './record.ts';
+import type { ResealKeys, ResealOptions } from './record.ts';
 
-/** What a worker needs to rebuild the re-sealing setup (the key set included: it stays in memory). */
+/** Keys as they cross to a worker: one key set, or a keyring's JWK Sets by audience. */
+export type WorkerKeys = { jwks: Jwks } | { ring: Array<{ audience: string; kind: AudienceKind; jwks: { keys: unknown[] } }> };
+
+/** The keys as plain JWK Sets (private ones included: they stay in this process's memory). */
+export function keysToWorker(keys: ResealKeys): WorkerKeys {
+  if (keys instanceof KeySet) return { jwks: keys.toJwks() };
+  return {
+    ring: Object.keys(keys).map((audience) => {
+      const set: AudienceKeySet = keys[audience]!;
+      const jwks = set instanceof KeySet ? set.toJwks() : set instanceof PrivateKeySet ? set.toPrivateJwks() : set.publicJwks();
+      return { audience, kind: kindOf(set), jwks };
+    }),
+  };
+}
+
+/** The keys a worker was given. */
+export function keysFromWorker(keys: WorkerKeys): ResealKeys {
+  if ('jwks' in keys) return KeySet.fromJwks(keys.jwks);
+  const ring = Object.create(null) as Record<string, AudienceKeySet>;
+  for (const e of keys.ring) ring[e.audience] = e.kind === 'keyset' ? KeySet.fromJwks(e.jwks) : e.kind === 'private' ? PrivateKeySet.fromJwks(e.jwks) : PublicKeySet.fromJwks(e.jwks);
+  return ring;
+}
+
+/** What a worker needs to rebuild the re-sealing setup (the keys included: they stay in memory). */
 export interface WorkerSetup {
-  jwks: Jwks;
+  keys: WorkerKeys;
   policy: FieldPolicyJson;
   fromContext?: Context;
   toContext?: Context;
@@ -41,7 +67,7 @@ const WORKER_URL = new URL('./reencrypt-worker.js', import.meta.url);
 export class BatchPool {
   readonly #workers: Worker[] = [];
   readonly #pending = new Map<number, { resolve: (r: BatchOutput) => void; reject: (e: Error) => void }>();
-  readonly #keys: KeySet;
+  readonly #keys: ResealKeys;
   readonly #reseal: ResealOptions;
   #next = 0;
   #failure: Error | undefined;
@@ -50,12 +76,12 @@ export class BatchPool {
   /**
    * @param legacy - how the workers rebuild `reseal.legacy` (readers do not cross threads)
    */
-  constructor(jobs: number, keys: KeySet, reseal: ResealOptions, legacy?: LegacySetup) {
+  constructor(jobs: number, keys: ResealKeys, reseal: ResealOptions, legacy?: LegacySetup) {
     this.#keys = keys;
     this.#reseal = reseal;
     if (jobs <= 1 || WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return;
     const setup: WorkerSetup = {
-      jwks: keys.toJwks(),
+      keys: keysToWorker(keys),
       policy: reseal.policy.toJSON(),
       strict: Boolean(reseal.strict),
       ...(legacy ? { legacy } : {}),

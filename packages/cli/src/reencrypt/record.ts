@@ -1,10 +1,15 @@
 /**
- * Re-sealing one JSON document under the current primary key.
+ * Re-sealing one JSON document under the current primary key, per audience:
+ * each audience's tokens under that audience's primary (a shared key set) or
+ * first field-capable public key (a private key set).
  *
  * - A token already under the primary kid (and, when the context stays the
  *   same, already bound to it) is opened to verify it, then left
  *   byte-identical: "already current".
  * - A token under another kid is opened and sealed again: "re-sealed".
+ * - A token of an audience the keyring cannot open (no keys, or public keys
+ *   only) is left byte-identical: "left sealed". Never a failure, unless the
+ *   context changes (it could not be re-bound).
  * - Plaintext at a policy path is sealed ("sealed from plaintext"), or fails
  *   the record with `ERR_PLAINTEXT_FIELD` in strict mode. A legacy reader,
  *   when given, converts values in its format first ("legacy").
@@ -15,10 +20,38 @@
  * text also appears elsewhere) the document is re-serialised with
  * JSON.stringify instead.
  */
-import { decodeProtectedHeader, decryptFields, encryptFields, looksLikeToken, policyLocations } from '@wireseal/core';
-import type { Context, FieldPolicy, KeySet, LegacyFieldReader, PolicyLocation, PolicyMisfit } from '@wireseal/core';
-import { PlaintextFieldError } from '@wireseal/core/errors';
+import { KeySet, decodeProtectedHeader, decryptFields, encryptFields, looksLikeToken, policyLocations } from '@wireseal/core';
+import type { AudienceKeySet, Context, FieldPolicy, LegacyFieldReader, PolicyLocation, PolicyMisfit } from '@wireseal/core';
+import { AudienceMissingError, PlaintextFieldError } from '@wireseal/core/errors';
 import { inputError } from '../errors.ts';
+import { canOpen, sealingKid } from '../keys/audience.ts';
+
+/** Keys to re-seal with: one key set (a policy with one audience), or a keyring (audience → keys). */
+export type ResealKeys = KeySet | Readonly<Record<string, AudienceKeySet>>;
+
+/** Per audience of a policy: can its tokens be opened here, and which kid seals new ones. */
+type AudienceRules = ReadonlyMap<string, { open: boolean; kid: string | undefined }>;
+
+const rulesCache = new WeakMap<object, { policy: FieldPolicy; rules: AudienceRules }>();
+
+function audienceRules(keys: ResealKeys, policy: FieldPolicy): AudienceRules {
+  const hit = rulesCache.get(keys);
+  if (hit?.policy === policy) return hit.rules;
+  const rules = new Map<string, { open: boolean; kid: string | undefined }>();
+  for (const audience of policy.audiences) {
+    const set = keys instanceof KeySet ? (audience === policy.audiences[0] ? keys : undefined) : Object.prototype.hasOwnProperty.call(keys, audience) ? keys[audience] : undefined;
+    rules.set(audience, { open: canOpen(set), kid: sealingKid(set) });
+  }
+  rulesCache.set(keys, { policy, rules });
+  return rules;
+}
+
+/**
+ * Stands in for the audiences that have nothing to seal in a record (all
+ * their tokens current or left sealed): the whole document goes through
+ * encryptFields, and what it seals for them is thrown away unseen.
+ */
+let placeholder: KeySet | undefined;
 
 type Location = PolicyLocation;
 
@@ -56,6 +89,8 @@ export interface ResealCounts {
   fromPlaintext: number;
   /** Legacy ciphertexts converted. */
   legacy: number;
+  /** Tokens of audiences the keyring cannot open, left byte-identical. */
+  leftSealed: number;
 }
 
 /** The result for one record. */
@@ -66,6 +101,8 @@ export interface ResealResult extends ResealCounts {
   changed: boolean;
   /** Kids of the re-sealed tokens, one entry per token. */
   fromKids: string[];
+  /** Audiences of the tokens left sealed, one entry per token. */
+  leftAudiences: string[];
 }
 
 function sameContext(a: Context | undefined, b: Context | undefined): boolean {
@@ -123,11 +160,13 @@ function splice(text: string, policy: FieldPolicy, replacements: Array<{ loc: Lo
 }
 
 /**
- * Re-seals the policy fields of one JSON document under `keys`' primary key.
- * @throws WiresealError for a token that does not open (its code says why), `ERR_PLAINTEXT_FIELD` in strict mode
+ * Re-seals the policy fields of one JSON document under `keys`' primary key
+ * (per audience, with a keyring).
+ * @throws WiresealError for a token that does not open (its code says why), `ERR_PLAINTEXT_FIELD` in strict mode,
+ * `ERR_AUDIENCE_MISSING` for plaintext of an audience the keyring lacks, or for a token it cannot open when the context changes
  * @throws CliError `ERR_INPUT_INVALID` when the text is not JSON
  */
-export function resealDocument(keys: KeySet, text: string, options: ResealOptions): ResealResult {
+export function resealDocument(keys: ResealKeys, text: string, options: ResealOptions): ResealResult {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -145,7 +184,7 @@ export function resealDocument(keys: KeySet, text: string, options: ResealOption
   }
   const toContext = options.toContext ?? options.fromContext;
   const keepCurrent = sameContext(options.fromContext, toContext);
-  const primary = keys.primaryKid;
+  const rules = audienceRules(keys, options.policy);
 
   // Open everything first: a record fails as a whole, before anything is sealed.
   // Always migrate mode, so legacy readers run; --strict is enforced on what passed through.
@@ -160,25 +199,53 @@ export function resealDocument(keys: KeySet, text: string, options: ResealOption
   }
   const legacyPaths = new Set(opened.legacy.map((l) => l.path));
 
-  const result: ResealResult = { text, changed: false, resealed: 0, current: 0, fromPlaintext: 0, legacy: 0, fromKids: [] };
-  const isCurrent = locs.map((loc) => {
+  const result: ResealResult = { text, changed: false, resealed: 0, current: 0, fromPlaintext: 0, legacy: 0, leftSealed: 0, fromKids: [], leftAudiences: [] };
+  // Per location: 'current' and 'left' keep their bytes; 'seal' gets a new token.
+  const states = locs.map((loc): 'current' | 'left' | 'seal' => {
     const v = valueAt(loc);
-    return keepCurrent && looksLikeToken(v) && decodeProtectedHeader(v).kid === primary;
+    if (!looksLikeToken(v)) return 'seal';
+    const rule = rules.get(loc.path.audience)!;
+    if (!rule.open) {
+      if (!keepCurrent) {
+        throw new AudienceMissingError(loc.path.audience, `field "${loc.concrete}": no keys here open audience "${loc.path.audience}", so its token cannot be re-bound to the new context`);
+      }
+      return 'left';
+    }
+    return keepCurrent && decodeProtectedHeader(v).kid === rule.kid ? 'current' : 'seal';
   });
-  if (isCurrent.every(Boolean)) {
-    result.current = locs.length;
-    return result;
+  for (let i = 0; i < locs.length; i++) {
+    if (states[i] === 'current') result.current++;
+    else if (states[i] === 'left') {
+      result.leftSealed++;
+      result.leftAudiences.push(locs[i]!.path.audience);
+    }
   }
+  if (!states.includes('seal')) return result;
 
-  const sealed = encryptFields(keys, opened.doc, options.policy, toContext ? { context: toContext } : {});
+  // With a keyring, audiences with nothing to seal here get a throwaway key (their values are kept as they were);
+  // one that has something to seal but no keys fails in encryptFields with ERR_AUDIENCE_MISSING.
+  let sealKeys: ResealKeys = keys;
+  if (!(keys instanceof KeySet)) {
+    const ring = Object.create(null) as Record<string, AudienceKeySet>;
+    const needed = new Set(locs.filter((_, i) => states[i] === 'seal').map((l) => l.path.audience));
+    for (const loc of locs) {
+      const a = loc.path.audience;
+      if (needed.has(a)) {
+        if (Object.prototype.hasOwnProperty.call(keys, a)) ring[a] = keys[a]!;
+      } else {
+        ring[a] = placeholder ??= KeySet.generate({ kid: 'placeholder' });
+      }
+    }
+    sealKeys = ring;
+  }
+  const sealed = encryptFields(sealKeys, opened.doc, options.policy, toContext ? { context: toContext } : {});
   const sealedLocs = policyLocations({ v: sealed }, options.policy);
   const replacements: Array<{ loc: Location; old: string; next: string }> = [];
   const expected: Array<{ loc: Location; value: string }> = [];
   let spliceable = true;
   locs.forEach((loc, i) => {
     const old = valueAt(loc);
-    if (isCurrent[i]) {
-      result.current++;
+    if (states[i] !== 'seal') {
       expected.push({ loc, value: old as string });
       return;
     }

@@ -18,6 +18,10 @@ export interface Counters {
   fromPlaintext: number;
   /** Legacy ciphertexts converted. */
   legacy: number;
+  /** Tokens of audiences the keys cannot open (none, or public keys only), left byte-identical. */
+  leftSealed: number;
+  /** Those, per audience. */
+  leftSealedByAudience: Record<string, number>;
   /** Re-sealed fields per kid they were sealed under. */
   byKid: Record<string, number>;
   /** Failed records per error code. */
@@ -32,7 +36,7 @@ function bump(map: Record<string, number>, key: string, n: number): void {
 
 /** Fresh counters. */
 export function newCounters(): Counters {
-  return { records: 0, written: 0, failed: 0, resealed: 0, current: 0, fromPlaintext: 0, legacy: 0, byKid: {}, failedByCode: {} };
+  return { records: 0, written: 0, failed: 0, resealed: 0, current: 0, fromPlaintext: 0, legacy: 0, leftSealed: 0, leftSealedByAudience: {}, byKid: {}, failedByCode: {} };
 }
 
 /** Adds one record's result. */
@@ -43,7 +47,9 @@ export function addResult(c: Counters, r: ResealResult): void {
   c.current += r.current;
   c.fromPlaintext += r.fromPlaintext;
   c.legacy += r.legacy;
+  c.leftSealed += r.leftSealed;
   for (const kid of r.fromKids) bump(c.byKid, kid, 1);
+  for (const audience of r.leftAudiences) bump(c.leftSealedByAudience, audience, 1);
 }
 
 /** Adds one failed record. */
@@ -62,12 +68,17 @@ export function mergeCounters(into: Counters, from: Counters): void {
   into.current += from.current;
   into.fromPlaintext += from.fromPlaintext;
   into.legacy += from.legacy;
+  into.leftSealed += from.leftSealed;
   for (const [k, n] of Object.entries(from.byKid)) bump(into.byKid, k, n);
+  for (const [k, n] of Object.entries(from.leftSealedByAudience)) bump(into.leftSealedByAudience, k, n);
   for (const [k, n] of Object.entries(from.failedByCode)) bump(into.failedByCode, k, n);
 }
 
-/** The one-line human summary. */
-export function summaryLine(c: Counters, seconds: number, primaryKid: string, rejectFile: string | undefined): string {
+/**
+ * The one-line human summary. `under` says what was sealed under: `primary "k2"`,
+ * or per audience with a keyring (`pci "k2", pii "p1"`).
+ */
+export function summaryLine(c: Counters, seconds: number, under: string, rejectFile: string | undefined): string {
   const parts = [
     `${count(c.records)} records in ${formatDuration(seconds)}`,
     `${count(c.resealed)} fields re-sealed`,
@@ -75,8 +86,12 @@ export function summaryLine(c: Counters, seconds: number, primaryKid: string, re
     `${count(c.fromPlaintext)} sealed from plaintext`,
   ];
   if (c.legacy > 0) parts.push(`${count(c.legacy)} legacy converted`);
+  if (c.leftSealed > 0) {
+    const by = Object.entries(c.leftSealedByAudience).map(([a, n]) => `"${a}" ×${count(n)}`).join(', ');
+    parts.push(`${count(c.leftSealed)} left sealed (no keys to open ${by})`);
+  }
   parts.push(`${count(c.failed)} failed${c.failed > 0 && rejectFile ? ` (see ${rejectFile})` : ''}`);
   const kids = Object.entries(c.byKid);
   const from = kids.length ? `; re-sealed from ${kids.map(([k, n]) => `"${k}" ×${count(n)}`).join(', ')}` : '';
-  return `reencrypt: done under primary "${primaryKid}": ${parts.join(', ')}${from}`;
+  return `reencrypt: done under ${under}: ${parts.join(', ')}${from}`;
 }

@@ -1,18 +1,18 @@
 /**
  * A worker thread of `wireseal reencrypt --jobs N`: re-seals batches of JSONL
- * lines with the key set, policy and contexts it was started with.
+ * lines with the keys (one key set or a keyring), policy and contexts it was started with.
  *
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FieldPolicy, KeySet } from '@wireseal/core';
+import { FieldPolicy } from '@wireseal/core';
 import type { BatchInput } from './batch.ts';
 import { processBatch } from './batch.ts';
 import type { WorkerSetup } from './pool.ts';
-import { resealOptionsFrom } from './pool.ts';
+import { keysFromWorker, resealOptionsFrom } from './pool.ts';
 
 const setup = workerData as WorkerSetup;
-const keys = KeySet.fromJwks(setup.jwks);
+const keys = keysFromWorker(setup.keys);
 const reseal = resealOptionsFrom(setup, FieldPolicy.parse(setup.policy));
 
 parentPort!.on('message', (msg: { id: number; batch: BatchInput }) => {
