@@ -80,6 +80,8 @@ export interface WiresealRequestInfo {
    * keyring lacks it). Never an error.
    */
   readonly leftSealed?: readonly string[];
+  /** Fields mode: policy paths (as the policy writes them) that matched nothing in the body. */
+  readonly unmatched?: readonly string[];
 }
 
 /** An opened body (a server's request, a client's answer). */
@@ -277,12 +279,13 @@ export class Exchange {
     const result = decryptFields(this.route.fieldKeys![this.#in], doc, policy, {
       mode: this.route.required ? 'strict' : 'migrate',
       ...(context ? { context } : {}),
+      ...(this.route.requireMatch ? { requireMatch: this.route.requireMatch[this.#in] } : {}),
       ...this.#limits(),
     });
-    const { decrypted, passedThrough, sealed: leftSealed } = result;
+    const { decrypted, passedThrough, sealed: leftSealed, unmatched } = result;
     return this.#settle({
       body: result.doc,
-      info: { mode: 'fields', sealed: decrypted.length > 0 || leftSealed.length > 0, decrypted, passedThrough, leftSealed },
+      info: { mode: 'fields', sealed: decrypted.length > 0 || leftSealed.length > 0, decrypted, passedThrough, leftSealed, unmatched },
     });
   }
 
@@ -323,6 +326,7 @@ export class Exchange {
       const sealed = encryptFields(this.route.fieldKeys![this.#out], doc, plan.policy, {
         alg: this.route.alg,
         ...(context ? { context } : {}),
+        ...(this.route.requireMatch ? { requireMatch: this.route.requireMatch[this.#out] } : {}),
         ...this.#limits(),
       });
       return { body: JSON.stringify(sealed), contentType: contentType! };

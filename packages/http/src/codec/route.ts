@@ -44,6 +44,16 @@ export interface RouteOptions {
   /** Fields mode: the policy for response bodies. Default: `policy`. */
   responsePolicy?: PolicyOption;
   /**
+   * Fields mode: request policy paths that must be present (`true`: all of
+   * them). The side that seals the request (the client) refuses to send a body
+   * without them, and the server refuses to open one (`ERR_FIELD_MISSING`), so a
+   * mistyped path or a renamed member cannot silently travel in plaintext.
+   * Default: none (paths that match nothing are reported in `unmatched`).
+   */
+  requireMatch?: boolean | readonly string[];
+  /** Fields mode: the same for response bodies, against the response policy. Default: none. */
+  responseRequireMatch?: boolean | readonly string[];
+  /**
    * Keys for this route. Default: the adapter's `keys`. Fields mode: a
    * keyring (audience name → its key set or provider, `{ pci: pciKeys, pii:
    * piiKeys }`) holding the audiences this side may open or must seal, or one
@@ -96,6 +106,8 @@ export interface CompiledRoute {
   readonly keys: FieldKeys;
   /** Fields mode: the keys for the policy of each direction (a keyring cut to that policy's audiences). */
   readonly fieldKeys: Readonly<Record<Direction, FieldKeys>> | undefined;
+  /** Fields mode: the paths each direction's body must hold ({@link RouteOptions.requireMatch}). */
+  readonly requireMatch: Readonly<Record<Direction, boolean | readonly string[]>> | undefined;
   readonly context: ContextOption | undefined;
   readonly responseContext: ContextOption | undefined;
   /** Whether shared-key tokens bind the direction ({@link DIRECTION_CONTEXT_KEY}). */
@@ -124,6 +136,16 @@ export const DEFAULT_FRESHNESS: Readonly<Required<FreshnessOptions>> = Object.fr
 
 function bad(why: string): never {
   throw new PolicyInvalidError(`wireseal route: ${why}`);
+}
+
+/** A `requireMatch` option checked against its policy: every name must be one of its paths. */
+function required(option: boolean | readonly string[] | undefined, policy: FieldPolicy, name: string): boolean | readonly string[] {
+  if (option === undefined || option === false) return false;
+  if (option === true) return true;
+  if (!Array.isArray(option)) bad(`${name} must be true, false or an array of policy paths`);
+  const texts = policy.paths.map((p) => p.text);
+  for (const p of option) if (!texts.includes(p)) bad(`${name} names ${JSON.stringify(p)}, which is not a path of the policy`);
+  return Object.freeze([...option]);
 }
 
 /**
@@ -219,6 +241,14 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
   } else if (options.policy !== undefined || options.responsePolicy !== undefined) {
     bad('a policy only applies to fields mode');
   }
+  let requireMatch: Readonly<Record<Direction, boolean | readonly string[]>> | undefined;
+  if (options.requireMatch !== undefined || options.responseRequireMatch !== undefined) {
+    if (mode !== 'fields') bad('requireMatch only applies to fields mode');
+    requireMatch = Object.freeze({
+      request: required(options.requireMatch, policy!, 'requireMatch'),
+      response: required(options.responseRequireMatch, responsePolicy!, 'responseRequireMatch'),
+    });
+  }
   let profiles: readonly PayloadProfile[] | undefined;
   if (options.profiles !== undefined) {
     if (mode !== 'whole') bad('profiles only apply to whole mode');
@@ -254,6 +284,7 @@ export function compileRoute(options: RouteOptions, defaults: RouteDefaults): Co
     responsePolicy,
     keys,
     fieldKeys,
+    requireMatch,
     context: toContext(options.context, 'context', bindDirection),
     responseContext: toContext(options.responseContext, 'responseContext', bindDirection),
     bindDirection,
