@@ -156,11 +156,12 @@ export class AudienceMissingError extends WiresealError {
   static override code = 'ERR_AUDIENCE_MISSING' as const;
   /** The audience without keys. */
   readonly audience: string;
+
   /**
-   * @param audience - the audience name
-   * @param message - operator-facing text
+   * @param audience - the audience the keyring lacks
+   * @param message - operator-facing text; by default it says which audience and that nothing was sealed
    */
-  constructor(audience: string, message: string, options?: ErrorOptions) {
+  constructor(audience: string, message = `the document has values for audience "${audience}" but the keyring holds no keys for it; nothing was sealed`, options?: ErrorOptions) {
     super('ERR_AUDIENCE_MISSING', message, options);
     this.audience = audience;
   }

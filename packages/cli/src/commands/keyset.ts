@@ -143,18 +143,44 @@ const add: CommandSpec = {
   },
 };
 
-const promote: CommandSpec = {
-  name: 'keyset promote',
+/** What a rotation step on one existing key is given: the key set it edits, the kid, and where it lives. */
+interface KeyStep {
+  keys: KeySet;
+  kid: string;
+  file: string;
+  hint: string;
+  values: Values;
+  io: Io;
+}
+
+/**
+ * A `keyset` sub-command that acts on one existing key (promote, retire,
+ * remove): the kid as the positional KID or `--kid`, the key set file or a
+ * keyring's audience, checked to hold the kid before `step` runs.
+ */
+function keyStep(spec: { verb: string; summary: string; description?: string; extra?: Record<string, OptionSpec>; step(s: KeyStep & { jwk: ReturnType<typeof jwkOf> }): Promise<number> }): CommandSpec {
+  const name = `keyset ${spec.verb}`;
+  return {
+    name,
+    summary: spec.summary,
+    usage: [`${name} (KID | --kid KID) (--keyset FILE | --keyring FILE --audience NAME)${spec.extra?.force ? ' [--force]' : ''}`],
+    ...(spec.description !== undefined ? { description: spec.description } : {}),
+    options: { ...KEYSET_FILE, kid: KID_OPTION, ...spec.extra },
+    positionals: { min: 0, max: 1 },
+    examples: [`wireseal ${name} 2026-11 --keyset keys.json`, `wireseal ${name} --kid 2026-11 --keyring keyring.json --audience pci`],
+    async run({ values, positionals, io }) {
+      const kid = kidArg(values, positionals, name, true);
+      const { file, hint } = await editTarget(values, name);
+      const keys = await readKeySetFile(file);
+      return spec.step({ keys, kid, file, hint, values, io, jwk: jwkOf(keys, kid) });
+    },
+  };
+}
+
+const promote = keyStep({
+  verb: 'promote',
   summary: 'Rotation step 2: make KID the primary; the old primary becomes decrypt-only.',
-  usage: ['keyset promote (KID | --kid KID) (--keyset FILE | --keyring FILE --audience NAME)'],
-  options: { ...KEYSET_FILE, kid: KID_OPTION },
-  positionals: { min: 0, max: 1 },
-  examples: ['wireseal keyset promote 2026-11 --keyset keys.json', 'wireseal keyset promote --kid 2026-11 --keyring keyring.json --audience pci'],
-  async run({ values, positionals, io }) {
-    const kid = kidArg(values, positionals, 'keyset promote', true);
-    const { file, hint } = await editTarget(values, 'keyset promote');
-    const keys = await readKeySetFile(file);
-    jwkOf(keys, kid);
+  async step({ keys, kid, file, hint, io }) {
     const old = keys.primaryKid;
     if (old === kid) {
       await status(io, `"${kid}" is already the primary; ${file} unchanged`);
@@ -164,24 +190,16 @@ const promote: CommandSpec = {
     await status(io, `promoted "${kid}" to primary in ${file}; "${old}" is now decrypt-only. Next: wireseal keyset retire ${old} ${hint}`);
     return EXIT.OK;
   },
-};
+});
 
-const retire: CommandSpec = {
-  name: 'keyset retire',
+const retire = keyStep({
+  verb: 'retire',
   summary: 'Rotation step 3: mark a decrypt-only key as retired (it still opens; re-encrypt, then remove it).',
-  usage: ['keyset retire (KID | --kid KID) (--keyset FILE | --keyring FILE --audience NAME)'],
   description:
     'A retired key keeps key_ops ["decrypt"], so readers still open everything it sealed, and gains the JWK member\n' +
     '"wireseal_retired" (the time). It tells operators and `keyset remove` that the key is being phased out:\n' +
     'run `wireseal reencrypt` over stored data, then `wireseal keyset remove KID`. The primary cannot be retired.',
-  options: { ...KEYSET_FILE, kid: KID_OPTION },
-  positionals: { min: 0, max: 1 },
-  examples: ['wireseal keyset retire 2026-05 --keyset keys.json', 'wireseal keyset retire --kid 2026-05 --keyring keyring.json --audience pci'],
-  async run({ values, positionals, io }) {
-    const kid = kidArg(values, positionals, 'keyset retire', true);
-    const { file, hint } = await editTarget(values, 'keyset retire');
-    const keys = await readKeySetFile(file);
-    const jwk = jwkOf(keys, kid);
+  async step({ keys, kid, file, hint, io, jwk }) {
     if (keys.primaryKid === kid) throw new KeySetInvalidError(`cannot retire key "${kid}": it is the primary; promote another key first`);
     const at = retiredAt(jwk);
     if (at !== undefined) {
@@ -194,21 +212,14 @@ const retire: CommandSpec = {
     await status(io, `retired "${kid}" in ${file}: it still opens what it sealed. Re-encrypt stored data (wireseal reencrypt), then: wireseal keyset remove ${kid} ${hint}`);
     return EXIT.OK;
   },
-};
+});
 
-const remove: CommandSpec = {
-  name: 'keyset remove',
+const remove = keyStep({
+  verb: 'remove',
   summary: 'Rotation step 4: remove a retired key once nothing sealed with it is left.',
-  usage: ['keyset remove (KID | --kid KID) (--keyset FILE | --keyring FILE --audience NAME) [--force]'],
   description: 'Refuses the primary (ERR_KEYSET_INVALID), and a key that is not retired unless --force.',
-  options: { ...KEYSET_FILE, kid: KID_OPTION, force: { type: 'boolean', short: 'f', help: 'Remove a key that is not retired' } },
-  positionals: { min: 0, max: 1 },
-  examples: ['wireseal keyset remove 2026-05 --keyset keys.json', 'wireseal keyset remove --kid 2026-05 --keyring keyring.json --audience pci'],
-  async run({ values, positionals, io }) {
-    const kid = kidArg(values, positionals, 'keyset remove', true);
-    const { file, hint } = await editTarget(values, 'keyset remove');
-    const keys = await readKeySetFile(file);
-    const jwk = jwkOf(keys, kid);
+  extra: { force: { type: 'boolean', short: 'f', help: 'Remove a key that is not retired' } },
+  async step({ keys, kid, file, hint, values, io, jwk }) {
     if (keys.primaryKid !== kid && retiredAt(jwk) === undefined && !flag(values, 'force')) {
       throw usageError(`key "${kid}" is not retired; retire it and re-encrypt stored data first (wireseal keyset retire ${kid} ${hint}), or pass --force`);
     }
@@ -216,7 +227,7 @@ const remove: CommandSpec = {
     await status(io, `removed "${kid}" from ${file}; tokens sealed with it no longer open`);
     return EXIT.OK;
   },
-};
+});
 
 /** A row of `keyset list`: kid, role, and the retired time (shared keys) or key type (public and private keys). Never key bytes. */
 export interface KeyRow {

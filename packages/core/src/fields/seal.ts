@@ -76,7 +76,7 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
     if (s === undefined) {
       const set = keyring.keys(audience);
       if (set === undefined) {
-        throw new AudienceMissingError(audience, `the document has values for audience "${audience}" but the keyring holds no keys for it; nothing was sealed`);
+        throw new AudienceMissingError(audience);
       }
       s = set instanceof KeySet ? { kind: 'shared', key: set.primaryEntry(), content: undefined } : publicSealer(audience, set.kids.map((kid) => set.entry(kid)!));
       sealers.set(audience, s);
