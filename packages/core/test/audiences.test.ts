@@ -180,3 +180,18 @@ describe('properties', () => {
     );
   });
 });
+
+describe('key usage in results', () => {
+  it('results count tokens per kid, sealing and opening (null-prototype maps: a kid named __proto__ counts like any other)', () => {
+    const odd = KeySet.generate({ kid: '__proto__' });
+    const p = FieldPolicy.parse({ audiences: { pci: ['card.number', 'card.cvv'], pii: ['customer.ssn'] } });
+    const doc = { card: { number: '4111', cvv: '737' }, customer: { ssn: '078' } };
+    const s = encryptFieldsWithReport({ pci: odd, pii }, doc, p);
+    expect(Object.entries(s.kids)).toEqual([['__proto__', 2], ['pii-1', 1]]);
+    expect(Object.getPrototypeOf(s.kids)).toBeNull();
+    const r = decryptFields({ pci: odd, pii }, s.doc, p);
+    expect(Object.entries(r.kids)).toEqual([['__proto__', 2], ['pii-1', 1]]);
+    expect(Object.entries(decryptFields({ pii }, s.doc, p).kids)).toEqual([['pii-1', 1]]);
+    expect(({} as Record<string, unknown>).constructor).toBe(Object);
+  });
+});

@@ -62,7 +62,10 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
   // Public-key content keys of this document, by private key and encrypted key (+ epk): one key agreement each.
   const publicCeks = new Map<AsymmetricEntry, Map<string, Uint8Array>>();
   const required = requiredPaths(policy, options.requireMatch);
-  const result: DecryptFieldsResult<T> = { doc: undefined as T, decrypted: [], passedThrough: [], legacy: [], sealed: [], unmatched: [] };
+  const result: DecryptFieldsResult<T> = { doc: undefined as T, decrypted: [], passedThrough: [], legacy: [], sealed: [], unmatched: [], kids: Object.create(null) as Record<string, number> };
+  const countKid = (kid: unknown): void => {
+    if (typeof kid === 'string') result.kids[kid] = (result.kids[kid] ?? 0) + 1;
+  };
   // A member of the wrong shape on a policy path (an object where the policy
   // has [*], a string where it expects an object) holds plaintext the policy
   // would have sealed: strict mode refuses it, migrate mode reports it.
@@ -117,6 +120,7 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
             out = JSON.parse(decryptTextWith(engine, publicCek(set, parsed), parsed));
             checkClaims(parsed.header, claimOptions, engine, binder.wsc(path, box.v, indices));
             result.decrypted.push(concrete);
+            countKid(parsed.header.kid);
             put(holder, k, out);
             return;
           }
@@ -147,6 +151,7 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
           throw new TokenMalformedError(`field "${concrete}": token plaintext is not UTF-8 JSON`);
         }
         result.decrypted.push(concrete);
+        countKid(prev!.header.kid);
       } else {
         if (mode === 'strict') {
           throw new PlaintextFieldError(concrete, `field "${concrete}" holds plaintext where the policy requires a token (strict mode)`);

@@ -78,6 +78,8 @@ export interface DecryptFieldsResult<T = JsonValue> {
   sealed: string[];
   /** Policy paths (as the policy writes them) that matched nothing in this document. */
   unmatched: string[];
+  /** Tokens per kid (the key that sealed or opened them), for key-usage metrics: which kids are still in use. */
+  kids: Record<string, number>;
 }
 
 
@@ -89,4 +91,6 @@ export interface EncryptFieldsResult<T = JsonValue> {
   sealed: string[];
   /** Policy paths (as the policy writes them) that matched nothing in this document. */
   unmatched: string[];
+  /** Tokens per kid (the key that sealed or opened them), for key-usage metrics: which kids are still in use. */
+  kids: Record<string, number>;
 }

@@ -85,6 +85,7 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
   };
   const sealed: string[] = [];
   const unmatched: string[] = [];
+  const kids = Object.create(null) as Record<string, number>;
   let count = 0;
   let misfit = false;
   const onMisfit = (): void => {
@@ -115,7 +116,11 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
         sealer.headers.set(key, header);
       }
       put(holder, k, sealTextWith(engine, cek, ek, JSON.stringify(value), header));
-      if (concrete) sealed.push(c);
+      if (concrete) {
+        sealed.push(c);
+        const kid = sealer.kind === 'shared' ? sealer.key.kid : sealer.entry.kid;
+        kids[kid] = (kids[kid] ?? 0) + 1;
+      }
     }, concrete, onMisfit);
     // A member of the wrong shape would carry its values out unsealed: refuse the whole document.
     if (misfit) {
@@ -125,5 +130,5 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
     if (count === before) unmatched.push(path.text);
   }
   checkRequired(unmatched, required, true);
-  return { doc: box.v as T, sealed, unmatched };
+  return { doc: box.v as T, sealed, unmatched, kids };
 }
