@@ -1,11 +1,16 @@
 /**
  * The gateway's configuration file: a list of services, each with its route
- * prefix, upstream, payload-encryption switch, mode and key id.
+ * prefix, upstream, payload-encryption switch, mode and key id, or, for a
+ * fields-mode service whose policy has audiences, a keyring: one key id per
+ * audience.
  *
  * ```json
  * { "services": [
  *   { "name": "payouts", "routePrefix": "/partner", "upstream": "http://127.0.0.1:3001",
- *     "enabled": true, "keyId": "partner-acme-1", "mode": "fields", "policy": ["beneficiary.iban"] }
+ *     "enabled": true, "keyId": "partner-acme-1", "mode": "fields", "policy": ["beneficiary.iban"] },
+ *   { "name": "cards", "routePrefix": "/cards", "upstream": "http://127.0.0.1:3002", "enabled": true, "mode": "fields",
+ *     "policy": { "audiences": { "pci": ["card.number"], "pii": ["customer.ssn"] }, "bind": ["id"] },
+ *     "keyring": { "pci": "cards-pci-2", "pii": { "keyId": "cards-pii-2", "acceptKeyIds": ["cards-pii-1"] } } }
  * ] }
  * ```
  *
@@ -27,8 +32,14 @@ export interface ServiceConfigJson {
   upstream: string;
   /** Payload encryption on (`true`) or off (`false`: bytes pass through untouched). */
   enabled: boolean;
-  /** Id of the service's key in the gateway's key store. */
-  keyId: string;
+  /** Id of the service's key in the gateway's key store. Either this or `keyring`. */
+  keyId?: string;
+  /**
+   * Fields mode, instead of `keyId`: one key of the key store per audience of
+   * the policy (every audience, none other), by id, or `{ keyId, acceptKeyIds }`
+   * during that audience's key change.
+   */
+  keyring?: Record<string, string | KeyringEntryJson>;
   /** `fields` (JSON with sealed policy fields) or `whole` (`application/jose` bodies). */
   mode: 'fields' | 'whole';
   /** Fields mode: the agreed-upon encrypted attributes. */
@@ -43,6 +54,20 @@ export interface ServiceConfigJson {
   description?: string;
 }
 
+/** One audience's keys in a service's `keyring`. */
+export interface KeyringEntryJson {
+  /** The audience's key: it opens requests and seals responses. */
+  keyId: string;
+  /** Further key ids still accepted for this audience's decryption; never used to seal. */
+  acceptKeyIds?: string[];
+}
+
+/** The keys of one audience, validated against the key store. */
+export interface ServiceKeyRef {
+  readonly keyId: string;
+  readonly acceptKeyIds: readonly string[];
+}
+
 /** The whole file. */
 export interface GatewayConfigJson {
   services: ServiceConfigJson[];
@@ -54,7 +79,10 @@ export interface ServiceConfig {
   readonly routePrefix: string;
   readonly upstream: URL;
   readonly enabled: boolean;
-  readonly keyId: string;
+  /** The service's one key; undefined when it has a `keyring`. */
+  readonly keyId: string | undefined;
+  /** Audience → its key ids (fields mode); undefined when it has one `keyId`. */
+  readonly keyring: Readonly<Record<string, ServiceKeyRef>> | undefined;
   readonly mode: 'fields' | 'whole';
   readonly policy: FieldPolicy | undefined;
   readonly encryption: 'required' | 'optional';
@@ -62,7 +90,8 @@ export interface ServiceConfig {
   readonly maxBodyBytes: number | undefined;
 }
 
-const MEMBERS = new Set(['name', 'routePrefix', 'upstream', 'enabled', 'keyId', 'mode', 'policy', 'encryption', 'acceptKeyIds', 'maxBodyBytes', 'description']);
+const MEMBERS = new Set(['name', 'routePrefix', 'upstream', 'enabled', 'keyId', 'keyring', 'mode', 'policy', 'encryption', 'acceptKeyIds', 'maxBodyBytes', 'description']);
+const ENTRY_MEMBERS = new Set(['keyId', 'acceptKeyIds']);
 const KEY_MATERIAL = new Set(['k', 'key', 'keys', 'jwk', 'jwks', 'secret', 'keyMaterial']);
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const PREFIX_RE = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
@@ -73,11 +102,45 @@ function bad(where: string, why: string): never {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function kidList(where: string, v: unknown, store: KeySet): string[] {
+/** Printable and short: for names taken from the file into messages. */
+const shown = (name: string): string => JSON.stringify(name.replace(/[^\x20-\x7e]/g, '?').slice(0, 64));
+
+function kidList(where: string, v: unknown, store: KeySet, member = 'acceptKeyIds'): string[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) bad(where, 'acceptKeyIds must be an array of key ids');
-  for (const kid of v as string[]) if (!store.has(kid)) bad(where, 'acceptKeyIds names a key id the key store does not hold');
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) bad(where, `${member} must be an array of key ids`);
+  for (const kid of v as string[]) if (!store.has(kid)) bad(where, `${member} names a key id the key store does not hold`);
   return [...(v as string[])];
+}
+
+/**
+ * A fields-mode service's keyring: every audience of the policy, each with a
+ * key id of the store (a string, or `{ keyId, acceptKeyIds }`).
+ */
+function parseKeyring(where: string, raw: unknown, policy: FieldPolicy | undefined, store: KeySet): Record<string, ServiceKeyRef> {
+  if (!policy) bad(where, 'a keyring only applies to fields mode (whole mode seals with one key: use keyId)');
+  if (!isObject(raw)) bad(where, 'keyring must be an object: audience name → key id');
+  const audiences = policy.audiences;
+  const ring: Record<string, ServiceKeyRef> = {};
+  for (const [audience, entry] of Object.entries(raw)) {
+    if (!audiences.includes(audience)) bad(where, `keyring names audience ${shown(audience)}, which the policy does not have (${audiences.join(', ')})`);
+    const at = `keyring.${audience}`;
+    let keyId: unknown = entry;
+    let accept: string[] = [];
+    if (isObject(entry)) {
+      for (const member of Object.keys(entry)) {
+        if (KEY_MATERIAL.has(member)) bad(where, `${at}: "${member}" is not allowed: keys are referenced by id only, never written into this file`);
+        if (!ENTRY_MEMBERS.has(member)) bad(where, `${at}: unknown member ${shown(member)} (keyId, acceptKeyIds)`);
+      }
+      keyId = entry.keyId;
+      accept = kidList(where, entry.acceptKeyIds, store, `${at}.acceptKeyIds`);
+    }
+    if (typeof keyId !== 'string' || keyId.length === 0) bad(where, `${at} must be a key id, or { "keyId": ..., "acceptKeyIds": [...] }`);
+    if (!store.has(keyId)) bad(where, `${at} names a key id the key store does not hold`);
+    ring[audience] = Object.freeze({ keyId, acceptKeyIds: Object.freeze(accept) });
+  }
+  const missing = audiences.filter((a) => !(a in ring));
+  if (missing.length > 0) bad(where, `keyring lacks the policy's audience${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: the gateway opens every audience before forwarding plaintext and seals every audience of the answer`);
+  return ring;
 }
 
 function parseService(raw: unknown, index: number, store: KeySet): ServiceConfig {
@@ -100,8 +163,13 @@ function parseService(raw: unknown, index: number, store: KeySet): ServiceConfig
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') bad(where, 'upstream must be an http: or https: URL');
   if (upstream.search || upstream.hash || upstream.username || upstream.password) bad(where, 'upstream must not carry a query, fragment or credentials');
   if (typeof raw.enabled !== 'boolean') bad(where, 'enabled must be true or false');
-  if (typeof raw.keyId !== 'string' || raw.keyId.length === 0) bad(where, 'keyId must name a key in the key store');
-  if (!store.has(raw.keyId)) bad(where, 'keyId names a key id the key store does not hold');
+  if (raw.keyId !== undefined && raw.keyring !== undefined) bad(where, 'keyId and keyring exclude each other: one key for the service, or one per audience');
+  if (raw.keyring === undefined) {
+    if (typeof raw.keyId !== 'string' || raw.keyId.length === 0) bad(where, 'keyId must name a key in the key store (or keyring, one key per audience)');
+    if (!store.has(raw.keyId)) bad(where, 'keyId names a key id the key store does not hold');
+  } else if (raw.acceptKeyIds !== undefined) {
+    bad(where, 'acceptKeyIds goes inside the keyring entry of its audience ({ "keyId": ..., "acceptKeyIds": [...] })');
+  }
   if (raw.mode !== 'fields' && raw.mode !== 'whole') bad(where, 'mode must be "fields" or "whole"');
   let policy: FieldPolicy | undefined;
   if (raw.mode === 'fields') {
@@ -114,6 +182,10 @@ function parseService(raw: unknown, index: number, store: KeySet): ServiceConfig
   } else if (raw.policy !== undefined) {
     bad(where, 'a policy only applies to fields mode');
   }
+  const keyring = raw.keyring === undefined ? undefined : Object.freeze(parseKeyring(where, raw.keyring, policy, store));
+  if (!keyring && policy && policy.audiences.length > 1) {
+    bad(where, `the policy has audiences ${policy.audiences.join(', ')}: name a key per audience with keyring instead of keyId`);
+  }
   const encryption = raw.encryption ?? 'required';
   if (encryption !== 'required' && encryption !== 'optional') bad(where, 'encryption must be "required" or "optional"');
   const maxBodyBytes = raw.maxBodyBytes;
@@ -124,7 +196,8 @@ function parseService(raw: unknown, index: number, store: KeySet): ServiceConfig
     routePrefix: raw.routePrefix,
     upstream,
     enabled: raw.enabled,
-    keyId: raw.keyId,
+    keyId: keyring ? undefined : (raw.keyId as string),
+    keyring,
     mode: raw.mode,
     policy,
     encryption,
@@ -135,8 +208,9 @@ function parseService(raw: unknown, index: number, store: KeySet): ServiceConfig
 
 /**
  * Parses and validates a configuration (JSON text or object) against the key
- * store in force: every `keyId` and `acceptKeyIds` entry must name a key the
- * store holds.
+ * store in force: every `keyId` and `acceptKeyIds` entry (of the service or of
+ * its keyring) must name a key the store holds, and a keyring must name
+ * exactly the audiences of the service's policy.
  * @throws PolicyInvalidError (`ERR_POLICY_INVALID`) naming the service and the problem, never key material
  */
 export function parseGatewayConfig(input: unknown, store: KeySet): ServiceConfig[] {

@@ -22,10 +22,10 @@ import type { KeySource } from '@wireseal/core';
 import { LimitExceededError, WiresealError } from '@wireseal/core/errors';
 import { HttpCodec } from '@wireseal/http/codec';
 import type { CompiledRoute, DecodedRequest, EncodedResponse, Exchange } from '@wireseal/http/codec';
-import type { ServiceConfig, ServiceConfigJson } from './config.ts';
+import type { KeyringEntryJson, ServiceConfig, ServiceConfigJson } from './config.ts';
 import { matchService, parseGatewayConfig } from './config.ts';
 import { forwardableHeaders, readAll, sendUpstream, upstreamUrl } from './forward.ts';
-import { serviceKeyProvider } from './service-keys.ts';
+import { serviceKeyProvider, serviceKeyring } from './service-keys.ts';
 
 /** Options for {@link startGateway}. */
 export interface GatewayOptions {
@@ -49,7 +49,10 @@ export interface GatewayOptions {
 
 /** What a service looks like from the outside: its configuration with defaults applied, without the policy (no key material: ids only). */
 export type ServiceSummary = Pick<ServiceConfigJson, 'name' | 'routePrefix' | 'upstream' | 'enabled' | 'keyId' | 'mode'> &
-  Required<Pick<ServiceConfigJson, 'encryption' | 'acceptKeyIds'>>;
+  Required<Pick<ServiceConfigJson, 'encryption' | 'acceptKeyIds'>> & {
+    /** Audience → its key ids, for a service with a keyring (instead of `keyId`). */
+    keyring?: Record<string, Required<KeyringEntryJson>>;
+  };
 
 /** Events the gateway reports. */
 export type GatewayEvent =
@@ -97,7 +100,10 @@ interface Loaded {
 }
 
 function summary(s: ServiceConfig): ServiceSummary {
-  return { name: s.name, routePrefix: s.routePrefix, upstream: s.upstream.href, enabled: s.enabled, keyId: s.keyId, mode: s.mode, encryption: s.encryption, acceptKeyIds: [...s.acceptKeyIds] };
+  const keys = s.keyring
+    ? { keyring: Object.fromEntries(Object.entries(s.keyring).map(([a, r]) => [a, { keyId: r.keyId, acceptKeyIds: [...r.acceptKeyIds] }])) }
+    : { keyId: s.keyId! };
+  return { name: s.name, routePrefix: s.routePrefix, upstream: s.upstream.href, enabled: s.enabled, ...keys, mode: s.mode, encryption: s.encryption, acceptKeyIds: [...s.acceptKeyIds] };
 }
 
 function gatewayProblem(res: ServerResponse, status: number, code: string, title: string, detail: string): void {
@@ -151,7 +157,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       routes.set(s.name, codec.route({
         mode: s.mode,
         encryption: s.encryption,
-        keys: serviceKeyProvider(options.keys, s.keyId, s.acceptKeyIds),
+        keys: s.keyring ? serviceKeyring(options.keys, s.keyring) : serviceKeyProvider(options.keys, s.keyId!, s.acceptKeyIds),
         ...(s.policy ? { policy: s.policy } : {}),
         ...(s.maxBodyBytes !== undefined ? { maxBodyBytes: s.maxBodyBytes } : {}),
       }));

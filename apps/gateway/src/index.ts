@@ -1,12 +1,12 @@
 /**
  * @wireseal-apps/gateway: a sample API gateway with a per-service payload
- * encryption switch (one service = one key, referenced by id), configured by
- * a watched JSON file.
+ * encryption switch (one service = one key, or one key per audience,
+ * referenced by id), configured by a watched JSON file.
  *
  * @module
  */
 export { startGateway } from './gateway.ts';
 export type { Gateway, GatewayEvent, GatewayOptions, ServiceStats, ServiceSummary } from './gateway.ts';
 export { matchService, parseGatewayConfig } from './config.ts';
-export type { GatewayConfigJson, ServiceConfig, ServiceConfigJson } from './config.ts';
-export { keyView, serviceKeyProvider } from './service-keys.ts';
+export type { GatewayConfigJson, KeyringEntryJson, ServiceConfig, ServiceConfigJson, ServiceKeyRef } from './config.ts';
+export { keyView, serviceKeyProvider, serviceKeyring } from './service-keys.ts';

@@ -3,10 +3,11 @@
  * file or Secrets Manager) and gives each service a view of it that contains
  * only the service's key, as primary, plus the decrypt-only keys it still
  * accepts during a key change. The view follows the store: when the store's
- * provider loads a new set, the next request gets a view of that.
+ * provider loads a new set, the next request gets a view of that. A service
+ * whose policy has audiences gets a keyring of such views, one per audience.
  */
 import { KeySet, currentKeys } from '@wireseal/core';
-import type { KeyProvider, KeySource, OctJwk } from '@wireseal/core';
+import type { KeyProvider, KeySource, Keyring, OctJwk } from '@wireseal/core';
 import { KeySourceError } from '@wireseal/core/errors';
 
 const views = new WeakMap<KeySet, Map<string, KeySet>>();
@@ -41,4 +42,9 @@ export function serviceKeyProvider(store: KeySource, keyId: string, acceptKeyIds
     current: () => keyView(currentKeys(store), keyId, acceptKeyIds),
     close: () => undefined,
   };
+}
+
+/** A keyring of {@link serviceKeyProvider}s: each audience sees only its own key (and the ones it still accepts). */
+export function serviceKeyring(store: KeySource, keyring: Readonly<Record<string, { keyId: string; acceptKeyIds: readonly string[] }>>): Keyring {
+  return Object.freeze(Object.fromEntries(Object.entries(keyring).map(([audience, ref]) => [audience, serviceKeyProvider(store, ref.keyId, ref.acceptKeyIds)])));
 }

@@ -11,11 +11,16 @@ import { createFetch } from '@wireseal/http/fetch';
 import { keyView, startGateway } from '@wireseal-apps/gateway';
 import type { Gateway, GatewayEvent } from '@wireseal-apps/gateway';
 
-// The gateway's key store: three keys, one of them the store's own primary (irrelevant to services).
+// The gateway's key store: one of the keys is the store's own primary (irrelevant to services).
 let store = KeySet.generate({ kid: 'svc-a' });
 store = store.addKey({ kid: 'svc-b' }).addKey({ kid: 'svc-c' });
+// The keys of a service whose policy has two audiences: card and bank, one key each (bank changes keys below).
+store = store.addKey({ kid: 'cards-card-1' }).addKey({ kid: 'cards-bank-1' }).addKey({ kid: 'cards-bank-2' });
 const keyA = keyView(store, 'svc-a');
 const keyB = keyView(store, 'svc-b');
+const cardKey = keyView(store, 'cards-card-1');
+const bank1 = keyView(store, 'cards-bank-1');
+const bank2 = keyView(store, 'cards-bank-2');
 // @wireseal/http binds every shared-key token to the way it travels; tokens made here with the
 // core directly name the direction themselves, as a peer without the package would.
 const REQUEST = { [DIRECTION_CONTEXT_KEY]: 'request' };
@@ -36,10 +41,14 @@ function writeConfig(services: unknown[]): void {
   fs.renameSync(tmp, configFile);
 }
 
-function services(overrides: Record<string, unknown> = {}): unknown[] {
+const AUDIENCE_POLICY = { audiences: { card: ['card.number'], bank: ['account.iban'] }, bind: ['id'] };
+
+/** The services; `overrides` apply to "orders", `cards` to "cards" (a member set to undefined is removed). */
+function services(overrides: Record<string, unknown> = {}, cards: Record<string, unknown> = {}): unknown[] {
   return [
     { name: 'orders', routePrefix: '/orders', upstream: upstreamUrl, enabled: true, keyId: 'svc-a', mode: 'fields', policy: ['card.number', 'account.iban'], ...overrides },
     { name: 'reports', routePrefix: '/reports', upstream: `${upstreamUrl}/api`, enabled: true, keyId: 'svc-a', mode: 'whole' },
+    { name: 'cards', routePrefix: '/cards', upstream: upstreamUrl, enabled: true, mode: 'fields', policy: AUDIENCE_POLICY, keyring: { card: 'cards-card-1', bank: 'cards-bank-1' }, ...cards },
   ];
 }
 
@@ -64,6 +73,8 @@ async function waitForEvent(type: GatewayEvent['type'], after: number): Promise<
 
 const order = { id: 'o-1', card: { number: '4000001234567899', expiry: '12/30' }, account: { iban: 'DE89370400440532013000' }, note: 'plain' };
 const policy = FieldPolicy.parse(['card.number', 'account.iban']);
+const audiencePolicy = FieldPolicy.parse(AUDIENCE_POLICY);
+const postJson = (url: string, body: unknown): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wireseal-gateway-'));
@@ -79,7 +90,7 @@ before(async () => {
         return;
       }
       const doc = body.length > 0 ? JSON.parse(body.toString('utf8')) : null;
-      const answer = JSON.stringify({ received: doc, account: { iban: 'GB82WEST12345698765432' }, path: req.url });
+      const answer = JSON.stringify({ id: doc?.id, received: doc, account: { iban: 'GB82WEST12345698765432' }, path: req.url });
       res.writeHead(201, { 'content-type': 'application/json', etag: '"v1"' }).end(answer);
     });
   });
@@ -158,6 +169,50 @@ describe('enabled service, fields mode', () => {
     const res = await fetch(`${gateway.url}/nope/x`);
     assert.equal(res.status, 404);
     assert.equal(((await res.json()) as { code: string }).code, 'ROUTE_NOT_FOUND');
+  });
+});
+
+describe('enabled service, fields mode with an audience keyring', () => {
+  test('opens each audience with its own key, forwards plaintext, seals the answer per audience', async () => {
+    const sfetch = createFetch({ keys: { card: cardKey, bank: bank1 }, mode: 'fields', policy: AUDIENCE_POLICY });
+    const before = hits.length;
+    const res = await sfetch(`${gateway.url}/cards/v1/charge`, { method: 'POST', body: JSON.stringify(order) });
+    assert.equal(res.status, 201);
+    const body = (await res.json()) as { received: typeof order; account: { iban: string } };
+    assert.deepEqual(body.received, order);
+    assert.equal(body.account.iban, 'GB82WEST12345698765432');
+    assert.equal(hits.length, before + 1);
+    assert.deepEqual(JSON.parse(hits.at(-1)!.body.toString('utf8')), order); // upstream saw plaintext
+    assert.equal(gateway.stats().cards!.decrypted, 1);
+
+    // On the wire, the answer's account.iban is sealed with the bank audience's key.
+    const raw = (await (await postJson(`${gateway.url}/cards/x`, encryptFields({ card: cardKey, bank: bank1 }, order, audiencePolicy, { context: REQUEST }))).json()) as { id: string; account: { iban: string } };
+    assert.equal(decodeProtectedHeader(raw.account.iban).kid, 'cards-bank-1');
+    assert.equal(decodeProtectedHeader(raw.account.iban).alg, 'A256KW');
+    assert.equal(raw.id, 'o-1'); // bound into the answer's tokens (bind: id)
+  });
+
+  test('a token under another key than its audience\'s is refused (ERR_KEY_UNKNOWN), upstream untouched', async () => {
+    const before = hits.length;
+    // The bank field sealed with the card audience's key: the gateway's bank audience does not hold it.
+    const res = await postJson(`${gateway.url}/cards/x`, encryptFields({ card: cardKey, bank: cardKey }, order, audiencePolicy, { context: REQUEST }));
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { code: string }).code, 'ERR_KEY_UNKNOWN');
+    // A token moved into another record does not open (bind: id).
+    const other = encryptFields({ card: cardKey, bank: bank1 }, { ...order, id: 'o-2' }, audiencePolicy, { context: REQUEST }) as typeof order;
+    const moved = encryptFields({ card: cardKey, bank: bank1 }, order, audiencePolicy, { context: REQUEST }) as typeof order;
+    moved.card.number = other.card.number;
+    const res2 = await postJson(`${gateway.url}/cards/x`, moved);
+    assert.equal(res2.status, 400);
+    assert.equal(((await res2.json()) as { code: string }).code, 'ERR_CONTEXT_MISMATCH');
+    assert.equal(hits.length, before);
+  });
+
+  test('the admin endpoint shows the keyring by key ids only', async () => {
+    const admin = (await (await fetch(`${gateway.url}/_gateway/config`)).json()) as { services: Array<{ name: string; keyId?: string; keyring?: unknown }> };
+    const cards = admin.services.find((s) => s.name === 'cards')!;
+    assert.equal(cards.keyId, undefined);
+    assert.deepEqual(cards.keyring, { card: { keyId: 'cards-card-1', acceptKeyIds: [] }, bank: { keyId: 'cards-bank-1', acceptKeyIds: [] } });
   });
 });
 
@@ -267,6 +322,54 @@ describe('configuration changes apply without a restart', () => {
     const admin = (await (await fetch(`${gateway.url}/_gateway/config`)).json()) as { version: number; lastError: { code: string } | null };
     assert.equal(admin.version, version);
     assert.equal(admin.lastError?.code, 'ERR_POLICY_INVALID');
+  });
+
+  test('one audience changes keys without a restart: acceptKeyIds in its keyring entry keeps the old key opening', async () => {
+    const v = gateway.version();
+    writeConfig(services({ keyId: 'svc-b' }, { keyring: { card: 'cards-card-1', bank: { keyId: 'cards-bank-2', acceptKeyIds: ['cards-bank-1'] } } }));
+    await waitForVersion(v);
+    for (const bank of [bank1, bank2]) {
+      const res = await postJson(`${gateway.url}/cards/x`, encryptFields({ card: cardKey, bank }, order, audiencePolicy, { context: REQUEST }));
+      assert.equal(res.status, 201);
+      const raw = (await res.json()) as { account: { iban: string } };
+      assert.equal(decodeProtectedHeader(raw.account.iban).kid, 'cards-bank-2'); // sealed with the audience's keyId only
+      assert.equal((decryptFields({ card: cardKey, bank: bank2 }, raw, audiencePolicy, { context: RESPONSE }).doc as typeof order).account.iban, 'GB82WEST12345698765432');
+    }
+    const v2 = gateway.version();
+    writeConfig(services({ keyId: 'svc-b' }, { keyring: { card: 'cards-card-1', bank: 'cards-bank-2' } }));
+    await waitForVersion(v2);
+    const old = await postJson(`${gateway.url}/cards/x`, encryptFields({ card: cardKey, bank: bank1 }, order, audiencePolicy, { context: REQUEST }));
+    assert.equal(old.status, 400);
+    assert.equal(((await old.json()) as { code: string }).code, 'ERR_KEY_UNKNOWN');
+  });
+
+  test('a keyring that does not match the policy or the key store is rejected, saying what is wrong', async () => {
+    const ring = { card: 'cards-card-1', bank: 'cards-bank-2' };
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ keyring: { ...ring, pii: 'cards-bank-1' } }, /services\[2\] \(cards\): keyring names audience "pii", which the policy does not have \(card, bank\)/],
+      [{ keyring: { ...ring, bank: 'cards-bank-9' } }, /services\[2\] \(cards\): keyring\.bank names a key id the key store does not hold/],
+      [{ keyring: { ...ring, bank: { keyId: 'cards-bank-2', acceptKeyIds: ['nope'] } } }, /keyring\.bank\.acceptKeyIds names a key id the key store does not hold/],
+      [{ keyring: { card: 'cards-card-1' } }, /keyring lacks the policy's audience bank/],
+      [{ keyring: ring, keyId: 'svc-a' }, /keyId and keyring exclude each other/],
+      [{ keyring: ring, acceptKeyIds: ['svc-a'] }, /acceptKeyIds goes inside the keyring entry/],
+      [{ keyring: undefined, keyId: 'svc-a' }, /the policy has audiences card, bank: name a key per audience with keyring instead of keyId/],
+      [{ keyring: { ...ring, bank: { keyId: 'cards-bank-2', k: 'QUFBQQ' } } }, /keyring\.bank: "k" is not allowed/],
+      [{ keyring: { ...ring, bank: 7 } }, /keyring\.bank must be a key id/],
+      [{ keyring: ring, mode: 'whole', policy: undefined }, /a keyring only applies to fields mode/],
+    ];
+    const version = gateway.version();
+    for (const [cards, message] of cases) {
+      const n = events.length;
+      writeConfig(services({ keyId: 'svc-b' }, cards));
+      const e = await waitForEvent('config-rejected', n);
+      assert.equal(e.type === 'config-rejected' && e.code, 'ERR_POLICY_INVALID', String(message));
+      assert.match((e as { message: string }).message, message);
+      assert.doesNotMatch((e as { message: string }).message, /QUFBQQ/);
+    }
+    assert.equal(gateway.version(), version);
+    const res = await postJson(`${gateway.url}/cards/x`, encryptFields({ card: cardKey, bank: bank2 }, order, audiencePolicy, { context: REQUEST }));
+    assert.equal(res.status, 201); // the last good configuration still serves
+    await res.body?.cancel();
   });
 
   test('a gateway does not start on an invalid configuration', async () => {
