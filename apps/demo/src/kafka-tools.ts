@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FieldPolicy, KeySet, encryptFields } from '@wireseal/core';
-import type { JsonValue } from '@wireseal/core';
+import { FieldPolicy, KeySet, PrivateKeySet, PublicKeySet, encryptFields } from '@wireseal/core';
+import type { FieldPolicyJson, JsonValue, Keyring } from '@wireseal/core';
 import { kafkaAvailable } from '@wireseal-tooling/local-kafka';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -53,33 +53,57 @@ export function kafkaMissing(repoRoot: string): string[] | undefined {
   ];
 }
 
-/** One poison record and the error code the consumer must dead-letter it with. */
+/** The consumers of the payments topic, each with its own keyring. */
+export const CONSUMERS = ['ledger-worker', 'fraud-scorer', 'analytics'] as const;
+export type ConsumerName = (typeof CONSUMERS)[number];
+
+/**
+ * One poison record and, per consumer, the error code it must dead-letter it
+ * with, or `null`: the consumer holds no key for the broken part, so it
+ * cannot tell, and hands the record on with that part sealed.
+ */
 export interface Poison {
-  expected: string;
   key: string;
   value: string;
+  expected: Record<ConsumerName, string | null>;
 }
 
 /**
- * Records that must not open: a tampered token, a record sealed for another
- * topic, one sealed with a key nobody has, two tokens swapped between fields,
- * and a value that is not JSON. None holds a plaintext card number.
+ * Records that must not open, each broken in one audience or in all: a
+ * tampered card number (pci) and a tampered SSN (pii), a record sealed for
+ * another topic, a card token copied from another event (bound to its id),
+ * one sealed with keys nobody has, the two tokens swapped, and a value that is
+ * not JSON. Each consumer catches what its keys let it check. None holds a
+ * plaintext card number or SSN. `docs`: at least 8 plaintext events.
  */
-export function poisonRecords(keys: KeySet, topic: string, policyPaths: readonly string[], docs: JsonValue[]): Poison[] {
-  const policy = FieldPolicy.parse(policyPaths);
-  const sealed = (doc: JsonValue, k = keys, t = topic) => encryptFields(k, doc, policy, { context: { topic: t } }) as { card: { number: string }; customer: { ssn: string } };
-  const tampered = sealed(docs[0]!);
-  const t = tampered.card.number;
-  const at = t.lastIndexOf('.') - 2; // inside the ciphertext
-  tampered.card.number = t.slice(0, at) + (t[at] === 'x' ? 'y' : 'x') + t.slice(at + 1);
-  const swapped = sealed(docs[3]!);
+export function poisonRecords(keys: Keyring, topic: string, policyJson: FieldPolicyJson, docs: JsonValue[]): Poison[] {
+  const policy = FieldPolicy.parse(policyJson);
+  type Sealed = { card: { number: string }; customer: { ssn: string } };
+  const sealed = (doc: JsonValue, k: Keyring = keys, t = topic): Sealed => encryptFields(k, doc, policy, { context: { topic: t } }) as Sealed;
+  const tamper = (token: string): string => {
+    const at = token.lastIndexOf('.') - 2; // inside the ciphertext
+    return token.slice(0, at) + (token[at] === 'x' ? 'y' : 'x') + token.slice(at + 1);
+  };
+  const badCard = sealed(docs[0]!);
+  badCard.card.number = tamper(badCard.card.number);
+  const badSsn = sealed(docs[1]!);
+  badSsn.customer.ssn = tamper(badSsn.customer.ssn);
+  const moved = sealed(docs[3]!);
+  moved.card.number = sealed(docs[7]!).card.number;
+  const swapped = sealed(docs[5]!);
   [swapped.card.number, swapped.customer.ssn] = [swapped.customer.ssn, swapped.card.number];
+  const rogue: Keyring = { pci: PublicKeySet.of(PrivateKeySet.generate({ kid: 'rogue-pci', type: 'X25519' })), pii: KeySet.generate({ kid: 'rogue-pii' }) };
+  const e = (ledger: string | null, fraud: string | null, analytics: string | null): Poison['expected'] => ({ 'ledger-worker': ledger, 'fraud-scorer': fraud, analytics });
   return [
-    { expected: 'ERR_DECRYPT', key: 'poison-tampered', value: JSON.stringify(tampered) },
-    { expected: 'ERR_CONTEXT_MISMATCH', key: 'poison-other-topic', value: JSON.stringify(sealed(docs[1]!, keys, 'payments.refunded')) },
-    { expected: 'ERR_KEY_UNKNOWN', key: 'poison-rogue-key', value: JSON.stringify(sealed(docs[2]!, KeySet.generate({ kid: 'rogue-key' }))) },
-    { expected: 'ERR_FIELD_MISMATCH', key: 'poison-swapped-fields', value: JSON.stringify(swapped) },
-    { expected: 'ERR_TOKEN_MALFORMED', key: 'poison-not-json', value: '{"type":"payment.authorized", truncated' },
+    { key: 'poison-tampered-card', value: JSON.stringify(badCard), expected: e('ERR_DECRYPT', null, null) },
+    { key: 'poison-tampered-ssn', value: JSON.stringify(badSsn), expected: e(null, 'ERR_DECRYPT', null) },
+    { key: 'poison-other-topic', value: JSON.stringify(sealed(docs[2]!, keys, 'payments.refunded')), expected: e('ERR_CONTEXT_MISMATCH', 'ERR_CONTEXT_MISMATCH', null) },
+    { key: 'poison-card-from-other-event', value: JSON.stringify(moved), expected: e('ERR_CONTEXT_MISMATCH', null, null) },
+    { key: 'poison-rogue-keys', value: JSON.stringify(sealed(docs[4]!, rogue)), expected: e('ERR_KEY_UNKNOWN', 'ERR_KEY_UNKNOWN', null) },
+    // Each token now sits under the other audience, whose keys are of another kind (X25519 vs a
+    // shared key): refused on its alg before its field binding is looked at.
+    { key: 'poison-swapped-fields', value: JSON.stringify(swapped), expected: e('ERR_ALG_UNSUPPORTED', 'ERR_ALG_UNSUPPORTED', null) },
+    { key: 'poison-not-json', value: '{"type":"payment.authorized", truncated', expected: e('ERR_TOKEN_MALFORMED', 'ERR_TOKEN_MALFORMED', 'ERR_TOKEN_MALFORMED') },
   ];
 }
 

@@ -1,8 +1,10 @@
 /**
  * The leak check: look for the plaintext card numbers and SSNs in bytes that
- * crossed the wire or sit on the broker's disk. Each scan also counts the
- * payment ids it finds (plaintext on purpose), a control that proves the scan
- * sees the data it claims to have scanned.
+ * crossed the wire, sit on the broker's disk, or came out of a consumer. Each
+ * scan also counts the payment ids it finds (plaintext on purpose), a control
+ * that proves the scan sees the data it claims to have scanned. Card numbers
+ * and SSNs are counted apart: a consumer's output may hold the fields of the
+ * audience it holds, and must not hold the others.
  *
  * Every run of 16+ ASCII digits is checked window by window against the card
  * numbers, every `ddd-dd-dddd` against the SSNs: one pass over the bytes,
@@ -26,6 +28,10 @@ export interface Needles {
 export interface ScanResult {
   /** Distinct card numbers and SSNs found. */
   secretsFound: Set<string>;
+  /** Distinct card numbers found. */
+  cardsFound: Set<string>;
+  /** Distinct SSNs found. */
+  ssnsFound: Set<string>;
   /** Distinct payment ids found. */
   controlsFound: Set<string>;
   bytes: number;
@@ -34,7 +40,7 @@ export interface ScanResult {
 
 /** An empty result to accumulate into. */
 export function emptyScan(): ScanResult {
-  return { secretsFound: new Set(), controlsFound: new Set(), bytes: 0, files: 0 };
+  return { secretsFound: new Set(), cardsFound: new Set(), ssnsFound: new Set(), controlsFound: new Set(), bytes: 0, files: 0 };
 }
 
 const DIGIT_RUN = /\d{16,}/g;
@@ -49,10 +55,18 @@ export function scanBytes(buf: Buffer, needles: Needles, into: ScanResult = empt
     const run = m[0];
     for (let i = 0; i + 16 <= run.length; i++) {
       const w = run.slice(i, i + 16);
-      if (needles.cards.has(w)) into.secretsFound.add(w);
+      if (needles.cards.has(w)) {
+        into.secretsFound.add(w);
+        into.cardsFound.add(w);
+      }
     }
   }
-  for (const m of text.matchAll(SSN)) if (needles.ssns.has(m[0])) into.secretsFound.add(m[0]);
+  for (const m of text.matchAll(SSN)) {
+    if (needles.ssns.has(m[0])) {
+      into.secretsFound.add(m[0]);
+      into.ssnsFound.add(m[0]);
+    }
+  }
   for (const m of text.matchAll(ID)) if (needles.ids.has(m[0])) into.controlsFound.add(m[0]);
   return into;
 }

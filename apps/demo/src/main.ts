@@ -1,16 +1,20 @@
 /**
  * The wireseal demo, the README's main command (`./dev demo`):
  *
- *   checkout ──HTTP, fields sealed──▶ payments-api ──Kafka, fields sealed for the topic──▶ ledger-worker
+ *   checkout ──HTTP, fields sealed──▶ payments-api ──Kafka, card number for pci, SSN for pii──▶ ledger-worker (pci)
+ *                                                                                           ├──▶ fraud-scorer (pii)
+ *                                                                                           └──▶ analytics (no keys)
  *   partner  ──HTTP, fields sealed──▶ gateway ──plaintext──▶ payments-api
  *
- * It creates a local key set on first run (`.demo/keyset.json`, mode 0600),
- * starts a real Kafka broker (tooling/local-kafka) and the services as child
- * processes, sends a few hundred payments and some poison records, calls
- * through the gateway, prints one request body and one Kafka record as they
- * crossed the wire, the counts, and checks that neither the topic read raw
- * nor the broker's log directory holds a card number. Exit code 0 only when
- * every check passed.
+ * It creates local keys on first run (`.demo/*.json`, mode 0600; the pci
+ * audience's public key 0644), starts a real Kafka broker
+ * (tooling/local-kafka) and the services as child processes, sends a few
+ * hundred payments and some poison records, calls through the gateway,
+ * prints one request body and one Kafka record as they crossed the wire, the
+ * counts per consumer (what each opened, left sealed, dead-lettered), and
+ * checks that neither the topic read raw nor the broker's log directory
+ * holds a card number or SSN, and that each consumer's output holds only
+ * the fields of its own audience. Exit code 0 only when every check passed.
  *
  * Flags: --secrets-manager (keys from a local Secrets Manager instead of the
  * file), --count N (payments, default 300), --no-kafka (HTTP part only),
@@ -24,18 +28,19 @@ import { contextDigest, decodeProtectedHeader } from '@wireseal/core';
 import type { JsonValue } from '@wireseal/core';
 import { generatePayments } from '@wireseal-apps/checkout';
 import { EVENT_POLICY, PAYMENTS_TOPIC } from '@wireseal-apps/payments-api';
+import type { PaymentsApiStats } from '@wireseal-apps/payments-api';
 import { startKafka } from '@wireseal-tooling/local-kafka';
 import { secretsManagerAvailable } from '@wireseal-tooling/local-secrets';
 import type { Child } from './children.ts';
 import { appMain, runToEnd, startChild } from './children.ts';
 import { gatewayConfig, gatewayTour, writeGatewayConfig } from './gateway-tour.ts';
-import { kafkaMissing, poisonRecords, publishRaw, readRaw } from './kafka-tools.ts';
-import type { RawRecord } from './kafka-tools.ts';
+import { CONSUMERS, kafkaMissing, poisonRecords, publishRaw, readRaw } from './kafka-tools.ts';
+import type { ConsumerName, Poison, RawRecord } from './kafka-tools.ts';
 import { ensureDemoKeys, startDemoSecrets } from './keys.ts';
 import type { DemoSecrets } from './keys.ts';
-import type { Needles } from './leak.ts';
+import type { Needles, ScanResult } from './leak.ts';
 import { emptyScan, scanBytes, scanDirectory } from './leak.ts';
-import { Checks, block, bold, detail, dim, say, section, step, table } from './report.ts';
+import { Checks, block, bold, detail, dim, grid, say, section, step, table } from './report.ts';
 import { startWiretap } from './wiretap.ts';
 import type { Wiretap } from './wiretap.ts';
 
@@ -70,11 +75,28 @@ const t0 = performance.now();
 const since = (): number => performance.now() - t0;
 const checks = new Checks();
 const cleanups: Array<() => Promise<unknown>> = [];
-const POISON_COUNT = 5;
 let kafkaSkipped: string | undefined;
 
+/** What each consumer of the payments topic holds, and where its dead letters go. */
+const ROLES: Record<ConsumerName, { holds: string; audience: 'pci' | 'pii' | undefined; opens: string[]; leavesSealed: string[]; dlqSuffix: string }> = {
+  'ledger-worker': { holds: 'pci (X25519 private key)', audience: 'pci', opens: ['card.number'], leavesSealed: ['customer.ssn'], dlqSuffix: '.dlq' },
+  'fraud-scorer': { holds: 'pii (shared key)', audience: 'pii', opens: ['customer.ssn'], leavesSealed: ['card.number'], dlqSuffix: '.fraud-scorer.dlq' },
+  analytics: { holds: 'none', audience: undefined, opens: [], leavesSealed: ['card.number', 'customer.ssn'], dlqSuffix: '.analytics.dlq' },
+};
+
+/** A consumer's `GET /stats` (the shared event consumer's counters, plus the ledger's). */
+interface ConsumerStats {
+  handled: number;
+  deadLettered: number;
+  openedByPath: Record<string, number>;
+  sealedByPath: Record<string, number>;
+  deadLetteredByCode: Record<string, number>;
+  appended?: number;
+  verified?: number;
+}
+
 async function main(): Promise<void> {
-  say(bold('wireseal demo') + dim(' — checkout → payments-api → Kafka → ledger-worker, and a partner call through the gateway'));
+  say(bold('wireseal demo') + dim(' — checkout → payments-api → Kafka → ledger-worker, fraud-scorer, analytics (each opens only its own fields), and a partner call through the gateway'));
   fs.rmSync(runDir, { recursive: true, force: true });
   fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
 
@@ -82,15 +104,20 @@ async function main(): Promise<void> {
   step('Keys', since());
   const keys = ensureDemoKeys(demoDir);
   const mode = (f: string): string => (fs.statSync(f).mode & 0o777).toString(8).padStart(4, '0');
-  detail(`${rel(keys.servicesFile)} ${keys.created ? 'created' : 'reused'} (mode ${mode(keys.servicesFile)}): primary kid ${keys.services.primaryKid}; shared by checkout, payments-api, ledger-worker`);
-  detail(`${rel(keys.gatewayFile)} (mode ${mode(keys.gatewayFile)}): the gateway's key store, kids ${keys.gateway.list().map((k) => k.kid).join(', ')}`);
+  const made = (f: string): string => `${rel(f)} ${keys.created.includes(f) ? 'created' : 'reused'} (mode ${mode(f)})`;
+  detail(`${made(keys.servicesFile)}: primary kid ${keys.services.primaryKid}; shared by checkout and payments-api (the HTTP call)`);
+  detail(`${made(keys.gatewayFile)}: the gateway's key store, kids ${keys.gateway.list().map((k) => k.kid).join(', ')}`);
+  detail('payment.authorized events split their sealed fields between two audiences, every token bound to the topic and the event id:');
+  detail(`  pci (card.number): ${made(keys.pciPrivateFile)}: X25519 key pair ${keys.pciPrivate.kids.join(', ')}, ledger-worker only;`);
+  detail(`                     ${made(keys.pciPublicFile)}: its public key, payments-api seals with it and cannot open`);
+  detail(`  pii (customer.ssn): ${made(keys.piiFile)}: shared key ${keys.pii.primaryKid}, payments-api and fraud-scorer; analytics holds no key`);
   let secrets: DemoSecrets | undefined;
   if (values['secrets-manager']) {
     const avail = secretsManagerAvailable();
     if (!avail.ok) throw new Error(`--secrets-manager: ${avail.reason}`);
     secrets = await startDemoSecrets(keys);
     cleanups.push(() => secrets!.handle.stop());
-    detail(`Secrets Manager (local moto at ${secrets.handle.endpoint}): secrets ${secrets.servicesSecretId} and ${secrets.gatewaySecretId} created; the services read their keys from there, not from the files`);
+    detail(`Secrets Manager (local moto at ${secrets.handle.endpoint}): secrets ${secrets.servicesSecretId} and ${secrets.gatewaySecretId} created, and ${secrets.pciPublicSecretId}, ${secrets.pciPrivateSecretId}, ${secrets.piiSecretId} for the event audiences; the services read their keys from there, not from the files`);
   }
 
   // ── Kafka ─────────────────────────────────────────────────────────────────
@@ -108,26 +135,39 @@ async function main(): Promise<void> {
     if (broker.external) topic = `${PAYMENTS_TOPIC}.demo-${Date.now()}`; // a shared cluster: our own topic
     detail(broker.external ? `existing cluster ${broker.brokers.join(',')} (WIRESEAL_KAFKA_BROKERS)` : `local broker ${broker.brokers.join(',')} (Kafka 3.9, KRaft), data in ${broker.logDir}`);
   }
-  const dlqTopic = `${topic}.dlq`;
 
   // ── Services ──────────────────────────────────────────────────────────────
   step('Services', since());
   const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['WIRESEAL_KEYSET', 'WIRESEAL_KEYSET_FILE', 'WIRESEAL_SECRET_ID', 'PORT', 'KAFKA_BROKERS']) delete base[k];
+  for (const k of Object.keys(base)) if (k.startsWith('WIRESEAL_KEYRING_')) delete base[k];
+  for (const k of ['WIRESEAL_KEYSET', 'WIRESEAL_KEYSET_FILE', 'WIRESEAL_SECRET_ID', 'PORT', 'KAFKA_BROKERS', 'DLQ_TOPIC', 'GROUP_ID', 'HANDLED_FILE', 'LEDGER_FILE']) delete base[k];
   const servicesKeys = secrets ? { ...secrets.env, WIRESEAL_SECRET_ID: secrets.servicesSecretId } : { WIRESEAL_KEYSET_FILE: keys.servicesFile };
   const gatewayKeys = secrets ? { ...secrets.env, WIRESEAL_SECRET_ID: secrets.gatewaySecretId } : { WIRESEAL_KEYSET_FILE: keys.gatewayFile };
+  /** One audience of a service's event keyring: its file or secret, and the kind it must hold. */
+  const ring = (audience: 'pci' | 'pii', kind: 'public' | 'private' | 'shared'): Record<string, string> => {
+    const prefix = `WIRESEAL_KEYRING_${audience.toUpperCase()}`;
+    const file = audience === 'pii' ? keys.piiFile : kind === 'private' ? keys.pciPrivateFile : keys.pciPublicFile;
+    const secretId = secrets && (audience === 'pii' ? secrets.piiSecretId : kind === 'private' ? secrets.pciPrivateSecretId : secrets.pciPublicSecretId);
+    return { ...(secrets ? { ...secrets.env, [`${prefix}_SECRET_ID`]: secretId! } : { [`${prefix}_FILE`]: file }), [`${prefix}_KIND`]: kind };
+  };
   const kafkaEnv = broker ? { KAFKA_BROKERS: broker.brokers.join(','), PAYMENTS_TOPIC: topic } : {};
+  const handledFile = (name: ConsumerName): string => path.join(runDir, `${name}.handled.jsonl`);
+  const consumerEnv: Record<ConsumerName, Record<string, string>> = {
+    'ledger-worker': { ...ring('pci', 'private'), LEDGER_FILE: path.join(runDir, 'ledger.jsonl') },
+    'fraud-scorer': ring('pii', 'shared'),
+    analytics: {},
+  };
   const children: Child[] = [];
   cleanups.push(() => Promise.all(children.map((c) => c.stop())));
-  const [payments, ledger] = await Promise.all([
-    startChild('payments-api', appMain('payments-api'), { ...base, ...servicesKeys, ...kafkaEnv }, runDir),
-    broker
-      ? startChild('ledger-worker', appMain('ledger-worker'), { ...base, ...servicesKeys, ...kafkaEnv, LEDGER_FILE: path.join(runDir, 'ledger.jsonl'), DLQ_TOPIC: dlqTopic }, runDir)
-      : Promise.resolve(undefined),
+  const [payments, ...consumerChildren] = await Promise.all([
+    startChild('payments-api', appMain('payments-api'), { ...base, ...servicesKeys, ...kafkaEnv, ...(broker ? { ...ring('pci', 'public'), ...ring('pii', 'shared') } : {}) }, runDir),
+    ...(broker
+      ? CONSUMERS.map((name) => startChild(name, appMain(name), { ...base, ...kafkaEnv, ...consumerEnv[name], DLQ_TOPIC: `${topic}${ROLES[name].dlqSuffix}`, HANDLED_FILE: handledFile(name) }, runDir))
+      : []),
   ]);
-  children.push(payments);
-  if (ledger) children.push(ledger);
-  const paymentsUrl = String(payments.ready.url);
+  children.push(payments!, ...consumerChildren);
+  const consumers = new Map<ConsumerName, Child>(broker ? CONSUMERS.map((name, i) => [name, consumerChildren[i]!]) : []);
+  const paymentsUrl = String(payments!.ready.url);
   const gatewayFile = path.join(runDir, 'gateway.json');
   writeGatewayConfig(gatewayFile, gatewayConfig(paymentsUrl, 'partner-acme-1'));
   const gateway = await startChild('gateway', appMain('gateway'), { ...base, ...gatewayKeys, GATEWAY_CONFIG: gatewayFile }, runDir);
@@ -135,17 +175,21 @@ async function main(): Promise<void> {
   const gatewayUrl = String(gateway.ready.url);
   const tap: Wiretap = await startWiretap(paymentsUrl);
   cleanups.push(() => tap.stop());
-  detail(`payments-api   ${paymentsUrl}  ${broker ? `(publishes to ${topic})` : '(Kafka publishing off)'}`);
-  if (ledger) detail(`ledger-worker  ${String(ledger.ready.url)}  (consumes ${topic}, dead letters to ${dlqTopic}, ledger ${rel(path.join(runDir, 'ledger.jsonl'))})`);
+  detail(`payments-api   ${paymentsUrl}  ${broker ? `(publishes to ${topic}; event keys: pci public key only, pii shared key)` : '(Kafka publishing off)'}`);
+  for (const [name, child] of consumers) {
+    const extra = name === 'ledger-worker' ? `, ledger ${rel(path.join(runDir, 'ledger.jsonl'))}` : '';
+    detail(`${name.padEnd(14)} ${String(child.ready.url)}  (consumes ${topic}; keys: ${ROLES[name].holds}; dead letters to ${topic}${ROLES[name].dlqSuffix}${extra})`);
+  }
   detail(`gateway        ${gatewayUrl}  (config ${rel(gatewayFile)}, watched)`);
   detail(`wire tap       ${tap.url} → payments-api  (keeps a copy of every request body checkout sends)`);
   detail(secrets
-    ? `keys: every service reads its secret from Secrets Manager (secretsManagerKeyProvider: cached, refreshed, AWSPREVIOUS kept decrypt-only)`
-    : `keys: every service reads its key file (fileKeyProvider: re-read when the file changes)`);
+    ? `keys: every service reads its secrets from Secrets Manager (secretsManagerKeyProvider, secretsManagerKeyring for the event audiences: cached, refreshed, AWSPREVIOUS kept decrypt-only)`
+    : `keys: every service reads its key files (re-read when a file changes)`);
+  if (broker) detail(`each consumer writes the documents it handled, as its handler got them, to ${rel(runDir)}/<name>.handled.jsonl (for the leak check)`);
   detail(dim(`logs: ${rel(runDir)}/*.log`));
 
   // ── Payments ──────────────────────────────────────────────────────────────
-  step(`Payments: ${count} through checkout → payments-api${broker ? ' → Kafka → ledger-worker' : ''}`, since());
+  step(`Payments: ${count} through checkout → payments-api${broker ? ' → Kafka → ledger-worker, fraud-scorer, analytics' : ''}`, since());
   const seed = `run-${Date.now()}`;
   const sent = generatePayments(count, seed);
   const tPay = performance.now();
@@ -155,23 +199,31 @@ async function main(): Promise<void> {
   detail(`checkout sent ${summary?.sent ?? 0} payments in ${(payMs / 1000).toFixed(1)} s (${Math.round((summary?.sent ?? 0) / (payMs / 1000))}/s, 8 in flight), each with card.number, card.cvv and customer.ssn sealed`);
   let poison: ReturnType<typeof poisonRecords> = [];
   if (broker) {
-    const docs = generatePayments(POISON_COUNT, `${seed}-poison`).map((p) => ({ type: 'payment.authorized', id: `poison-${p.id}`, card: { number: p.card.number, last4: p.card.number.slice(-4) }, customer: { name: p.customer.name, ssn: p.customer.ssn } }));
-    poison = poisonRecords(keys.services, topic, EVENT_POLICY, docs as unknown as JsonValue[]);
+    const docs = generatePayments(8, `${seed}-poison`).map((p) => ({ type: 'payment.authorized', id: `poison-${p.id}`, merchant: p.merchant, amount: p.amount, card: { number: p.card.number, last4: p.card.number.slice(-4) }, customer: { name: p.customer.name, ssn: p.customer.ssn } }));
+    poison = poisonRecords({ pci: keys.pciPublic, pii: keys.pii }, topic, EVENT_POLICY, docs as unknown as JsonValue[]);
     await publishRaw(broker.brokers, topic, poison);
     detail(`${poison.length} poison records published straight to ${topic}: ${poison.map((p) => p.key.replace('poison-', '')).join(', ')}`);
   }
-  const paymentStats = (await (await fetch(`${paymentsUrl}/stats`)).json()) as { received: number; fieldsDecrypted: number; authorized: number; published: number; refusedByCode: Record<string, number> };
+  const paymentStats = (await (await fetch(`${paymentsUrl}/stats`)).json()) as PaymentsApiStats;
 
-  let ledgerStats: { appended: number; verified: number; decrypted: number; deadLettered: number; deadLetteredByCode: Record<string, number> } | undefined;
-  if (ledger) {
+  const consumerStats = new Map<ConsumerName, ConsumerStats>();
+  const handedOn = (name: ConsumerName): number => poison.filter((p) => p.expected[name] === null).length;
+  if (broker) {
     const until = Date.now() + 60_000;
-    for (;;) {
-      ledgerStats = (await (await fetch(`${String(ledger.ready.url)}/stats`)).json()) as typeof ledgerStats;
-      if (ledgerStats!.appended >= paymentStats.published && ledgerStats!.deadLettered >= poison.length) break;
-      if (Date.now() > until) break;
-      await new Promise((r) => setTimeout(r, 100));
+    for (const [name, child] of consumers) {
+      for (;;) {
+        const st = (await (await fetch(`${String(child.ready.url)}/stats`)).json()) as ConsumerStats;
+        consumerStats.set(name, st);
+        if (st.handled + st.deadLettered >= paymentStats.published + poison.length || Date.now() > until) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
-    detail(`ledger-worker appended ${ledgerStats!.appended} and dead-lettered ${ledgerStats!.deadLettered}`);
+    detail(CONSUMERS.map((n) => `${n} handled ${consumerStats.get(n)!.handled} and dead-lettered ${consumerStats.get(n)!.deadLettered}`).join('; '));
+    const own = paymentStats.ownEventCheck;
+    checks.add('payments-api cannot open its own card numbers', !!own && own.stayedSealed.join() === 'card.number' && own.opened.join() === 'customer.ssn',
+      own
+        ? `payments-api tried to open its own event ${own.id} with its keys: ${own.opened.join(', ') || 'nothing'} opened (pii, shared key); ${own.stayedSealed.join(', ') || 'nothing'} stayed sealed (pci: it holds the public key only, no decryption key)`
+        : 'payments-api did not report opening its own event');
   }
 
   // ── Gateway ───────────────────────────────────────────────────────────────
@@ -189,16 +241,23 @@ async function main(): Promise<void> {
   }
 
   let raw: Map<string, RawRecord[]> | undefined;
-  if (broker && ledgerStats) {
-    raw = await readRaw(broker.brokers, { [topic]: paymentStats.published + poison.length, [dlqTopic]: poison.length });
+  const dlqTopic = (name: ConsumerName): string => `${topic}${ROLES[name].dlqSuffix}`;
+  const expectedDead = (name: ConsumerName): Poison[] => poison.filter((p) => p.expected[name] !== null);
+  if (broker && consumerStats.size > 0) {
+    raw = await readRaw(broker.brokers, { [topic]: paymentStats.published + poison.length, ...Object.fromEntries(CONSUMERS.map((n) => [dlqTopic(n), expectedDead(n).length])) });
     const rec = raw.get(topic)![0];
     if (rec) {
       section(`A Kafka record as the broker holds it (${topic}, offset ${rec.offset}, read raw)`);
       say(`    key: ${rec.key}   headers: ${Object.entries(rec.headers).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-      const doc = JSON.parse(rec.value.toString('utf8')) as { card: { number: string } };
+      const doc = JSON.parse(rec.value.toString('utf8')) as { id: string; card: { number: string }; customer: { ssn: string } };
       block(JSON.stringify(doc, null, 2));
-      say(dim(`    card.number token header: ${JSON.stringify(decodeProtectedHeader(doc.card.number))}`));
-      say(dim(`    wsc = the topic binding, base64url(SHA-256('[["topic","${topic}"]]')[0..16]) = ${contextDigest({ topic })}; the CVV is not in the event at all`));
+      const header = (t: string): string => {
+        const { epk: _epk, ...h } = decodeProtectedHeader(t) as Record<string, unknown>;
+        return JSON.stringify(h);
+      };
+      say(dim(`    card.number token header (pci): ${header(doc.card.number)} + its epk`));
+      say(dim(`    customer.ssn token header (pii): ${header(doc.customer.ssn)}`));
+      say(dim(`    wsc = the topic and the event id, base64url(SHA-256('[["$id","\\"${doc.id}\\""],["topic","${topic}"]]')[0..16]) = ${contextDigest({ topic, $id: JSON.stringify(doc.id) })}; the CVV is not in the event at all`));
     }
   }
 
@@ -209,40 +268,73 @@ async function main(): Promise<void> {
     ['opened by payments-api', paymentStats.received, `${paymentStats.fieldsDecrypted} fields`],
     ['authorized', paymentStats.authorized],
   ];
-  if (broker && ledgerStats) {
-    const dlqCodes = Object.entries(ledgerStats.deadLetteredByCode).map(([c, n]) => `${c} ${n}`).join(', ');
+  if (broker && consumerStats.size > 0) {
     rows.push(
-      [`published to ${topic}`, paymentStats.published],
+      [`published to ${topic}`, paymentStats.published, 'card.number sealed for pci, customer.ssn for pii'],
       ['poison records published', poison.length],
-      ['opened by ledger-worker', ledgerStats.decrypted],
-      ['appended to the ledger', ledgerStats.appended, `${ledgerStats.verified} verified (Luhn + last4)`],
-      ['dead-lettered', ledgerStats.deadLettered, dlqCodes],
     );
   }
   table(rows);
+  if (broker && consumerStats.size > 0) {
+    say();
+    const byPath = (counts: Record<string, number>): string => Object.entries(counts).map(([p, n]) => `${p} ${n}`).join(', ') || '-';
+    grid(['consumer', 'keys', 'handled', 'opened', 'left sealed', 'dead-lettered'],
+      CONSUMERS.map((n) => {
+        const st = consumerStats.get(n)!;
+        return [n, ROLES[n].holds, st.handled, byPath(st.openedByPath), byPath(st.sealedByPath), st.deadLettered];
+      }), new Set([2, 5]));
+    const ledgerStats = consumerStats.get('ledger-worker')!;
+    say(dim(`    ledger: ${ledgerStats.appended ?? 0} appended, ${ledgerStats.verified ?? 0} verified (Luhn + last4 of the card number it opened)`));
+  }
   say();
   checks.add('checkout', summary?.sent === count && summary.authorized === count && checkout.code === 0,
     `checkout: ${summary?.authorized ?? 0}/${count} authorized${summary && Object.keys(summary.refused ?? {}).length > 0 ? `, refused ${JSON.stringify(summary.refused)}` : ''}`);
   checks.add('payments-api', paymentStats.received === count && paymentStats.fieldsDecrypted === 3 * count,
     `payments-api opened ${paymentStats.received} requests, ${paymentStats.fieldsDecrypted} sealed fields`);
-  if (broker && ledgerStats && raw) {
+  if (broker && consumerStats.size > 0 && raw) {
     checks.add('published', paymentStats.published === count, `${paymentStats.published}/${count} payment.authorized events published`);
-    checks.add('ledger', ledgerStats.decrypted === count && ledgerStats.appended === count && ledgerStats.verified === count,
-      `ledger-worker opened and appended ${ledgerStats.appended}/${count} events`);
-    const expected = Object.fromEntries(poison.map((p) => [p.expected, 1]));
-    const dlq = raw.get(dlqTopic)!;
-    const dlqOk = ledgerStats.deadLettered === poison.length && JSON.stringify(Object.fromEntries(Object.entries(ledgerStats.deadLetteredByCode).sort())) === JSON.stringify(Object.fromEntries(Object.entries(expected).sort()))
-      && dlq.length === poison.length && dlq.every((r) => poison.some((p) => p.key === r.key && p.value === r.value.toString('utf8') && p.expected === r.headers['wireseal-error']));
-    checks.add('dead letters', dlqOk, `${dlq.length}/${poison.length} poison records in ${dlqTopic}, byte for byte, each with its error code in wireseal-error`);
+    for (const name of CONSUMERS) {
+      const st = consumerStats.get(name)!;
+      const role = ROLES[name];
+      const skipped = poison.filter((p) => p.expected[name] === null);
+      const want = count + skipped.length;
+      const exact = (counts: Record<string, number>, paths: string[]): boolean => JSON.stringify(counts) === JSON.stringify(Object.fromEntries(paths.map((p) => [p, want])));
+      const ledgerOk = name !== 'ledger-worker' || (st.appended === want && st.verified === want);
+      checks.add(`${name}: opened its audience only`, st.handled === want && exact(st.openedByPath, role.opens) && exact(st.sealedByPath, role.leavesSealed) && ledgerOk,
+        `${name} (${role.audience ?? 'no keys'}): handled ${st.handled} = ${count} payments + ${skipped.length} poison it holds no key to check (${skipped.map((p) => p.key.replace('poison-', '')).join(', ') || '-'}); `
+        + `opened ${role.opens.join(', ') || 'nothing'}, left ${role.leavesSealed.join(' and ')} sealed, in every one${name === 'ledger-worker' ? `; ${st.appended} appended to the ledger, ${st.verified} verified` : ''}`);
+    }
+    for (const name of CONSUMERS) {
+      const st = consumerStats.get(name)!;
+      const want = expectedDead(name);
+      const dlq = raw.get(dlqTopic(name))!;
+      const codes: Record<string, number> = {};
+      for (const p of want) codes[p.expected[name]!] = (codes[p.expected[name]!] ?? 0) + 1;
+      const sorted = (o: Record<string, number>): string => JSON.stringify(Object.fromEntries(Object.entries(o).sort()));
+      const ok = st.deadLettered === want.length && sorted(st.deadLetteredByCode) === sorted(codes)
+        && dlq.length === want.length && dlq.every((r) => want.some((p) => p.key === r.key && p.value === r.value.toString('utf8') && p.expected[name] === r.headers['wireseal-error']));
+      checks.add(`${name}: dead letters`, ok, `${name}: ${dlq.length}/${want.length} poison records in ${dlqTopic(name)}, byte for byte, each with its code (${Object.entries(codes).map(([c, n]) => `${c} ${n}`).join(', ')})`);
+    }
   }
 
   // ── Leak check ────────────────────────────────────────────────────────────
   section('Leak check: are the card numbers or SSNs anywhere they should not be?');
   const needles: Needles = { cards: new Set(sent.map((p) => p.card.number)), ssns: new Set(sent.map((p) => p.customer.ssn)), ids: new Set(sent.map((p) => p.id)) };
   const secretsCount = needles.cards.size + needles.ssns.size;
-  const report = (where: string, r: ReturnType<typeof emptyScan>, what: string): void => {
+  const controls = (r: ScanResult): string => dim(`(control: ${r.controlsFound.size}/${needles.ids.size} payment ids found)`);
+  const report = (where: string, r: ScanResult, what: string): void => {
     checks.add(`leak: ${where}`, r.secretsFound.size === 0 && r.controlsFound.size === needles.ids.size,
-      `${where}: ${what}; ${r.secretsFound.size} of ${secretsCount} card numbers/SSNs found ${dim(`(control: ${r.controlsFound.size}/${needles.ids.size} payment ids found)`)}`);
+      `${where}: ${what}; ${r.secretsFound.size} of ${secretsCount} card numbers/SSNs found ${controls(r)}`);
+  };
+  /** A consumer's output: none of the other audience's values, all of its own (it opened them). */
+  const reportOutput = (name: ConsumerName, r: ScanResult, documents: number): void => {
+    const sets = { 'card numbers': [r.cardsFound, needles.cards.size], SSNs: [r.ssnsFound, needles.ssns.size] } as const;
+    const own = name === 'ledger-worker' ? 'card numbers' : name === 'fraud-scorer' ? 'SSNs' : undefined;
+    const forbidden = (Object.keys(sets) as Array<keyof typeof sets>).filter((k) => k !== own);
+    const ok = forbidden.every((k) => sets[k][0].size === 0) && (!own || sets[own][0].size === sets[own][1]) && r.controlsFound.size === needles.ids.size;
+    checks.add(`leak: ${name} output`, ok,
+      `${name} output: ${documents} handled documents; ${forbidden.map((k) => `${sets[k][0].size} of ${sets[k][1]} ${k}`).join(', ')} found`
+      + `${own ? ` (${sets[own][0].size}/${sets[own][1]} ${own} opened: its own audience)` : ''} ${controls(r)}`);
   };
   const wire = emptyScan();
   for (const r of tap.requests) scanBytes(r.body, needles, wire);
@@ -258,6 +350,10 @@ async function main(): Promise<void> {
     }
     const ledgerScan = scanBytes(fs.readFileSync(path.join(runDir, 'ledger.jsonl')), needles);
     report('ledger file', ledgerScan, 'the ledger keeps the last four digits only');
+    for (const name of CONSUMERS) {
+      const bytes = fs.readFileSync(handledFile(name));
+      reportOutput(name, scanBytes(bytes, needles), bytes.toString('utf8').split('\n').filter(Boolean).length);
+    }
   }
 }
 

@@ -68,3 +68,12 @@ export class Checks {
 export function block(text: string, indent = '    '): void {
   for (const line of text.split('\n')) say(`${indent}${line}`);
 }
+
+/** Prints a table with a header row; numeric columns (`right`) are right-aligned. */
+export function grid(header: readonly string[], rows: ReadonlyArray<readonly (string | number)[]>, right: ReadonlySet<number> = new Set()): void {
+  const cells = [header, ...rows].map((r) => r.map(String));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  say(`    ${dim(line(cells[0]!))}`);
+  for (const r of cells.slice(1)) say(`    ${line(r)}`);
+}

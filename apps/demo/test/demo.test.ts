@@ -21,6 +21,7 @@ function demo(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | nul
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'wireseal-demo-test-'));
 const CARD = /\b400000\d{10}\b/; // every generated card number is in this range
+const SSN = /"9\d\d-\d\d-\d{4}"/; // every generated SSN has an area number of 900-999
 
 const kafka = kafkaAvailable();
 
@@ -31,25 +32,55 @@ test('the whole demo, from a fresh key directory: every check passes and no card
     assert.equal(code, 0, out);
     assert.ok(ms < 120_000, `the demo took ${ms} ms`);
     assert.match(out, /keyset\.json created \(mode 0600\): primary kid demo-\d{4}-\d{2}/);
-    assert.equal(fs.statSync(path.join(dir, 'keyset.json')).mode & 0o777, 0o600);
-    assert.equal(fs.statSync(path.join(dir, 'gateway-keys.json')).mode & 0o777, 0o600);
+    assert.match(out, /pci \(card\.number\): .*pci-private\.json created \(mode 0600\): X25519 key pair pci-\d{4}-\d{2}, ledger-worker only/);
+    assert.match(out, /pci-public\.json created \(mode 0644\): its public key, payments-api seals with it and cannot open/);
+    assert.match(out, /pii \(customer\.ssn\): .*pii-keyset\.json created \(mode 0600\): shared key pii-\d{4}-\d{2}, payments-api and fraud-scorer; analytics holds no key/);
+    for (const [file, mode] of [['keyset.json', 0o600], ['gateway-keys.json', 0o600], ['pci-private.json', 0o600], ['pci-public.json', 0o644], ['pii-keyset.json', 0o600]] as const) {
+      assert.equal(fs.statSync(path.join(dir, file)).mode & 0o777, mode, file);
+    }
+    assert.ok(!('d' in (JSON.parse(fs.readFileSync(path.join(dir, 'pci-public.json'), 'utf8')) as { keys: object[] }).keys[0]!), 'a private key in the public file');
     // One request body and one Kafka record as they crossed the wire, tokens visible.
     assert.match(out, /A request body as it crossed the wire[\s\S]*"number": "eyJ[\w-]+\.[\w-]+\.[\w-]+\.[\w-]+\.[\w-]+"/);
     assert.match(out, /A Kafka record as the broker holds it[\s\S]*headers: event-type=payment\.authorized, wireseal=1/);
     assert.match(out, /"wsf":"card\.number","wsc":"[\w-]{22}"/);
-    // Counts.
+    assert.match(out, /card\.number token header \(pci\): \{"alg":"ECDH-ES\+A256KW","enc":"A256GCM","kid":"pci-\d{4}-\d{2}","wsf":"card\.number","wsc":"([\w-]{22})"\} \+ its epk\n\s+customer\.ssn token header \(pii\): \{"alg":"A256KW","enc":"A256GCM","kid":"pii-\d{4}-\d{2}","wsf":"customer\.ssn","wsc":"\1"\}/);
+    // payments-api seals card numbers it cannot open: it tried, with its own keys.
+    assert.match(out, /PASS {2}payments-api tried to open its own event pay_\w+ with its keys: customer\.ssn opened \(pii, shared key\); card\.number stayed sealed \(pci: it holds the public key only, no decryption key\)/);
+    // Counts, per consumer: what it handled, opened, left sealed and dead-lettered.
     assert.match(out, /sent by checkout\s+300\n/);
-    assert.match(out, /opened by ledger-worker\s+300\n/);
-    assert.match(out, /dead-lettered\s+5\s+ERR_DECRYPT 1, ERR_CONTEXT_MISMATCH 1, ERR_KEY_UNKNOWN 1, ERR_FIELD_MISMATCH 1, ERR_TOKEN_MALFORMED 1/);
-    // The leak check ran on the raw topic and the broker's disk, with working controls.
-    assert.match(out, /PASS {2}topic read raw: 305 records of payments\.authorized, no keys; 0 of 600 card numbers\/SSNs found \(control: 300\/300 payment ids found\)/);
+    assert.match(out, /published to payments\.authorized\s+300 /);
+    assert.match(out, /poison records published\s+7\n/);
+    assert.match(out, /ledger-worker\s+pci \(X25519 private key\)\s+301\s+card\.number 301\s+customer\.ssn 301\s+6\n/);
+    assert.match(out, /fraud-scorer\s+pii \(shared key\)\s+302\s+customer\.ssn 302\s+card\.number 302\s+5\n/);
+    assert.match(out, /analytics\s+none\s+306\s+-\s+card\.number 306, customer\.ssn 306\s+1\n/);
+    assert.match(out, /ledger: 301 appended, 301 verified/);
+    assert.match(out, /PASS {2}ledger-worker \(pci\): handled 301 = 300 payments \+ 1 poison it holds no key to check \(tampered-ssn\); opened card\.number, left customer\.ssn sealed/);
+    assert.match(out, /PASS {2}fraud-scorer \(pii\): handled 302 = 300 payments \+ 2 poison it holds no key to check \(tampered-card, card-from-other-event\); opened customer\.ssn, left card\.number sealed/);
+    assert.match(out, /PASS {2}analytics \(no keys\): handled 306 = 300 payments \+ 6 poison .*; opened nothing, left card\.number and customer\.ssn sealed/);
+    // Each consumer dead-letters what its keys let it check, to its own dead-letter topic.
+    assert.match(out, /PASS {2}ledger-worker: 6\/6 poison records in payments\.authorized\.dlq, byte for byte, each with its code \(ERR_DECRYPT 1, ERR_CONTEXT_MISMATCH 2, ERR_KEY_UNKNOWN 1, ERR_ALG_UNSUPPORTED 1, ERR_TOKEN_MALFORMED 1\)/);
+    assert.match(out, /PASS {2}fraud-scorer: 5\/5 poison records in payments\.authorized\.fraud-scorer\.dlq, byte for byte, each with its code \(ERR_DECRYPT 1, ERR_CONTEXT_MISMATCH 1, ERR_KEY_UNKNOWN 1, ERR_ALG_UNSUPPORTED 1, ERR_TOKEN_MALFORMED 1\)/);
+    assert.match(out, /PASS {2}analytics: 1\/1 poison records in payments\.authorized\.analytics\.dlq, byte for byte, each with its code \(ERR_TOKEN_MALFORMED 1\)/);
+    // The leak check ran on the raw topic, the broker's disk and each consumer's output, with working controls.
+    assert.match(out, /PASS {2}topic read raw: 307 records of payments\.authorized, no keys; 0 of 600 card numbers\/SSNs found \(control: 300\/300 payment ids found\)/);
     assert.match(out, /PASS {2}broker log dir: \d+ files, [\d.]+ MiB under .*; 0 of 600 card numbers\/SSNs found \(control: 300\/300 payment ids found\)/);
+    assert.match(out, /PASS {2}ledger-worker output: 301 handled documents; 0 of 300 SSNs found \(300\/300 card numbers opened: its own audience\) \(control: 300\/300 payment ids found\)/);
+    assert.match(out, /PASS {2}fraud-scorer output: 302 handled documents; 0 of 300 card numbers found \(300\/300 SSNs opened: its own audience\) \(control: 300\/300 payment ids found\)/);
+    assert.match(out, /PASS {2}analytics output: 306 handled documents; 0 of 300 card numbers, 0 of 300 SSNs found \(control: 300\/300 payment ids found\)/);
     assert.match(out, /PASS {2}config v2 \(keyId partner-acme-2, no restart\): old key → 400 ERR_KEY_UNKNOWN, new key → 201/);
-    assert.match(out, /PASS — all 13 checks passed in [\d.]+ s/);
+    assert.match(out, /PASS — all 21 checks passed in [\d.]+ s/);
     assert.doesNotMatch(out, /FAIL/);
     assert.doesNotMatch(out, CARD);
     const ledger = fs.readFileSync(path.join(dir, 'run', 'ledger.jsonl'), 'utf8').trim().split('\n');
-    assert.equal(ledger.length, 300);
+    assert.equal(ledger.length, 301);
+    // The outputs themselves, checked here too: the fraud scorer's and analytics' hold no card number, the ledger's no SSN.
+    const output = (name: string): string => fs.readFileSync(path.join(dir, 'run', `${name}.handled.jsonl`), 'utf8');
+    assert.doesNotMatch(output('fraud-scorer'), CARD);
+    assert.doesNotMatch(output('analytics'), CARD);
+    assert.doesNotMatch(output('analytics'), SSN);
+    assert.doesNotMatch(output('ledger-worker'), SSN);
+    assert.match(output('ledger-worker'), CARD); // it did open its own audience
+    assert.match(output('fraud-scorer'), SSN);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -86,6 +117,24 @@ test('--secrets-manager: the services read their keys from a local Secrets Manag
       const log = fs.readFileSync(path.join(dir, 'run', `${service}.log`), 'utf8');
       assert.match(log, new RegExp(`"event":"keys-loaded","source":"secrets-manager","primaryKid":"${kid}`), service);
     }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--secrets-manager with Kafka: each service reads its event audiences from their own secrets, of the kind it must hold', { skip: !kafka.ok ? kafka.reason : !sm.ok ? sm.reason : false }, () => {
+  const dir = tmp();
+  try {
+    const { code, out } = demo(['--dir', dir, '--count', '20', '--secrets-manager']);
+    assert.equal(code, 0, out);
+    assert.match(out, /and wireseal-demo\/pci-public, wireseal-demo\/pci-private, wireseal-demo\/pii for the event audiences/);
+    assert.match(out, /PASS — all 21 checks passed/);
+    const loaded = (service: string): string[] => fs.readFileSync(path.join(dir, 'run', `${service}.log`), 'utf8').split('\n').filter((l) => l.includes('"keys-loaded"') && l.includes('"audience"'))
+      .map((l) => { const e = JSON.parse(l) as { source: string; audience: string; kind: string }; return `${e.source} ${e.audience} ${e.kind}`; }).sort();
+    assert.deepEqual(loaded('payments-api'), ['secrets-manager pci public', 'secrets-manager pii shared']);
+    assert.deepEqual(loaded('ledger-worker'), ['secrets-manager pci private']);
+    assert.deepEqual(loaded('fraud-scorer'), ['secrets-manager pii shared']);
+    assert.deepEqual(loaded('analytics'), []);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,21 +1,23 @@
 /**
- * Publishes `payment.authorized` events with the PII fields sealed. The
- * topic is bound into every token (`wsc`), so a record copied into another
- * topic does not open. The CVV is not in the event at all: it is never kept
+ * Publishes `payment.authorized` events with the card number and SSN sealed,
+ * each for its audience (`@wireseal-apps/shared/payment-events`): the card
+ * number to the `pci` audience's X25519 public key, which payments-api holds
+ * without the private half, so it cannot open its own events; the SSN under
+ * the `pii` shared key. The topic and the event id are bound into every token
+ * (`wsc`), so a record copied into another topic, or a token into another
+ * event, does not open. The CVV is not in the event at all: it is never kept
  * after authorization.
  */
-import type { KeySource } from '@wireseal/core';
-import { createKafkaCodec, wiresealProducer } from '@wireseal/kafka';
-import type { KafkaCodec, KafkaCodecEvent, WiresealProducer } from '@wireseal/kafka';
+import { FieldPolicy, decryptFields } from '@wireseal/core';
+import type { FieldKeys, JsonValue } from '@wireseal/core';
+import { createKafkaCodec } from '@wireseal/kafka';
+import type { JsonDocument, KafkaCodec, KafkaCodecEvent } from '@wireseal/kafka';
+import { EVENT_POLICY, PAYMENTS_TOPIC } from '@wireseal-apps/shared/payment-events';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Admin } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import type { PaymentRequest } from './validate.ts';
 
-/** The agreed-upon encrypted attributes of a `payment.authorized` event. */
-export const EVENT_POLICY: readonly string[] = Object.freeze(['card.number', 'customer.ssn']);
-
-/** Default topic of `payment.authorized` events. */
-export const PAYMENTS_TOPIC = 'payments.authorized';
+export { EVENT_POLICY, PAYMENTS_TOPIC };
 
 /** A `payment.authorized` event (plaintext, before sealing). */
 export type PaymentAuthorized = {
@@ -33,6 +35,12 @@ export type PaymentAuthorized = {
 export interface PaymentsKafkaOptions {
   /** Bootstrap brokers, e.g. `['127.0.0.1:9092']`. */
   brokers: string[];
+  /**
+   * The events' keyring: `{ pci: publicKeys, pii: piiKeys }` (key sets or
+   * providers). Give `pci` a `PublicKeySet`: payments-api seals card numbers
+   * for the ledger and cannot read them back.
+   */
+  keys: FieldKeys;
   /** Topic of `payment.authorized` events. Default `payments.authorized`. */
   topic?: string;
   /** kafkajs client id. Default `payments-api`. */
@@ -41,11 +49,24 @@ export interface PaymentsKafkaOptions {
   onEvent?: (event: KafkaCodecEvent) => void;
 }
 
+/** What payments-api could open of an event it sealed, with its own keys, as the core reports it. */
+export interface OwnEventCheck {
+  /** The event's id. */
+  id: string;
+  /** Paths it opened (audiences it holds a decryption key for). */
+  opened: string[];
+  /** Paths that stayed sealed: audiences it holds no decryption key for (public keys only, or none). */
+  stayedSealed: string[];
+}
+
 /** A connected publisher. */
 export interface EventPublisher {
   readonly topic: string;
   readonly codec: KafkaCodec;
-  publish(event: PaymentAuthorized): Promise<void>;
+  /** Seals and publishes; resolves with the record value as it went to the broker. */
+  publish(event: PaymentAuthorized): Promise<string>;
+  /** Tries to open a record value this publisher sealed, with its own keyring. */
+  tryOpen(value: string): OwnEventCheck;
   close(): Promise<void>;
 }
 
@@ -55,7 +76,9 @@ async function ensureTopic(admin: Admin, topic: string): Promise<void> {
 }
 
 /** Connects a sealing producer and makes sure the topic exists. */
-export async function connectPublisher(keys: KeySource, options: PaymentsKafkaOptions): Promise<EventPublisher> {
+export async function connectPublisher(options: PaymentsKafkaOptions): Promise<EventPublisher> {
+  const { keys } = options;
+  const eventPolicy = FieldPolicy.parse(EVENT_POLICY);
   const topic = options.topic ?? PAYMENTS_TOPIC;
   const kafka = new Kafka({ clientId: options.clientId ?? 'payments-api', brokers: options.brokers, logLevel: logLevel.NOTHING });
   const codec = createKafkaCodec({
@@ -70,17 +93,22 @@ export async function connectPublisher(keys: KeySource, options: PaymentsKafkaOp
   } finally {
     await admin.disconnect();
   }
-  const producer: WiresealProducer = wiresealProducer(kafka.producer({ allowAutoTopicCreation: false }), codec);
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   return {
     topic,
     codec,
-    async publish(event: PaymentAuthorized): Promise<void> {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: [{ key: event.id, value: event, headers: { 'event-type': event.type } }],
-      });
+    async publish(event: PaymentAuthorized): Promise<string> {
+      // codec.encode is what wiresealProducer(producer, codec).send does per message; called here
+      // so that the sealed bytes that went to the broker are at hand for tryOpen.
+      const message = codec.encode(topic, { key: event.id, value: event as unknown as JsonDocument, headers: { 'event-type': event.type } });
+      await producer.send({ topic, acks: -1, messages: [message] });
+      return String(message.value);
+    },
+    tryOpen(value: string): OwnEventCheck {
+      const result = decryptFields(keys, JSON.parse(value) as JsonValue, eventPolicy, { context: { topic } });
+      const doc = result.doc as { id?: unknown };
+      return { id: String(doc.id), opened: [...result.decrypted], stayedSealed: [...result.sealed] };
     },
     async close(): Promise<void> {
       await producer.disconnect();

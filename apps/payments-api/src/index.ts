@@ -8,6 +8,6 @@
 export { PAYMENT_POLICY, startPaymentsApi } from './server.ts';
 export type { PaymentsApi, PaymentsApiOptions, PaymentsApiStats } from './server.ts';
 export { EVENT_POLICY, PAYMENTS_TOPIC, authorizedEvent } from './events.ts';
-export type { PaymentAuthorized, PaymentsKafkaOptions } from './events.ts';
+export type { EventPublisher, OwnEventCheck, PaymentAuthorized, PaymentsKafkaOptions } from './events.ts';
 export { ibanValid, invalidPaymentPaths } from './validate.ts';
 export type { PaymentRequest } from './validate.ts';

@@ -2,8 +2,10 @@
  * payments-api: a Fastify service. `POST /payments` takes field-sealed
  * payments (wireseal opens `card.number`, `card.cvv`, `customer.ssn` before
  * the handler runs, and refuses anything that does not open with a
- * problem+json), validates them, publishes `payment.authorized` with the PII
- * sealed for the topic, and answers 201. `POST /payouts` is a plaintext
+ * problem+json), validates them, publishes `payment.authorized` with the card
+ * number and SSN sealed for their audiences and the topic, and answers 201.
+ * With the first event it tries to open what it sealed, with its own keys:
+ * the card number stays sealed (it holds the pci audience's public key only). `POST /payouts` is a plaintext
  * internal route meant to sit behind the gateway, which does the sealing.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,7 +13,7 @@ import Fastify from 'fastify';
 import type { FastifyReply } from 'fastify';
 import type { KeySource } from '@wireseal/core';
 import { wiresealFastify } from '@wireseal/http/fastify';
-import type { EventPublisher, PaymentsKafkaOptions } from './events.ts';
+import type { EventPublisher, OwnEventCheck, PaymentsKafkaOptions } from './events.ts';
 import { authorizedEvent, connectPublisher } from './events.ts';
 import type { PaymentRequest } from './validate.ts';
 import { ibanValid, invalidPaymentPaths } from './validate.ts';
@@ -21,13 +23,13 @@ export const PAYMENT_POLICY: readonly string[] = Object.freeze(['card.number', '
 
 /** Options for {@link startPaymentsApi}. */
 export interface PaymentsApiOptions {
-  /** The shared key set or its provider (await its `ready()` first). */
+  /** The key set shared with checkout for the sealed request fields, or its provider (await its `ready()` first). */
   keys: KeySource;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (a free port). */
   port?: number;
-  /** Publish `payment.authorized` to Kafka; without it nothing is published (the HTTP-only demo). */
+  /** Publish `payment.authorized` to Kafka, sealed with `kafka.keys` (a keyring); without it nothing is published (the HTTP-only demo). */
   kafka?: PaymentsKafkaOptions;
   /** Receives operational events (wireseal failures by code, publish failures); never plaintext. */
   onEvent?: (event: Record<string, unknown>) => void;
@@ -48,6 +50,8 @@ export interface PaymentsApiStats {
   refusedByCode: Record<string, number>;
   /** Requests to POST /payouts (the gateway's upstream). */
   payouts: number;
+  /** Its attempt to open the first event it published, with its own keys (null before the first event). */
+  ownEventCheck: OwnEventCheck | null;
 }
 
 /** A running payments-api. */
@@ -69,14 +73,24 @@ function problem(reply: FastifyReply, status: number, code: string, title: strin
 /** Starts payments-api on loopback; resolves once it listens (and the Kafka producer is connected). */
 export async function startPaymentsApi(options: PaymentsApiOptions): Promise<PaymentsApi> {
   const emit = options.onEvent ?? (() => {});
-  const stats: PaymentsApiStats = { received: 0, fieldsDecrypted: 0, authorized: 0, invalid: 0, published: 0, publishFailed: 0, refusedByCode: {}, payouts: 0 };
+  const stats: PaymentsApiStats = { received: 0, fieldsDecrypted: 0, authorized: 0, invalid: 0, published: 0, publishFailed: 0, refusedByCode: {}, payouts: 0, ownEventCheck: null };
   let publisher: EventPublisher | undefined;
   if (options.kafka) {
-    publisher = await connectPublisher(options.keys, {
+    publisher = await connectPublisher({
       ...options.kafka,
       onEvent: (e) => emit({ event: `kafka-${e.type}`, topic: e.topic, code: 'error' in e ? e.error.code : undefined }),
     });
   }
+
+  /** Opens one of its own events with its own keys, to show (and log) what it cannot read. */
+  const checkOwnEvent = (pub: EventPublisher, sealed: string): void => {
+    try {
+      stats.ownEventCheck = pub.tryOpen(sealed);
+      emit({ event: 'own-event-open', ...stats.ownEventCheck });
+    } catch (err) {
+      emit({ event: 'own-event-open-failed', code: (err as { code?: string }).code ?? 'ERR_INTERNAL' });
+    }
+  };
 
   const app = Fastify({ logger: false });
   await app.register(wiresealFastify, {
@@ -99,8 +113,9 @@ export async function startPaymentsApi(options: PaymentsApiOptions): Promise<Pay
     const authorizationCode = randomBytes(4).toString('hex').toUpperCase();
     if (publisher) {
       try {
-        await publisher.publish(authorizedEvent(payment, authorizationCode));
+        const sealed = await publisher.publish(authorizedEvent(payment, authorizationCode));
         stats.published++;
+        if (!stats.ownEventCheck) checkOwnEvent(publisher, sealed);
       } catch (err) {
         stats.publishFailed++;
         emit({ event: 'publish-failed', error: (err as Error).name });

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FieldPolicy, KeySet, contextDigest, decodeProtectedHeader, decryptFields, encryptFields } from '@wireseal/core';
+import { FieldPolicy, KeySet, PrivateKeySet, PublicKeySet, contextDigest, decodeProtectedHeader, decryptFields, encryptFields } from '@wireseal/core';
 import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { createFetch } from '@wireseal/http/fetch';
 import { kafkaAvailable, startKafka } from '@wireseal-tooling/local-kafka';
@@ -97,16 +97,20 @@ describe('publishing payment.authorized to Kafka', { skip: avail.ok ? false : av
   let broker: Awaited<ReturnType<typeof startKafka>>;
   let api: PaymentsApi;
   const topic = 'payments.authorized.test';
+  // The event keyring: pci sealed to an X25519 key whose private half only the ledger holds; pii shared.
+  const pciReader = PrivateKeySet.generate({ kid: 'pci-test', type: 'X25519' });
+  const pciWriter = PublicKeySet.of(pciReader);
+  const pii = KeySet.generate({ kid: 'pii-test' });
   before(async () => {
     broker = await startKafka();
-    api = await startPaymentsApi({ keys, kafka: { brokers: broker.brokers, topic } });
+    api = await startPaymentsApi({ keys, kafka: { brokers: broker.brokers, topic, keys: { pci: pciWriter, pii } } });
   });
   after(async () => {
     await api?.stop();
     await broker?.stop();
   });
 
-  test('events carry the card number and SSN sealed for the topic, no CVV, the rest readable', async () => {
+  test('events carry the card number sealed for pci and the SSN for pii, bound to the topic and the event id; no CVV, the rest readable', async () => {
     const sfetch = createFetch({ keys, mode: 'fields', policy: PAYMENT_POLICY });
     const sent = [1, 2, 3, 4, 5].map((i) => payment(i, ['4000001234567899', '4000000000000002', '4000001111111118', '4000000000000010', '4000000000000028'][i - 1]));
     for (const p of sent) {
@@ -132,27 +136,44 @@ describe('publishing payment.authorized to Kafka', { skip: avail.ok ? false : av
     });
     await consumer.disconnect();
 
-    const wsc = contextDigest({ topic });
     const eventPolicy = FieldPolicy.parse(EVENT_POLICY);
+    const docs = records.map((r) => JSON.parse(r.value) as { card: { number: string; cvv?: string; last4: string }; customer: { ssn: string }; amount: { value: number } });
     for (const [i, r] of records.entries()) {
       const p = sent[i]!;
+      const doc = docs[i]!;
       assert.equal(r.key, p.id);
       assert.equal(r.headers.wireseal, '1');
       assert.equal(r.headers['event-type'], 'payment.authorized');
       assert.ok(!r.value.includes(p.card.number) && !r.value.includes(p.customer.ssn), 'plaintext PII in a record');
-      const doc = JSON.parse(r.value);
       assert.equal(doc.card.cvv, undefined);
       assert.equal(doc.card.last4, p.card.number.slice(-4));
       assert.equal(doc.amount.value, p.amount.value);
-      for (const path of ['card.number', 'customer.ssn']) {
-        const token = path === 'card.number' ? doc.card.number : doc.customer.ssn;
-        const h = decodeProtectedHeader(token);
-        assert.deepEqual([h.wsf, h.wsc, h.kid], [path, wsc, 'payments-test']);
-      }
-      const opened = decryptFields(keys, doc, eventPolicy, { context: { topic } }).doc as { card: { number: string }; customer: { ssn: string } };
-      assert.equal(opened.card.number, p.card.number);
-      assert.equal(opened.customer.ssn, p.customer.ssn);
-      assert.throws(() => decryptFields(keys, doc, eventPolicy, { context: { topic: 'elsewhere' } }), (e: { code?: string }) => e.code === 'ERR_CONTEXT_MISMATCH');
+      const wsc = contextDigest({ topic, $id: JSON.stringify(p.id) }); // the topic, and the event id (bind)
+      const card = decodeProtectedHeader(doc.card.number);
+      assert.deepEqual([card.alg, card.wsf, card.wsc, card.kid], ['ECDH-ES+A256KW', 'card.number', wsc, 'pci-test']);
+      const ssn = decodeProtectedHeader(doc.customer.ssn);
+      assert.deepEqual([ssn.wsf, ssn.wsc, ssn.kid], ['customer.ssn', wsc, 'pii-test']);
+
+      // Each reader opens its own audience; the other field reaches it as the token it was.
+      const ledger = decryptFields({ pci: pciReader }, doc, eventPolicy, { context: { topic } });
+      assert.equal((ledger.doc as typeof doc).card.number, p.card.number);
+      assert.equal((ledger.doc as typeof doc).customer.ssn, doc.customer.ssn);
+      assert.deepEqual(ledger.sealed, ['customer.ssn']);
+      const fraud = decryptFields({ pii }, doc, eventPolicy, { context: { topic } });
+      assert.equal((fraud.doc as typeof doc).customer.ssn, p.customer.ssn);
+      assert.deepEqual(fraud.sealed, ['card.number']);
+      // payments-api's own keyring (the pci public key) opens the SSN, never the card number.
+      const own = decryptFields({ pci: pciWriter, pii }, doc, eventPolicy, { context: { topic } });
+      assert.deepEqual([own.decrypted, own.sealed], [['customer.ssn'], ['card.number']]);
+      assert.equal((own.doc as typeof doc).card.number, doc.card.number);
+      assert.throws(() => decryptFields({ pci: pciReader, pii }, doc, eventPolicy, { context: { topic: 'elsewhere' } }), (e: { code?: string }) => e.code === 'ERR_CONTEXT_MISMATCH');
     }
+    // A card token copied into another event does not open there (bound to the event id).
+    const moved = structuredClone(docs[1]!);
+    moved.card.number = docs[0]!.card.number;
+    assert.throws(() => decryptFields({ pci: pciReader }, moved, eventPolicy, { context: { topic } }), (e: { code?: string }) => e.code === 'ERR_CONTEXT_MISMATCH');
+
+    // It tried to open its first event itself: the card number stayed sealed.
+    assert.deepEqual(api.stats().ownEventCheck, { id: sent[0]!.id, opened: ['customer.ssn'], stayedSealed: ['card.number'] });
   });
 });
