@@ -100,9 +100,9 @@ export function poisonRecords(keys: Keyring, topic: string, policyJson: FieldPol
     { key: 'poison-other-topic', value: JSON.stringify(sealed(docs[2]!, keys, 'payments.refunded')), expected: e('ERR_CONTEXT_MISMATCH', 'ERR_CONTEXT_MISMATCH', null) },
     { key: 'poison-card-from-other-event', value: JSON.stringify(moved), expected: e('ERR_CONTEXT_MISMATCH', null, null) },
     { key: 'poison-rogue-keys', value: JSON.stringify(sealed(docs[4]!, rogue)), expected: e('ERR_KEY_UNKNOWN', 'ERR_KEY_UNKNOWN', null) },
-    // Each token now sits under the other audience, whose keys are of another kind (X25519 vs a
-    // shared key): refused on its alg before its field binding is looked at.
-    { key: 'poison-swapped-fields', value: JSON.stringify(swapped), expected: e('ERR_ALG_UNSUPPORTED', 'ERR_ALG_UNSUPPORTED', null) },
+    // Each token now sits under the other audience's path: refused on its field binding (wsf),
+    // which is checked before the audience's algorithms and keys.
+    { key: 'poison-swapped-fields', value: JSON.stringify(swapped), expected: e('ERR_FIELD_MISMATCH', 'ERR_FIELD_MISMATCH', null) },
     { key: 'poison-not-json', value: '{"type":"payment.authorized", truncated', expected: e('ERR_TOKEN_MALFORMED', 'ERR_TOKEN_MALFORMED', 'ERR_TOKEN_MALFORMED') },
   ];
 }

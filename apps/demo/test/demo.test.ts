@@ -58,8 +58,8 @@ test('the whole demo, from a fresh key directory: every check passes and no card
     assert.match(out, /PASS {2}fraud-scorer \(pii\): handled 302 = 300 payments \+ 2 poison it holds no key to check \(tampered-card, card-from-other-event\); opened customer\.ssn, left card\.number sealed/);
     assert.match(out, /PASS {2}analytics \(no keys\): handled 306 = 300 payments \+ 6 poison .*; opened nothing, left card\.number and customer\.ssn sealed/);
     // Each consumer dead-letters what its keys let it check, to its own dead-letter topic.
-    assert.match(out, /PASS {2}ledger-worker: 6\/6 poison records in payments\.authorized\.dlq, byte for byte, each with its code \(ERR_DECRYPT 1, ERR_CONTEXT_MISMATCH 2, ERR_KEY_UNKNOWN 1, ERR_ALG_UNSUPPORTED 1, ERR_TOKEN_MALFORMED 1\)/);
-    assert.match(out, /PASS {2}fraud-scorer: 5\/5 poison records in payments\.authorized\.fraud-scorer\.dlq, byte for byte, each with its code \(ERR_DECRYPT 1, ERR_CONTEXT_MISMATCH 1, ERR_KEY_UNKNOWN 1, ERR_ALG_UNSUPPORTED 1, ERR_TOKEN_MALFORMED 1\)/);
+    assert.match(out, /PASS {2}ledger-worker: 6\/6 poison records in payments\.authorized\.dlq, byte for byte, each with its code \(ERR_DECRYPT 1, ERR_CONTEXT_MISMATCH 2, ERR_KEY_UNKNOWN 1, ERR_FIELD_MISMATCH 1, ERR_TOKEN_MALFORMED 1\)/);
+    assert.match(out, /PASS {2}fraud-scorer: 5\/5 poison records in payments\.authorized\.fraud-scorer\.dlq, byte for byte, each with its code \(ERR_DECRYPT 1, ERR_CONTEXT_MISMATCH 1, ERR_KEY_UNKNOWN 1, ERR_FIELD_MISMATCH 1, ERR_TOKEN_MALFORMED 1\)/);
     assert.match(out, /PASS {2}analytics: 1\/1 poison records in payments\.authorized\.analytics\.dlq, byte for byte, each with its code \(ERR_TOKEN_MALFORMED 1\)/);
     // The leak check ran on the raw topic, the broker's disk and each consumer's output, with working controls.
     assert.match(out, /PASS {2}topic read raw: 307 records of payments\.authorized, no keys; 0 of 600 card numbers\/SSNs found \(control: 300\/300 payment ids found\)/);

@@ -86,3 +86,21 @@ describe('public-key audiences: misuse', () => {
     expect(codeOf(() => decryptFields(reader, { a: forged }, p))).toBe('ERR_TOKEN_MALFORMED');
   });
 });
+
+describe('a token moved under another audience\'s path', () => {
+  it('is ERR_FIELD_MISMATCH even when the two audiences use different kinds of keys (the path is checked before the algorithm)', () => {
+    const pciReader = PrivateKeySet.generate({ kid: 'pci-x', type: 'X25519' });
+    const piiKeys = KeySet.generate({ kid: 'pii-s' });
+    const p = FieldPolicy.parse({ audiences: { pci: ['card.number'], pii: ['customer.ssn'] } });
+    const s = encryptFields({ pci: PublicKeySet.of(pciReader), pii: piiKeys }, { card: { number: '4111' }, customer: { ssn: '078' } }, p) as { card: { number: string }; customer: { ssn: string } };
+    const cardAtPii = { ...s, customer: { ssn: s.card.number } };
+    expect(codeOf(() => decryptFields({ pii: piiKeys }, cardAtPii, p))).toBe('ERR_FIELD_MISMATCH');
+    const ssnAtPci = { ...s, card: { number: s.customer.ssn } };
+    expect(codeOf(() => decryptFields({ pci: pciReader }, ssnAtPci, p))).toBe('ERR_FIELD_MISMATCH');
+    // At its own path, a token of the wrong kind for the audience is still refused by the allow-list.
+    const q = FieldPolicy.parse({ audiences: { pci: ['a'] } });
+    const shared = encryptFields({ pci: piiKeys }, { a: 1 }, q);
+    expect(codeOf(() => decryptFields({ pci: pciReader }, shared, q))).toBe('ERR_ALG_UNSUPPORTED');
+    expect(codeOf(() => decryptFields({ pci: piiKeys }, encryptFields({ pci: piiKeys }, { a: 1 }, q), q, { token: { algorithms: ['dir'] } }))).toBe('ERR_ALG_UNSUPPORTED');
+  });
+});

@@ -18,7 +18,7 @@ import type { SymmetricAlg } from '../token/header.ts';
 import { keyFor } from '../token/key-management.ts';
 import type { OpenOptions } from '../token/options.ts';
 import type { KnownHeader, ParsedToken } from '../token/parse.ts';
-import { parseToken } from '../token/parse.ts';
+import { checkAlgorithms, parseToken } from '../token/parse.ts';
 import { publicUnwrap } from '../token/public-key.ts';
 import type { AudienceKeySet } from './keyring.ts';
 import { Binder } from './bind.ts';
@@ -33,6 +33,8 @@ import { looksLikeToken, shapeError, walk } from './walk.ts';
 
 /** What a private-key audience accepts: the public-key field algorithms. */
 const PUBLIC_ALGS = ['RSA-OAEP-256', 'ECDH-ES+A256KW'] as unknown as readonly SymmetricAlg[];
+/** What a field token is parsed with, before its path and its audience's allow-list are checked. */
+const ANY_FIELD_ALGS = ['A256KW', 'dir', 'RSA-OAEP-256', 'ECDH-ES+A256KW'] as unknown as readonly SymmetricAlg[];
 
 /** The header of the last token opened at each policy path: the next document's token there most likely has the same. */
 const lastTokenAt = new WeakMap<FieldPath, KnownHeader>();
@@ -59,6 +61,7 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
   const tokenOptions: OpenOptions = { ...options.token };
   if (options.context !== undefined) tokenOptions.context = options.context;
   const publicOptions: OpenOptions = { ...tokenOptions, algorithms: PUBLIC_ALGS };
+  const parseOptions: OpenOptions = { ...tokenOptions, algorithms: ANY_FIELD_ALGS };
   // Public-key content keys of this document, by private key and encrypted key (+ epk): one key agreement each.
   const publicCeks = new Map<AsymmetricEntry, Map<string, Uint8Array>>();
   const required = requiredPaths(policy, options.requireMatch);
@@ -110,12 +113,14 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
         }
         const set = keySet;
         try {
-          const parsed = parseToken(value, set instanceof KeySet ? tokenOptions : publicOptions, prev, lastOfPath);
+          const parsed = parseToken(value, parseOptions, prev, lastOfPath);
           prev = parsed;
           // Refused before anything is decrypted: a token from another path (another audience's, say) never opens here.
           if (parsed.header.wsf !== path.text) {
             throw new FieldMismatchError(parsed.header.wsf === undefined ? `token found at field "${path.text}" is not bound to a field` : `token is bound to field "${String(parsed.header.wsf).slice(0, 200)}" but was found at "${path.text}"`);
           }
+          // Then the audience's allow-list: shared keys A256KW/dir (or the caller's narrower list), private keys the public-key algorithms.
+          checkAlgorithms(parsed.header, set instanceof KeySet ? tokenOptions : publicOptions);
           if (set instanceof PrivateKeySet) {
             out = JSON.parse(decryptTextWith(engine, publicCek(set, parsed), parsed));
             checkClaims(parsed.header, claimOptions, engine, binder.wsc(path, box.v, indices));
