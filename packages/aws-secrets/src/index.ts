@@ -29,4 +29,6 @@ export type {
   AudienceKindOf,
   AudienceSetOf,
 } from './keyring.ts';
+export { observeKeySource } from './metrics.ts';
+export type { ObservableKeySource, ObserveKeySourceOptions, KeySourceObservation } from './metrics.ts';
 export type { SecretsManagerClientLike, SecretKind, SecretKindSets, VersionStage } from './secret.ts';

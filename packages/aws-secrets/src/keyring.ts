@@ -19,7 +19,7 @@ const AUDIENCE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 /** Options an audience may set for itself, overriding the keyring's. */
 export type SecretsManagerSharedOptions = Pick<
   SecretsManagerKeyProviderOptions,
-  'client' | 'clientConfig' | 'refreshIntervalMs' | 'jitter' | 'maxStaleMs' | 'includePrevious' | 'requestTimeoutMs'
+  'client' | 'clientConfig' | 'refreshIntervalMs' | 'jitter' | 'maxStaleMs' | 'includePrevious' | 'requestTimeoutMs' | 'meterProvider'
 >;
 
 /** One audience of a {@link secretsManagerKeyring}: its secret, what the secret holds, and overrides. */
@@ -213,11 +213,12 @@ export function secretsManagerKeyring<const A extends SecretsManagerAudiences>(o
           maxStaleMs: a.maxStaleMs ?? options.maxStaleMs,
           includePrevious: a.includePrevious ?? options.includePrevious,
           requestTimeoutMs: a.requestTimeoutMs ?? options.requestTimeoutMs,
+          meterProvider: a.meterProvider ?? options.meterProvider,
           now: options.now,
           onError: (err, info) => options.onError?.(err, { ...info, audience: name, kind }),
           onRefresh: (info) => options.onRefresh?.({ ...info, audience: name, kind }),
         },
-        { who: `${who}: audience "${name}"`, label: `secret ${a.secretId} for audience "${name}"`, format: SECRET_FORMATS[kind] },
+        { who: `${who}: audience "${name}"`, label: `secret ${a.secretId} for audience "${name}"`, format: SECRET_FORMATS[kind], audience: name },
       );
       built.push([name, provider, a, kind]);
     }

@@ -7,11 +7,14 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import type { MeterProvider } from '@opentelemetry/api';
 import { KeySet, refreshingProvider } from '@wireseal/core';
 import type { AudienceKeySet, KeyProvider, RefreshingLoadContext, RefreshingStatus } from '@wireseal/core';
 import { KeySourceError } from '@wireseal/core/errors';
 import type { WiresealError } from '@wireseal/core/errors';
 import { safeCall } from '@wireseal/core/internal';
+import { observeKeySource } from './metrics.ts';
+import type { KeySourceObservation } from './metrics.ts';
 import { RETRY_BASE_MS } from './schedule.ts';
 import type { LoadedVersion, SecretFormat, SecretsManagerClientLike, VersionStage } from './secret.ts';
 import { SECRET_FORMATS, describeAwsError, describeSet, fetchVersion, isNotFound, parseVersion } from './secret.ts';
@@ -52,6 +55,13 @@ export interface SecretsManagerKeyProviderOptions {
   onRefresh?: (info: SecretsManagerRefreshInfo) => void;
   /** Clock in ms since the epoch, for staleness. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Where the key-source gauges go (`wireseal.keys.refresh_age`,
+   * `wireseal.keys.usable`, `wireseal.keys.loaded`; registered at the first
+   * `ready()`, removed by `close()`). Default: the global OpenTelemetry meter
+   * provider at that time, a no-op unless the application installs an SDK.
+   */
+  meterProvider?: MeterProvider;
 }
 
 /** What {@link SecretsManagerKeyProviderOptions.onRefresh} receives: ids, never key bytes. */
@@ -163,6 +173,8 @@ export interface SecretProviderSpec<K extends AudienceKeySet> {
   label: string;
   /** What the secret holds. */
   format: SecretFormat<K>;
+  /** The keyring audience the secret serves, for the gauges' `audience` attribute. */
+  audience?: string;
 }
 
 function positive(who: string, name: string, value: number): number {
@@ -325,8 +337,19 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
     onError: (err, status) => options.onError?.(err, errorInfo(status, failedAt.get(err) ?? { stage: 'AWSCURRENT', versionId: undefined }, true)),
   });
 
-  return {
-    ready: provider.ready,
+  let observation: KeySourceObservation | undefined;
+  const self: SecretsManagerProvider<K> = {
+    ready(): Promise<void> {
+      if (observation === undefined && !provider.status().closed) {
+        observation = observeKeySource(self, {
+          source: secretId,
+          ...(spec.audience !== undefined ? { audience: spec.audience } : {}),
+          ...(options.meterProvider !== undefined ? { meterProvider: options.meterProvider } : {}),
+          ...(options.now !== undefined ? { now: options.now } : {}),
+        });
+      }
+      return provider.ready();
+    },
     current: () => provider.current().keys,
     refresh: provider.refresh,
     status(): SecretsManagerProviderStatus {
@@ -345,8 +368,10 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
     },
     async close(): Promise<void> {
       if (provider.status().closed) return;
+      observation?.close();
       await provider.close();
       if (ownClient) client.destroy?.();
     },
   };
+  return self;
 }

@@ -12,3 +12,7 @@ export { jittered, refreshDelay } from './refreshing.ts';
 export { nodeCrypto } from './asymmetric/node-crypto.ts';
 export { validateAsymmetricJwk, KID_RE } from './asymmetric/jwk.ts';
 export type { AsymmetricEntry } from './asymmetric/jwk.ts';
+export { audienceOf, tallyValues } from './fields/tally.ts';
+export type { ValueTally } from './fields/tally.ts';
+export { INSTRUMENTS, DURATION_BUCKETS, MetricRecorder, countSealedFields, countOpenedFields, countWhole, countRejected } from './metrics.ts';
+export type { CounterName, HistogramName, InstrumentSpec, MeterLike, MeterProviderLike, MetricAttributes, MetricSink, RecordOutcome } from './metrics.ts';

@@ -13,7 +13,7 @@ import { KeySourceError, WiresealError } from './errors.ts';
 import { KeySet } from './keyset.ts';
 import type { KeyProvider } from './provider.ts';
 import { refreshingProvider } from './refreshing.ts';
-import type { RefreshingLoadContext } from './refreshing.ts';
+import type { RefreshingLoadContext, RefreshingProvider, RefreshingStatus } from './refreshing.ts';
 import { nodeBuiltin } from './runtime.ts';
 
 /** What a provider reports when it loads a key set: kids, never key bytes. */
@@ -94,7 +94,7 @@ function parseEnvValue(name: string, raw: string): KeySet {
  * const token = seal(provider.current(), 'hello');
  * ```
  */
-export function envKeyProvider(options: EnvKeyProviderOptions = {}): KeyProvider {
+export function envKeyProvider(options: EnvKeyProviderOptions = {}): KeyProvider & Pick<RefreshingProvider<KeySet>, 'status'> {
   const name = options.name ?? 'WIRESEAL_KEYSET';
   const provider = refreshingProvider<KeySet>({
     source: name,
@@ -107,7 +107,7 @@ export function envKeyProvider(options: EnvKeyProviderOptions = {}): KeyProvider
       return parseEnvValue(name, raw);
     },
   });
-  return { ready: provider.ready, current: provider.current, close: () => void provider.close() };
+  return { ready: provider.ready, current: provider.current, status: provider.status, close: () => void provider.close() };
 }
 
 /** Options for {@link fileKeyProvider}. */
@@ -130,6 +130,8 @@ export interface FileKeyProviderOptions {
 export interface FileKeyProvider extends KeyProvider {
   /** Checks the file now instead of waiting for the next poll (after `ready()`); resolves when done, never rejects. */
   check(): Promise<void>;
+  /** State snapshot (last successful load, failures, the key set in force), for health checks and `observeKeySource` of `@wireseal/aws-secrets`; no I/O. */
+  status(): RefreshingStatus<KeySet>;
 }
 
 /** A loaded key set file: the set and the metadata it was read with. */
@@ -225,6 +227,10 @@ export function fileKeyProvider(options: FileKeyProviderOptions): FileKeyProvide
       const { closed, value } = provider.status();
       if (closed || !value) return Promise.resolve(); // nothing to compare before ready()
       return provider.refresh().catch(() => undefined);
+    },
+    status(): RefreshingStatus<KeySet> {
+      const s = provider.status();
+      return { ...s, value: s.value?.keys };
     },
     close: () => void provider.close(),
   };

@@ -4,13 +4,17 @@
  * are left as they are. The topic is bound as context `{ topic }`, so a
  * record replayed into another topic does not open.
  */
+import type { MeterProvider } from '@opentelemetry/api';
 import type { Engine, EngineName, FieldKeys, JsonValue, KeySource } from '@wireseal/core';
 import { currentKeys, decryptFields, encryptFieldsWithReport, openParts, sealParts } from '@wireseal/core';
+import { countOpenedFields, countRejected, countSealedFields, countWhole } from '@wireseal/core/internal';
+import type { MetricAttributes, MetricRecorder } from '@wireseal/core/internal';
 import { PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { HEADER_JWE, HEADER_MARKER, frameParts, headerText, stripFraming, unframeParts } from './framing.ts';
 import type { ResolvedTopic, TopicConfigs } from './topics.ts';
 import { checkKeys, isKeyring, lookupTopic, resolveTopic } from './topics.ts';
+import { KAFKA_PACKAGE, kafkaMetrics } from './metrics.ts';
 
 /** A JSON object or array: a document a field-mode topic carries. */
 export type JsonDocument = { [key: string]: JsonValue } | JsonValue[];
@@ -174,6 +178,19 @@ export interface KafkaCodecOptions {
   engine?: EngineName | Engine;
   /** Receives events (unmatched policy paths on encode, pass-throughs, dead letters, skips, failures). Exceptions it throws are ignored. */
   onEvent?: (event: KafkaCodecEvent) => void;
+  /**
+   * Where the metrics go (`wireseal.values`, `wireseal.records`,
+   * `wireseal.seal.duration`, `wireseal.open.duration`; docs/operations.md
+   * §3.1). Default: the global OpenTelemetry meter provider at the time of
+   * each recording, a no-op unless the application installs an SDK.
+   */
+  meterProvider?: MeterProvider;
+  /**
+   * Put the topic name in the metrics' `topic` attribute. Default `true`: topics
+   * are named in the configuration. Set `false` when a topic function accepts
+   * an open-ended set of names (a topic per tenant).
+   */
+  topicAttribute?: boolean;
 }
 
 /** @internal The outcome of opening one record. */
@@ -236,6 +253,8 @@ export class KafkaCodec {
   readonly #engine: EngineName | Engine | undefined;
   readonly #onEvent: ((event: KafkaCodecEvent) => void) | undefined;
   readonly #topics = new Map<string, ResolvedTopic>();
+  readonly #metrics: MetricRecorder;
+  readonly #topicAttribute: boolean;
   readonly #stats: KafkaCodecStats = {
     encrypted: 0,
     encodedWithoutFields: 0,
@@ -263,6 +282,8 @@ export class KafkaCodec {
     this.#configs = options.topics;
     this.#engine = options.engine;
     this.#onEvent = options.onEvent;
+    this.#metrics = kafkaMetrics(options.meterProvider);
+    this.#topicAttribute = options.topicAttribute ?? true;
     // Validate the named topics now rather than at the first record.
     if (typeof options.topics === 'object') {
       const used = new Set<string>();
@@ -319,6 +340,30 @@ export class KafkaCodec {
    * @throws WiresealError `ERR_POLICY_INVALID` for an unconfigured topic, a value that is not JSON (field mode) or a message that already has wireseal headers; `ERR_PLAINTEXT_FIELD` when a policy path meets a member of the wrong shape (field mode: its values would leave unsealed); `ERR_FIELD_MISSING` when a `requireMatch` path matches nothing; `ERR_AUDIENCE_MISSING` when the document has values for an audience the keys lack; `ERR_KEY_SOURCE` when no key set is available
    */
   encode(topic: string, message: SealableMessage): Message {
+    const start = performance.now();
+    try {
+      return this.#encode(topic, message, start);
+    } catch (err) {
+      this.#rejected(err, topic, this.#topics.get(topic)?.mode, 'seal', start);
+      throw err;
+    }
+  }
+
+  /** The attributes of every recording: never a partition, an offset, a record key or a path. */
+  #attributes(topic: string, mode: string | undefined, operation: 'seal' | 'open'): MetricAttributes {
+    const a: MetricAttributes = { package: KAFKA_PACKAGE, operation };
+    if (mode !== undefined) a.mode = mode;
+    if (this.#topicAttribute) a.topic = topic;
+    return a;
+  }
+
+  #rejected(err: unknown, topic: string, mode: string | undefined, operation: 'seal' | 'open', start: number): void {
+    const attributes = this.#attributes(topic, mode, operation);
+    countRejected(this.#metrics, attributes, err);
+    this.#metrics.duration(`${operation}.duration`, start, { ...attributes, outcome: 'rejected' });
+  }
+
+  #encode(topic: string, message: SealableMessage, start: number): Message {
     const t = this.topic(topic);
     const value = message.value;
     if (t.mode === 'plain') return isDocument(value) ? { ...message, value: JSON.stringify(value) } : (message as Message);
@@ -339,6 +384,9 @@ export class KafkaCodec {
       // The report costs a few string concatenations per sealed value (measured: within noise of encryptFields).
       const r = encryptFieldsWithReport(t.keys!, doc, t.policy!, { context: t.context, alg: t.alg, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
       const out: Message = { ...message, value: JSON.stringify(r.doc), headers: { ...headers, [HEADER_MARKER]: '1' } };
+      const attributes = this.#attributes(topic, 'fields', 'seal');
+      const outcome = countSealedFields(this.#metrics, attributes, t.policy!, t.keys, r);
+      this.#metrics.duration('seal.duration', start, { ...attributes, outcome });
       const n = r.sealed.length;
       if (n > 0) {
         this.#stats.encrypted++;
@@ -350,7 +398,11 @@ export class KafkaCodec {
       return out;
     }
     const bytes = isDocument(value) ? JSON.stringify(value) : value;
-    const split = frameParts(sealParts(currentKeys(t.keys as KeySource), bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
+    const keys = currentKeys(t.keys as KeySource);
+    const split = frameParts(sealParts(keys, bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
+    const attributes = this.#attributes(topic, 'whole', 'seal');
+    countWhole(this.#metrics, attributes, 'sealed', keys.primaryKid);
+    this.#metrics.duration('seal.duration', start, { ...attributes, outcome: 'sealed' });
     this.#stats.encrypted++;
     this.#stats.valuesSealed++;
     return { ...message, value: split.value, headers: { ...headers, [HEADER_MARKER]: '1', [HEADER_JWE]: split.frame } };
@@ -377,9 +429,12 @@ export class KafkaCodec {
    * its audience), keys that core refuses (`ERR_ARGUMENT_INVALID`), a bug.
    */
   open(t: ResolvedTopic, message: KafkaMessage, partition: number): OpenOutcome {
+    const start = performance.now();
     try {
-      return { ok: true, message: this.#open(t, message, partition) };
+      return { ok: true, message: this.#open(t, message, partition, start) };
     } catch (err) {
+      // Every refusal counts, key-source outages (thrown, redelivered) once per attempt.
+      this.#rejected(err, t.topic, t.mode, 'open', start);
       if (err instanceof WiresealError && !NOT_RECORD_FAILURES.has(err.code)) return { ok: false, error: err };
       throw err;
     }
@@ -389,7 +444,7 @@ export class KafkaCodec {
     this.report('passedThrough', { type: 'passed-through', topic: t.topic, partition, offset: message.offset, paths });
   }
 
-  #open(t: ResolvedTopic, message: KafkaMessage, partition: number): OpenedMessage {
+  #open(t: ResolvedTopic, message: KafkaMessage, partition: number, start: number): OpenedMessage {
     const value = message.value;
     const headers = message.headers;
     if (t.mode === 'plain' || value === null) {
@@ -403,6 +458,9 @@ export class KafkaCodec {
         throw new TokenMalformedError(`record on fields-mode topic "${t.topic}" is not UTF-8 JSON`);
       }
       const r = decryptFields(t.keys!, doc, t.policy!, { mode: t.decryptMode, context: t.context, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
+      const attributes = this.#attributes(t.topic, 'fields', 'open');
+      const outcome = countOpenedFields(this.#metrics, attributes, t.policy!, t.keys, r);
+      this.#metrics.duration('open.duration', start, { ...attributes, outcome });
       const n = r.decrypted.length;
       const kept = r.sealed.length;
       const info: OpenedInfo = { mode: 'fields', encrypted: n > 0, doc: r.doc, decrypted: r.decrypted, sealed: kept > 0 ? r.sealed : EMPTY, passedThrough: r.passedThrough, unmatched: r.unmatched };
@@ -423,6 +481,9 @@ export class KafkaCodec {
         throw new PlaintextFieldError('$', `record on whole-value topic "${t.topic}" has no wireseal headers: plaintext where ciphertext belongs (strict mode)`);
       }
       this.#passed(t, message, partition, WHOLE);
+      const attributes = this.#attributes(t.topic, 'whole', 'open');
+      countWhole(this.#metrics, attributes, 'passed_through', undefined);
+      this.#metrics.duration('open.duration', start, { ...attributes, outcome: 'passed_through' });
       return opened(message, value, stripFraming(headers), { mode: 'whole', encrypted: false, decrypted: EMPTY, sealed: EMPTY, passedThrough: WHOLE, unmatched: EMPTY });
     }
     if (marker !== '1') throw new TokenMalformedError(`record header "${HEADER_MARKER}" must be exactly one "1"`);
@@ -430,6 +491,9 @@ export class KafkaCodec {
     const { plaintext, header } = openParts(keys, unframeParts(frame, value), { context: t.context, engine: this.#engine });
     this.#stats.decrypted++;
     this.#stats.tokensOpened++;
+    const attributes = this.#attributes(t.topic, 'whole', 'open');
+    countWhole(this.#metrics, attributes, 'opened', typeof header.kid === 'string' ? header.kid : undefined);
+    this.#metrics.duration('open.duration', start, { ...attributes, outcome: 'opened' });
     const info: OpenedInfo = { mode: 'whole', encrypted: true, decrypted: WHOLE, sealed: EMPTY, passedThrough: EMPTY, unmatched: EMPTY, kid: header.kid, cty: header.cty };
     return opened(message, asBuffer(plaintext), stripFraming(headers), info);
   }

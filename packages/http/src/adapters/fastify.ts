@@ -264,7 +264,7 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     const userErrorHandler = routeOptions.errorHandler;
     routeOptions.errorHandler = function (this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): unknown {
       const failure = fromFastifyError(error);
-      if (failure) return sendProblem(request as Req, reply, codec.failure(failure, 'request', headOf(request)));
+      if (failure) return sendProblem(request as Req, reply, codec.exchange(route, headOf(request)).problem(failure, 'request'));
       if (userErrorHandler) return userErrorHandler.call(this, error, request, reply);
       throw error; // on to the instance's error handler
     } as FastifyRouteOptions['errorHandler'];

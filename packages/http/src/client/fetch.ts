@@ -4,6 +4,7 @@
  * as tokens) or whole payloads (`application/jose`, `cty` + `iat`). Works with
  * Node's global fetch (undici) or any fetch-compatible function.
  */
+import type { MeterProvider } from '@opentelemetry/api';
 import type { DocumentLimits, FieldKeys } from '@wireseal/core';
 import { HttpCodec } from '../codec/codec.ts';
 import type { Exchange } from '../codec/exchange.ts';
@@ -46,6 +47,8 @@ export interface CreateFetchOptions extends Partial<RouteOptions> {
   documentLimits?: DocumentLimits;
   /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
   now?: () => number;
+  /** Where the metrics go (as the adapters' `meterProvider`). Default: the global OpenTelemetry meter provider. */
+  meterProvider?: MeterProvider;
 }
 
 const utf8 = new TextEncoder();
@@ -118,6 +121,7 @@ export function createFetch(options: CreateFetchOptions): FetchLike {
       ...(options.documentLimits !== undefined ? { documentLimits: options.documentLimits } : {}),
       ...(options.bindDirection !== undefined ? { bindDirection: options.bindDirection } : {}),
       ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(options.meterProvider !== undefined ? { meterProvider: options.meterProvider } : {}),
     },
     'client',
   );

@@ -10,6 +10,7 @@
  * it into an RFC 9457 problem response and reports it to `onError` (the codec
  * never logs).
  */
+import type { MeterProvider } from '@opentelemetry/api';
 import type { DocumentLimits, FieldKeys } from '@wireseal/core';
 import { PolicyInvalidError } from '@wireseal/core/errors';
 import type { RequestHead } from '../media/media.ts';
@@ -20,6 +21,7 @@ import { Exchange } from './exchange.ts';
 import type { DecodedRequest, EncodedResponse, ExchangePreset, ExchangeRules, JsonParser, RequestDecision, ResponsePlan, Side } from './exchange.ts';
 import type { FailurePhase, ProblemResponse } from './problem.ts';
 import { defaultProblemType, problemFor } from './problem.ts';
+import { httpMetrics } from './metrics.ts';
 import { MemoryReplayStore } from './replay.ts';
 import type { ReplayStore } from './replay.ts';
 import type { CompiledRoute, FreshnessOptions, RouteOptions } from './route.ts';
@@ -60,6 +62,13 @@ export interface HttpCodecOptions {
   onError?: (err: unknown, info: FailureInfo) => void;
   /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Where the metrics go (`wireseal.values`, `wireseal.records`,
+   * `wireseal.seal.duration`, `wireseal.open.duration`; docs/operations.md
+   * §3.1). Default: the global OpenTelemetry meter provider at the time of
+   * each recording, a no-op unless the application installs an SDK.
+   */
+  meterProvider?: MeterProvider;
 }
 
 /** What `onError` is told besides the error. */
@@ -108,6 +117,7 @@ export class HttpCodec {
       documentLimits: options.documentLimits,
       replay,
       now,
+      metrics: httpMetrics(options.meterProvider),
       failure: (err, phase, head) => this.failure(err, phase, head),
     };
     this.#defaults = {

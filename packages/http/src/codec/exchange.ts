@@ -19,14 +19,17 @@
  * Every failure is a `WiresealError`; `problem(err, phase)` turns it into an
  * RFC 9457 problem response and reports it to `onError`.
  */
-import { decryptFields, encryptFields } from '@wireseal/core';
+import { decryptFields, encryptFieldsWithReport } from '@wireseal/core';
 import type { DocumentLimits, FieldPolicy, JsonValue, KeySource } from '@wireseal/core';
+import { countOpenedFields, countRejected, countSealedFields, countWhole } from '@wireseal/core/internal';
+import type { MetricAttributes, MetricRecorder, RecordOutcome } from '@wireseal/core/internal';
 import { LimitExceededError, PlaintextFieldError, ReplayError, StaleError, TokenMalformedError } from '@wireseal/core/errors';
 import type { HeaderMap, RequestHead } from '../media/media.ts';
 import { JSON_TYPE, PROBLEM_TYPE, WIRESEAL_HEADER, accepts, contentLength, essence, hasBody, headerValue, isJsonType, printable } from '../media/media.ts';
 import type { PayloadProfile, ProfileContext } from '../profiles/types.ts';
 import { UnsupportedMediaTypeError } from './errors.ts';
 import { checkFreshness } from './freshness.ts';
+import { HTTP_PACKAGE } from './metrics.ts';
 import type { FailurePhase, ProblemResponse } from './problem.ts';
 import type { ReplayStore } from './replay.ts';
 import type { CompiledRoute, Direction, SealMode } from './route.ts';
@@ -126,6 +129,8 @@ export interface ExchangeRules {
   /** Servers: where seen whole-payload tokens are remembered. */
   readonly replay: ReplayStore | undefined;
   now(): number;
+  /** Where counts and durations go. */
+  readonly metrics: MetricRecorder;
   failure(err: unknown, phase: FailurePhase, head: RequestHead): ProblemResponse;
 }
 
@@ -142,6 +147,8 @@ const PASS: RequestDecision = Object.freeze({ action: 'pass' });
 const FIELDS_TYPES: readonly string[] = Object.freeze([JSON_TYPE, 'application/*+json']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
+/** Failures already counted as rejected records, so a problem made from one is not counted again. */
+const counted = new WeakSet<object>();
 
 function text(body: Uint8Array | string, what: string): string {
   if (typeof body === 'string') return body;
@@ -238,7 +245,16 @@ export class Exchange {
    * @throws LimitExceededError (413) when the request's declared length is over the limit
    */
   inspect(response?: ResponseHead): Decision {
-    this.#decision = this.#rules.side === 'server' ? this.#inspectRequest() : this.#inspectResponse(response!);
+    try {
+      this.#decision = this.#rules.side === 'server' ? this.#inspectRequest() : this.#inspectResponse(response!);
+    } catch (err) {
+      throw this.#rejected(err, 'open'); // 415 / 413 from the head alone
+    }
+    // Whole mode, optional route: a plaintext body that is let through is counted as passed through.
+    const headers = this.#rules.side === 'server' ? this.head.headers : response!.headers;
+    if (this.#decision.action === 'pass' && this.route.mode === 'whole' && !this.route.required && hasBody(headers)) {
+      countWhole(this.#rules.metrics, this.#attributes('open'), 'passed_through', undefined);
+    }
     return this.#decision;
   }
 
@@ -260,7 +276,7 @@ export class Exchange {
         // A required route promised a sealed body: a 2xx body that is not one is refused.
         if (body.length > 0) {
           const type = essence(headerValue(this.#response?.headers ?? {}, 'content-type'));
-          throw new PlaintextFieldError('$', `response to a route that requires encryption was not sealed (${type === undefined ? 'no content type' : printable(type, 100)})`);
+          throw this.#rejected(new PlaintextFieldError('$', `response to a route that requires encryption was not sealed (${type === undefined ? 'no content type' : printable(type, 100)})`), 'open');
         }
         return undefined;
       default:
@@ -273,15 +289,24 @@ export class Exchange {
    * first, anything else is the document a framework already parsed.
    */
   openFields(body: unknown, parseJson: JsonParser = JSON.parse): DecodedRequest {
-    const doc = typeof body === 'string' || body instanceof Uint8Array ? parseJsonBody(body, `${this.#in} body`, parseJson) : body;
-    const context = contextFor(this.route, this.#in, this.head);
+    const start = performance.now();
     const policy = this.#in === 'request' ? this.route.policy! : this.route.responsePolicy!;
-    const result = decryptFields(this.route.fieldKeys![this.#in], doc, policy, {
-      mode: this.route.required ? 'strict' : 'migrate',
-      ...(context ? { context } : {}),
-      ...(this.route.requireMatch ? { requireMatch: this.route.requireMatch[this.#in] } : {}),
-      ...this.#limits(),
-    });
+    const keys = this.route.fieldKeys![this.#in];
+    let result;
+    try {
+      const doc = typeof body === 'string' || body instanceof Uint8Array ? parseJsonBody(body, `${this.#in} body`, parseJson) : body;
+      const context = contextFor(this.route, this.#in, this.head);
+      result = decryptFields(keys, doc, policy, {
+        mode: this.route.required ? 'strict' : 'migrate',
+        ...(context ? { context } : {}),
+        ...(this.route.requireMatch ? { requireMatch: this.route.requireMatch[this.#in] } : {}),
+        ...this.#limits(),
+      });
+    } catch (err) {
+      throw this.#rejected(err, 'open', start);
+    }
+    const attributes = this.#attributes('open');
+    this.#timed('open', start, attributes, countOpenedFields(this.#rules.metrics, attributes, policy, keys, result));
     const { decrypted, passedThrough, sealed: leftSealed, unmatched } = result;
     return this.#settle({
       body: result.doc,
@@ -309,6 +334,16 @@ export class Exchange {
     if (plan.kind === 'none') return undefined;
     const response = this.#out === 'response';
     if (response && (status < 200 || status === 204 || status === 304 || body.length === 0)) return undefined;
+    const start = performance.now();
+    try {
+      return await this.#seal(plan, body, contentType, status, start);
+    } catch (err) {
+      throw this.#rejected(err, 'seal', start);
+    }
+  }
+
+  async #seal(plan: Exclude<ResponsePlan, { kind: 'none' }>, body: Uint8Array | string, contentType: string | undefined, status: number, start: number): Promise<EncodedResponse | undefined> {
+    const response = this.#out === 'response';
     if (plan.kind === 'fields') {
       const type = essence(contentType);
       if (!isFieldsBody(type, status)) {
@@ -323,16 +358,22 @@ export class Exchange {
       }
       const doc = parseJsonBody(body, `${this.#out} body`, JSON.parse, true) as JsonValue;
       const context = contextFor(this.route, this.#out, this.head);
-      const sealed = encryptFields(this.route.fieldKeys![this.#out], doc, plan.policy, {
+      const keys = this.route.fieldKeys![this.#out];
+      const sealed = encryptFieldsWithReport(keys, doc, plan.policy, {
         alg: this.route.alg,
         ...(context ? { context } : {}),
         ...(this.route.requireMatch ? { requireMatch: this.route.requireMatch[this.#out] } : {}),
         ...this.#limits(),
       });
-      return { body: JSON.stringify(sealed), contentType: contentType! };
+      const attributes = this.#attributes('seal');
+      this.#timed('seal', start, attributes, countSealedFields(this.#rules.metrics, attributes, plan.policy, keys, sealed));
+      return { body: JSON.stringify(sealed.doc), contentType: contentType! };
     }
     const bytes = typeof body === 'string' ? utf8Encoder.encode(body) : body;
     const sealed = await plan.profile.seal(bytes, contentType ?? 'application/octet-stream', this.#profileContext(this.#out, plan.profile, this.#rules.now(), plan.state));
+    const attributes = this.#attributes('seal');
+    countWhole(this.#rules.metrics, attributes, 'sealed', sealed.kid);
+    this.#timed('seal', start, attributes, 'sealed');
     if (!response) this.#state = sealed.state;
     const out: EncodedResponse = { body: sealed.body, contentType: plan.profile.mediaType };
     if (sealed.headers) out.headers = sealed.headers;
@@ -351,7 +392,30 @@ export class Exchange {
    * Anything that is not a WiresealError is answered as a bare 500.
    */
   problem(err: unknown, phase: FailurePhase): ProblemResponse {
+    // Failures of the adapters' own steps (a body over the limit while read, bad JSON) count here.
+    this.#rejected(err, phase === this.#in ? 'open' : 'seal');
     return this.#rules.failure(err, phase, this.head);
+  }
+
+  /** The attributes of every recording of this exchange: never a path, a URL or a token. */
+  #attributes(operation: 'seal' | 'open'): MetricAttributes {
+    return { package: HTTP_PACKAGE, mode: this.route.mode, operation, direction: operation === 'open' ? this.#in : this.#out };
+  }
+
+  #timed(operation: 'seal' | 'open', start: number, attributes: MetricAttributes, outcome: RecordOutcome): void {
+    this.#rules.metrics.duration(`${operation}.duration`, start, { ...attributes, outcome });
+  }
+
+  /** Counts `err` as a rejected document (once), with its time when `start` is given; returns it. */
+  #rejected(err: unknown, operation: 'seal' | 'open', start?: number): unknown {
+    if (typeof err === 'object' && err !== null) {
+      if (counted.has(err)) return err;
+      counted.add(err);
+    }
+    const attributes = this.#attributes(operation);
+    countRejected(this.#rules.metrics, attributes, err);
+    if (start !== undefined) this.#timed(operation, start, attributes, 'rejected');
+    return err;
   }
 
   #settle(opened: DecodedRequest): DecodedRequest {
@@ -418,6 +482,21 @@ export class Exchange {
    * the plaintext by its media type.
    */
   async #openPayload(chosen: PayloadProfile, body: Uint8Array | string, parseJson: JsonParser): Promise<DecodedRequest> {
+    const start = performance.now();
+    let opened: DecodedRequest & { kid?: string };
+    try {
+      opened = await this.#openPayloadAs(chosen, body, parseJson);
+    } catch (err) {
+      throw this.#rejected(err, 'open', start);
+    }
+    const { kid, ...decoded } = opened;
+    const attributes = this.#attributes('open');
+    countWhole(this.#rules.metrics, attributes, 'opened', kid);
+    this.#timed('open', start, attributes, 'opened');
+    return this.#settle(decoded);
+  }
+
+  async #openPayloadAs(chosen: PayloadProfile, body: Uint8Array | string, parseJson: JsonParser): Promise<DecodedRequest & { kid?: string }> {
     const { route } = this;
     const candidates = profilesFor(this.#rules.listFor(route), chosen.mediaType.toLowerCase());
     const profile = candidates.length > 1 ? chooseProfile(candidates, body) : chosen;
@@ -442,7 +521,7 @@ export class Exchange {
       iat,
     };
     const parsed = this.#rules.side === 'server' ? parsePlaintext(opened.plaintext, contentType, parseJson) : opened.plaintext;
-    return this.#settle({ body: parsed, plaintext: opened.plaintext, info, profile, state: opened.state });
+    return { body: parsed, plaintext: opened.plaintext, info, profile, state: opened.state, ...(opened.kid !== undefined ? { kid: opened.kid } : {}) };
   }
 
   #responsePlan(): ResponsePlan {

@@ -236,6 +236,7 @@ export function hpke(options: HpkeOptions): PayloadProfile {
         iat: meta.iat,
         replayId: `hpke:${Buffer.from(enc).toString('base64url')}`,
         state: { client, requestEnc: Buffer.from(enc) } satisfies ServerState,
+        kid: key.kid,
       };
       if (meta.contentType !== undefined) opened.contentType = meta.contentType;
       return opened;
@@ -249,7 +250,7 @@ export function hpke(options: HpkeOptions): PayloadProfile {
       const key = currentSet(options.clients).entry(client);
       if (!key || !key.info.algs.includes(HPKE_ALG)) throw new KeyUnknownError(`${HPKE_HEADERS.client} does not name a registered X25519 client key`);
       const sealed = await sealTo(key, hpkeResponseInfo(client), plaintext, contentType, ctx, state?.requestEnc ?? null);
-      return { body: sealed.body, headers: { [HPKE_HEADERS.kid]: client, [HPKE_HEADERS.iat]: sealed.iat, [HPKE_HEADERS.cty]: sealed.cty } };
+      return { body: sealed.body, headers: { [HPKE_HEADERS.kid]: client, [HPKE_HEADERS.iat]: sealed.iat, [HPKE_HEADERS.cty]: sealed.cty }, kid: client };
     },
   };
 }
@@ -279,7 +280,7 @@ export function hpkeClient(options: HpkeClientOptions): PayloadProfile {
       if (!key || !key.privateKey || !key.info.algs.includes(HPKE_ALG)) throw new KeyUnknownError(`response ${HPKE_HEADERS.kid} is not one of this client's HPKE keys`);
       const requestEnc = (ctx.state as ClientState | undefined)?.enc ?? null;
       const plaintext = await hpkeOpen(key, enc, ct, hpkeResponseInfo(kid), hpkeAad(meta.iatText, meta.ctyText, wscOf(ctx), requestEnc));
-      const opened: OpenedPayload = { plaintext, iat: meta.iat };
+      const opened: OpenedPayload = { plaintext, iat: meta.iat, kid };
       if (meta.contentType !== undefined) opened.contentType = meta.contentType;
       return opened;
     },
@@ -293,6 +294,7 @@ export function hpkeClient(options: HpkeClientOptions): PayloadProfile {
         body: sealed.body,
         headers: { [HPKE_HEADERS.kid]: to.kid, [HPKE_HEADERS.client]: client, [HPKE_HEADERS.iat]: sealed.iat, [HPKE_HEADERS.cty]: sealed.cty },
         state: { enc: sealed.enc } satisfies ClientState,
+        kid: to.kid,
       };
     },
     announce: () => ({ [HPKE_HEADERS.client]: clientKid() }),

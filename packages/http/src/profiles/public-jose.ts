@@ -185,6 +185,7 @@ function finish(header: ProtectedHeader, plaintext: Uint8Array, context: Context
     result.contentType = contentType;
   }
   if (header.iat !== undefined) result.iat = header.iat;
+  if (typeof header.kid === 'string') result.kid = header.kid;
   return result;
 }
 
@@ -254,7 +255,7 @@ export function publicKeyJose(options: PublicKeyJoseOptions): PayloadProfile {
       const key = currentSet(options.clients).entry(client);
       const alg = key ? sealAlgFor(key) : undefined;
       if (!key || !alg) throw new KeyUnknownError(`the ${WIRESEAL_CLIENT_HEADER} header does not name a registered client key for JWE responses`);
-      return { body: await encrypt(plaintext, key, alg, contentType, ctx) };
+      return { body: await encrypt(plaintext, key, alg, contentType, ctx), kid: key.kid };
     },
   };
 }
@@ -292,7 +293,7 @@ export function publicKeyJoseClient(options: PublicKeyJoseClientOptions): Payloa
     },
     async seal(plaintext: Uint8Array, contentType: string, ctx: ProfileContext): Promise<SealedPayload> {
       const { to, alg, clientKid } = pick();
-      return { body: await encrypt(plaintext, to, alg, contentType, ctx, { wsr: clientKid }) };
+      return { body: await encrypt(plaintext, to, alg, contentType, ctx, { wsr: clientKid }), kid: to.kid };
     },
     announce: () => ({ [WIRESEAL_CLIENT_HEADER]: options.clientKid ?? currentSet(options.keys).kids[0]! }),
   };

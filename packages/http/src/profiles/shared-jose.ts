@@ -42,16 +42,18 @@ export function sharedKeyJose(): PayloadProfile {
       const result: OpenedPayload = { plaintext: opened.plaintext, replayId: token.slice(token.lastIndexOf('.') + 1) };
       if (contentType !== undefined) result.contentType = contentType;
       if (iat !== undefined) result.iat = iat;
+      if (typeof opened.header.kid === 'string') result.kid = opened.header.kid;
       return result;
     },
     seal(plaintext: Uint8Array, contentType: string, ctx: ProfileContext): SealedPayload {
-      const token = seal(currentKeys(ctx.keys), plaintext, {
+      const keys = currentKeys(ctx.keys);
+      const token = seal(keys, plaintext, {
         alg: ctx.alg,
         cty: contentType,
         iat: Math.floor(ctx.now / 1000),
         ...(ctx.context ? { context: ctx.context } : {}),
       });
-      return { body: token };
+      return { body: token, kid: keys.primaryKid };
     },
   };
 }

@@ -45,6 +45,8 @@ export interface OpenedPayload {
   replayId?: string;
   /** Anything the profile needs to seal the response (e.g. the sender's registered key id). */
   state?: unknown;
+  /** The kid of the key that opened it, for the `kid` metric attribute (optional). */
+  kid?: string;
 }
 
 /** A sealed body. */
@@ -55,6 +57,8 @@ export interface SealedPayload {
   headers?: Readonly<Record<string, string>>;
   /** Clients: handed back as `ctx.state` when the response to this request is opened. */
   state?: unknown;
+  /** The kid of the key that sealed it, for the `kid` metric attribute (optional). */
+  kid?: string;
 }
 
 /** A whole-payload protection profile keyed by media type. */
