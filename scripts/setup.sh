@@ -4,6 +4,7 @@
 #   the pnpm workspace                                      -> node_modules
 #   a Python virtualenv (moto[server], jwcrypto, pyhpke...) -> .toolchain/venv
 #   the Apache Kafka 3.9 jars via Maven                     -> .toolchain/kafka/libs
+#   redis-server (Debian's package, when root)              -> /usr/bin/redis-server
 # Idempotent: each step is skipped when its stamp matches its inputs.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -59,5 +60,17 @@ fi
 # 5. Nimbus JOSE+JWT for the Java interop test (same Java + Maven requirement)
 if [[ -x tooling/java-interop/fetch-jars.sh ]]; then
   tooling/java-interop/fetch-jars.sh || echo "setup: Nimbus jar not available (see above); the Java interop test will say so" >&2
+fi
+# 6. redis-server for the Redis replay store's tests and benchmark (Debian's package). Only root can
+#    install it; otherwise say what is missing and the Redis tests and bench case skip themselves.
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing redis-server (Debian package)"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; } >/dev/null; then
+      echo "setup: apt-get could not install redis-server; the Redis tests and bench case will say so" >&2
+    fi
+  else
+    echo "setup: redis-server is missing and only root can install it (apt-get install redis-server); the Redis tests and bench case will say so" >&2
+  fi
 fi
 echo "setup: ready (node $(node --version), pnpm $(pnpm --version))"

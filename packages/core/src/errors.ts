@@ -22,6 +22,7 @@ export type WiresealErrorCode =
   | 'ERR_AUDIENCE_MISSING'
   | 'ERR_STALE'
   | 'ERR_REPLAY'
+  | 'ERR_REPLAY_STORE'
   | 'ERR_KEY_SOURCE'
   | 'ERR_LIMIT_EXCEEDED'
   | 'ERR_ARGUMENT_INVALID'
@@ -182,6 +183,19 @@ export class ReplayError extends WiresealError {
   /** @param message - operator-facing text */
   constructor(message: string, options?: ErrorOptions) {
     super('ERR_REPLAY', message, options);
+  }
+}
+
+/**
+ * A shared replay store (e.g. Redis) could not answer in time, so a token's
+ * first sighting cannot be vouched for; the request is refused rather than
+ * risk a replay (`ERR_REPLAY_STORE`, HTTP 503).
+ */
+export class ReplayStoreError extends WiresealError {
+  static override code = 'ERR_REPLAY_STORE' as const;
+  /** @param message - the reason, without tokens or plaintext */
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_REPLAY_STORE', message, options);
   }
 }
 

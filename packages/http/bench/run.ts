@@ -16,16 +16,26 @@
 // limit sends each second's quota in a burst, so it cannot give an unqueued
 // latency either).
 //
+// Then the replay store (when redis-server is installed, tooling/local-redis):
+// the same whole-payload route on the same server process with a
+// RedisReplayStore against a local redis-server vs the MemoryReplayStore,
+// measured back to back; target (issue "Operating wireseal across many
+// instances") Redis req/s at least 0.8x in-memory. Redis's own CPU is shown
+// apart (it runs in its own process).
+//
 // WIRESEAL_BENCH_SECONDS: duration per mode and phase (default 10).
 // WIRESEAL_BENCH_CONNECTIONS: concurrent connections (default 10).
 // WIRESEAL_BENCH_LATENCY_CONNECTIONS: connections in the latency phase (default 1).
 import autocannon from 'autocannon';
 import type { Request as LoadRequest } from 'autocannon';
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KeySet, FieldPolicy, encryptFields, seal } from '@wireseal/core';
 import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
+import { redisAvailable, startRedis } from '@wireseal-tooling/local-redis';
+import type { RedisHandle } from '@wireseal-tooling/local-redis';
 import { POLICY, startBenchServer } from './server.ts';
 
 const seconds = Number(process.env.WIRESEAL_BENCH_SECONDS ?? 10);
@@ -51,25 +61,28 @@ const freshToken = (): string => seal(keys, plainBody, { cty: 'application/json'
 
 interface Server {
   port: number;
+  /** The whole-payload route on the Redis replay store, when Redis runs. */
+  redisPort?: number | undefined;
   cpu(): Promise<number>;
   stop(): Promise<void>;
 }
 
-async function startServer(): Promise<Server> {
+async function startServer(redisUrl: string | undefined): Promise<Server> {
   if (inProcess) {
-    const { app, port } = await startBenchServer(jwks);
-    return { port, cpu: async () => { const u = process.cpuUsage(); return u.user + u.system; }, stop: () => app.close() };
+    const { port, redisPort, close } = await startBenchServer(jwks, redisUrl);
+    return { port, redisPort, cpu: async () => { const u = process.cpuUsage(); return u.user + u.system; }, stop: close };
   }
   const child: ChildProcess = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), ['--child'], {
-    env: { ...process.env, WIRESEAL_BENCH_JWKS: jwks },
+    env: { ...process.env, WIRESEAL_BENCH_JWKS: jwks, WIRESEAL_BENCH_REDIS_URL: redisUrl ?? '' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { port: number }).port));
+  const { port, redisPort } = await new Promise<{ port: number; redisPort?: number }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { port: number; redisPort?: number }));
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
   return {
     port,
+    redisPort,
     cpu: () =>
       new Promise<number>((resolve) => {
         child.once('message', (m) => resolve((m as { cpu: number }).cpu));
@@ -110,7 +123,7 @@ interface Pool {
 
 async function load(server: Server, mode: string, duration: number, pool: Pool = { tokens: [], next: 0 }, conns = connections): Promise<Row> {
   const requests: LoadRequest[] =
-    mode === 'whole'
+    mode === 'whole' || mode === 'whole-redis'
       ? [
           {
             method: 'POST',
@@ -130,7 +143,8 @@ async function load(server: Server, mode: string, duration: number, pool: Pool =
         ];
   const latencies: number[] = [];
   const cpuBefore = await server.cpu();
-  const instance = autocannon({ url: `http://127.0.0.1:${server.port}`, connections: conns, pipelining: 1, duration, requests });
+  const port = mode === 'whole-redis' ? server.redisPort! : server.port;
+  const instance = autocannon({ url: `http://127.0.0.1:${port}`, connections: conns, pipelining: 1, duration, requests });
   instance.on('response', (_c, status, _b, ms) => {
     if (status >= 200 && status < 300) latencies.push(ms);
   });
@@ -148,12 +162,29 @@ async function load(server: Server, mode: string, duration: number, pool: Pool =
   };
 }
 
-const server = await startServer();
+/** CPU time of a process in µs, from /proc (Linux); undefined elsewhere. */
+function processCpu(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+const redisCheck = process.env.WIRESEAL_BENCH_REDIS === '0' ? { ok: false as const, reason: 'WIRESEAL_BENCH_REDIS=0' } : redisAvailable();
+let redis: RedisHandle | undefined;
+if (redisCheck.ok) redis = await startRedis();
+const server = await startServer(redis?.url);
 try {
   // Warm-up (JIT, connections); the plaintext warm-up also sizes the token pool.
   const warm = await load(server, 'plaintext', 2);
   await load(server, 'fields', 2);
   await load(server, 'whole', 2);
+  if (redis) await load(server, 'whole-redis', 2);
   const pool: Pool = { tokens: Array.from({ length: Math.ceil(warm.rps * seconds * 1.5) + 1000 }, freshToken), next: 0 };
 
   const results: Measured[] = [];
@@ -184,7 +215,49 @@ try {
   }
   lines.push('', `targets (req/s >= 0.85x plaintext at saturation, p99 <= +1 ms with ${latencyConnections} connection(s), no errors): ${allMet ? 'met' : 'MISSED'}`);
   process.stdout.write(`${lines.join('\n')}\n`);
+  if (redis) await benchReplayStores(server, redis, warm.rps);
+  else process.stdout.write(`\nReplay store (Redis vs in-memory): skipped: ${redisCheck.ok ? 'no Redis' : redisCheck.reason}\n`);
 } finally {
   await server.stop();
+  await redis?.stop();
+}
+
+/**
+ * The whole-payload route on the Redis replay store against the same route on
+ * the in-memory store, back to back on the same server process: saturation
+ * (req/s, CPU per request) then one connection (latency).
+ */
+async function benchReplayStores(server: Server, redis: RedisHandle, plainRps: number): Promise<void> {
+  const pool: Pool = { tokens: Array.from({ length: Math.ceil(plainRps * seconds * 1.5) + 1000 }, freshToken), next: 0 };
+  const rows: Array<{ store: string; saturated: Row; fixedRate: Row; redisCpu: number | undefined }> = [];
+  for (const [store, mode] of [['memory', 'whole'], ['redis', 'whole-redis']] as const) {
+    const cpu0 = processCpu(redis.pid);
+    const saturated = await load(server, mode, seconds, pool);
+    const cpu1 = processCpu(redis.pid);
+    const fixedRate = await load(server, mode, seconds, pool, latencyConnections);
+    const redisCpu = store === 'redis' && cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / Math.max(1, saturated.rps * seconds) : undefined;
+    rows.push({ store, saturated, fixedRate, redisCpu });
+  }
+  const [memory, onRedis] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  const ratio = onRedis.saturated.rps / memory.saturated.rps;
+  const errorsOf = (r: (typeof rows)[0]): number => r.saturated.non2xx + r.saturated.errors + r.fixedRate.non2xx + r.fixedRate.errors;
+  const met = ratio >= 0.8 && errorsOf(onRedis) === 0 && errorsOf(memory) === 0;
+  const fmt = (n: number, d = 2): string => n.toFixed(d);
+  const lines = [
+    '',
+    `Replay store: the whole-payload route with RedisReplayStore (redis-server on loopback, one SET NX PX per request) vs MemoryReplayStore, same server process, ${seconds}s per store and phase`,
+    '',
+    `| store | req/s | vs memory | server CPU µs/req | redis-server CPU µs/req | p50 ms, ${latencyConnections} conn | p99 ms, ${latencyConnections} conn | p99 added | errors | target |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of rows) {
+    const isBase = r === memory;
+    const added = r.fixedRate.p99 - memory.fixedRate.p99;
+    lines.push(
+      `| ${r.store} | ${fmt(r.saturated.rps, 0)} | ${isBase ? '1.00' : fmt(ratio)} | ${fmt(r.saturated.cpuPerReq, 1)} | ${r.redisCpu === undefined ? '' : fmt(r.redisCpu, 1)} | ${fmt(r.fixedRate.p50)} | ${fmt(r.fixedRate.p99)} | ${isBase ? '' : `${added >= 0 ? '+' : ''}${fmt(added)}`} | ${errorsOf(r)} | ${isBase ? '' : met ? 'met' : 'MISSED'} |`,
+    );
+  }
+  lines.push('', `target (Redis req/s >= 0.8x in-memory at saturation, no errors): ${fmt(ratio)}x, ${met ? 'met' : 'MISSED'}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 await (await import('./profiles.ts')).benchProfiles(); // public-key profiles vs jose / @hpke/core (issue #6)

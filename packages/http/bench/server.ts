@@ -1,13 +1,17 @@
 // The benchmark server: one Fastify instance, the same handler on three
 // routes (plaintext, fields mode, whole-payload mode). run.ts starts it as a
 // child process (or imports it for the in-process variant) and asks it for
-// its CPU time over IPC.
+// its CPU time over IPC. Given a Redis URL, a second Fastify instance in the
+// same process serves the same whole-payload route with a RedisReplayStore
+// (the first keeps its MemoryReplayStore), so the two stores are compared on
+// one server process.
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { KeySet } from '@wireseal/core';
 import { MemoryReplayStore } from '@wireseal/http';
 import { wiresealFastify } from '@wireseal/http/fastify';
+import { RedisReplayStore } from '@wireseal/http/redis';
 
 export const POLICY = ['card.number', 'card.cvv', 'customer.ssn'];
 
@@ -17,30 +21,58 @@ export const POLICY = ['card.number', 'card.cvv', 'customer.ssn'];
  */
 export const REPLAY_ENTRIES = 2_000_000;
 
-export async function startBenchServer(jwks: string): Promise<{ app: FastifyInstance; port: number }> {
+/** The running bench server(s). */
+export interface BenchServer {
+  port: number;
+  /** The whole-payload route with the Redis replay store, when a Redis URL was given. */
+  redisPort?: number;
+  close(): Promise<void>;
+}
+
+// The same handler for every mode: echo the payment with a status.
+const handler = async (request: { body: unknown }) => {
+  const p = request.body as { id: string; amount: number; currency: string; card: unknown; customer: unknown };
+  return { id: p.id, status: 'accepted', amount: p.amount, currency: p.currency, card: p.card, customer: p.customer };
+};
+
+async function listen(app: FastifyInstance): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return (app.server.address() as AddressInfo).port;
+}
+
+export async function startBenchServer(jwks: string, redisUrl?: string): Promise<BenchServer> {
   const keys = KeySet.fromJwks(jwks);
   const app = Fastify({ logger: false });
   await app.register(wiresealFastify, { keys, replay: new MemoryReplayStore({ maxEntries: REPLAY_ENTRIES }) });
-  // The same handler for every mode: echo the payment with a status.
-  const handler = async (request: { body: unknown }) => {
-    const p = request.body as { id: string; amount: number; currency: string; card: unknown; customer: unknown };
-    return { id: p.id, status: 'accepted', amount: p.amount, currency: p.currency, card: p.card, customer: p.customer };
-  };
   app.post('/plain', handler);
   app.post('/fields', { config: { wireseal: { mode: 'fields', policy: POLICY } } }, handler);
   app.post('/whole', { config: { wireseal: { mode: 'whole' } } }, handler);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, port: (app.server.address() as AddressInfo).port };
+  const port = await listen(app);
+  if (redisUrl === undefined) return { port, close: () => app.close() };
+  const replay = new RedisReplayStore({ url: redisUrl, keyPrefix: 'wireseal-bench:replay:' });
+  await replay.ready();
+  const redisApp = Fastify({ logger: false });
+  await redisApp.register(wiresealFastify, { keys, replay });
+  redisApp.post('/whole', { config: { wireseal: { mode: 'whole' } } }, handler);
+  const redisPort = await listen(redisApp);
+  return {
+    port,
+    redisPort,
+    close: async () => {
+      await Promise.all([app.close(), redisApp.close()]);
+      await replay.close();
+    },
+  };
 }
 
 if (process.argv[2] === '--child') {
-  const { port } = await startBenchServer(process.env.WIRESEAL_BENCH_JWKS ?? '');
+  const { port, redisPort } = await startBenchServer(process.env.WIRESEAL_BENCH_JWKS ?? '', process.env.WIRESEAL_BENCH_REDIS_URL || undefined);
   process.on('message', (m) => {
     if (m === 'cpu') {
       const u = process.cpuUsage();
       process.send?.({ cpu: u.user + u.system });
     }
   });
-  process.send?.({ port });
+  process.send?.({ port, redisPort });
   process.on('disconnect', () => process.exit(0));
 }

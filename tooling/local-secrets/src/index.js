@@ -9,14 +9,12 @@
  * quoted in start-up errors.
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { track, untrack } from '@wireseal-tooling/child-reaper';
+import { awaitReady, freePort, isExecutable, retryStart, supervise } from '@wireseal-tooling/child-reaper/service';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
@@ -26,16 +24,6 @@ const REGION = 'us-east-1';
 /** @param {string | undefined} override */
 function pythonOf(override) {
   return override ?? process.env.WIRESEAL_PYTHON ?? path.join(REPO_ROOT, '.toolchain', 'venv', 'bin', 'python');
-}
-
-/** @param {string} p */
-function isExecutable(p) {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -54,23 +42,7 @@ export function secretsManagerAvailable(options = {}) {
   return { ok: true };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Every live child is killed when this Node process exits or is signalled (@wireseal-tooling/child-reaper).
-
-// ---------------------------------------------------------------------------------------------
-
-/** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
-async function freePort() {
-  const srv = net.createServer();
-  srv.listen(0, HOST);
-  await once(srv, 'listening');
-  const { port } = /** @type {net.AddressInfo} */ (srv.address());
-  await new Promise((r) => srv.close(() => r(undefined)));
-  return port;
-}
-
-/** @param {number} ms */
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Every live child is killed when this Node process exits or is signalled (@wireseal-tooling/child-reaper/service).
 
 /**
  * One HTTP GET to moto's management API; resolves to the status code, rejects if nothing answers.
@@ -104,15 +76,6 @@ function post(port, urlPath) {
     req.on('error', reject);
     req.end();
   });
-}
-
-/** @param {string} file @param {number} lines */
-function tail(file, lines) {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n').trimEnd();
-  } catch {
-    return '(no log)';
-  }
 }
 
 /**
@@ -162,10 +125,8 @@ export async function startSecretsManager(options = {}) {
 
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let proc;
-  /** @type {Promise<unknown> | undefined} */
-  let exited;
-  /** @type {{ kill(): void } | undefined} */
-  let liveEntry;
+  /** @type {import('@wireseal-tooling/child-reaper/service').Supervised | undefined} */
+  let supervised;
 
   const removeLogDir = () => fs.rmSync(logDir, { recursive: true, force: true });
 
@@ -179,90 +140,33 @@ export async function startSecretsManager(options = {}) {
       env: { ...process.env, PYTHONUNBUFFERED: '1' },
     });
     fs.closeSync(out);
-    child.unref(); // a forgotten server must not keep Node alive; the exit hook kills it
     proc = child;
-    exited = once(child, 'exit').catch(() => undefined);
-    /** @type {string | undefined} */
-    let exitInfo;
-    child.once('exit', (code, sig) => (exitInfo = `exit ${code ?? sig}`));
-    child.once('error', (e) => (exitInfo = e.message));
-    // Watchdog: if Node dies without running its exit hooks (SIGKILL), the pipe closes, `read` returns
-    // and the shell kills moto.
-    const watchdog = spawn('/bin/sh', ['-c', 'read _x; kill -9 "$1" 2>/dev/null', 'local-secrets-watchdog', String(child.pid)], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    watchdog.unref();
-    watchdog.stdin?.on('error', () => {});
-    /** @type {any} */ (watchdog.stdin)?.unref?.();
-    child.once('exit', () => watchdog.kill('SIGKILL'));
-    liveEntry = {
-      kill: () => {
-        watchdog.kill('SIGKILL');
-        child.kill('SIGKILL');
-        removeLogDir();
-      },
-    };
-    track(liveEntry);
+    const watched = supervise(child, 'local-secrets-watchdog', removeLogDir);
+    supervised = watched;
     log(`started moto_server pid ${child.pid} on ${HOST}:${port}`);
 
-    let lastErr = '';
-    while (Date.now() - t0 < timeoutMs) {
-      if (exitInfo) {
-        untrack(liveEntry);
-        liveEntry = undefined;
-        proc = undefined;
-        throw new Error(`local-secrets: moto_server ended during start-up (${exitInfo}). Last lines of ${logFile}:\n${tail(logFile, 20)}`);
-      }
-      try {
+    try {
+      await awaitReady(watched, async () => {
         const status = await probe(port, 1000);
-        if (status === 200) {
-          log(`moto_server ready in ${Date.now() - t0} ms`);
-          return;
-        }
-        lastErr = `HTTP ${status}`;
-      } catch (e) {
-        lastErr = /** @type {Error} */ (e).message;
-      }
-      await sleep(50);
+        return status === 200 ? undefined : `HTTP ${status}`;
+      }, { name: 'local-secrets: moto_server', logFile, t0, timeoutMs, pauseMs: 50 });
+    } catch (e) {
+      await stopProcess();
+      throw e;
     }
-    await stopProcess();
-    throw new Error(`local-secrets: moto_server not ready after ${timeoutMs} ms (last probe: ${lastErr}). Last lines of ${logFile}:\n${tail(logFile, 20)}`);
+    log(`moto_server ready in ${Date.now() - t0} ms`);
   };
 
   const stopProcess = async () => {
-    const child = proc;
+    const watched = supervised;
+    supervised = undefined;
     proc = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      /** @type {NodeJS.Timeout | undefined} */
-      let timer;
-      const timeout = new Promise((r) => (timer = setTimeout(r, 5000, 'timeout')));
-      const outcome = await Promise.race([exited, timeout]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
-    if (liveEntry) untrack(liveEntry);
-    liveEntry = undefined;
-  };
-
-  const startProcess = async () => {
-    // A port picked by binding 0 can be taken by someone else before moto binds it: pick another.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await startOnce();
-        return;
-      } catch (e) {
-        if (fixedPort || attempt >= 3) throw e;
-        port = await freePort();
-      }
-    }
+    await watched?.stop();
   };
 
   try {
-    await startProcess();
+    // A port picked by binding 0 can be taken by someone else before moto binds it: pick another.
+    await retryStart(startOnce, { fixedPort, nextPort: async () => void (port = await freePort()) });
   } catch (e) {
     removeLogDir();
     throw e;
@@ -293,18 +197,9 @@ export async function startSecretsManager(options = {}) {
     },
     async start() {
       if (handle.running()) return;
-      // Restart on the same port, so clients configured with the endpoint keep working.
-      const t0 = Date.now();
-      for (;;) {
-        try {
-          await startOnce();
-          return;
-        } catch (e) {
-          // The old socket can linger for a moment; retry a few times within the time budget.
-          if (Date.now() - t0 > timeoutMs) throw e;
-          await sleep(200);
-        }
-      }
+      // Restart on the same port, so clients configured with the endpoint keep working; the old
+      // socket can linger for a moment, so retry within the time budget.
+      await retryStart(startOnce, { fixedPort: true, budgetMs: timeoutMs, pauseMs: 200 });
     },
     async reset() {
       await post(port, '/moto-api/reset');

@@ -1,8 +1,8 @@
 /**
  * RFC 9457 problem details for failed requests. The `detail` is the error's
  * message, reduced to printable ASCII and truncated, except for codes whose
- * message could tell an unauthenticated caller about the server's keys or key
- * source: those get a fixed text.
+ * message could tell an unauthenticated caller about the server's keys, key
+ * source or replay store: those get a fixed text.
  */
 import { WiresealError } from '@wireseal/core/errors';
 import type { WiresealErrorCode } from '@wireseal/core/errors';
@@ -42,6 +42,7 @@ const STATUS: Readonly<Record<WiresealErrorCode, number>> = {
   ERR_ALG_UNSUPPORTED: 400,
   ERR_STALE: 400,
   ERR_REPLAY: 400,
+  ERR_REPLAY_STORE: 503,
   ERR_FIELD_MISMATCH: 400,
   ERR_CONTEXT_MISMATCH: 400,
   ERR_PLAINTEXT_FIELD: 422,
@@ -62,6 +63,7 @@ const TITLE: Readonly<Record<WiresealErrorCode | 'ERR_INTERNAL', string>> = {
   ERR_ALG_UNSUPPORTED: 'Unsupported algorithm or media type',
   ERR_STALE: 'Stale message',
   ERR_REPLAY: 'Replayed message',
+  ERR_REPLAY_STORE: 'Replay check unavailable',
   ERR_FIELD_MISMATCH: 'Token found at the wrong field',
   ERR_CONTEXT_MISMATCH: 'Token sealed for another context',
   ERR_PLAINTEXT_FIELD: 'Plaintext where a token is required',
@@ -80,6 +82,7 @@ const TITLE: Readonly<Record<WiresealErrorCode | 'ERR_INTERNAL', string>> = {
 const FIXED_DETAIL: Partial<Record<WiresealErrorCode | 'ERR_INTERNAL', string>> = {
   ERR_KEY_UNKNOWN: "the token's key id is not one this service can decrypt with",
   ERR_KEY_SOURCE: 'encryption keys are temporarily unavailable; retry later',
+  ERR_REPLAY_STORE: 'the replay check is temporarily unavailable; retry later with a freshly sealed request',
   ERR_KEYSET_INVALID: 'the service key configuration is invalid',
   ERR_ARGUMENT_INVALID: 'internal error',
   ERR_RUNTIME_UNSUPPORTED: 'internal error',

@@ -1,0 +1,32 @@
+import type { ChildProcess } from 'node:child_process';
+
+/** True when `p` is an executable file. */
+export declare function isExecutable(p: string): boolean;
+/** A free TCP port on `host` (default 127.0.0.1). */
+export declare function freePort(host?: string): Promise<number>;
+export declare function sleep(ms: number): Promise<void>;
+/** The last `lines` lines of a log file, or `(no log)`. */
+export declare function tail(file: string, lines: number): string;
+
+/** A supervised server child (see {@link supervise}). */
+export interface Supervised {
+  readonly exited: Promise<unknown>;
+  exitInfo(): string | undefined;
+  /** `signal` (default SIGTERM), SIGKILL after `timeoutMs` (default 5000); then unregisters the child. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+  /** Unregisters the child from the reaper. */
+  release(): void;
+}
+/** unref()s the child, registers it with the reaper and starts a watchdog that kills it if Node dies hard. */
+export declare function supervise(child: ChildProcess, label: string, onKill?: () => void): Supervised;
+/** Retries a start: three tries on fresh ports, or until `budgetMs` on a fixed one. */
+export declare function retryStart(
+  attempt: () => Promise<void>,
+  how: { fixedPort: boolean; nextPort?: () => Promise<void>; budgetMs?: number; pauseMs?: number },
+): Promise<void>;
+/** Waits until `probe` resolves to undefined (ready); throws when the child ends first or after `timeoutMs` from `t0`. */
+export declare function awaitReady(
+  watched: Supervised,
+  probe: () => Promise<string | undefined>,
+  how: { name: string; logFile: string; t0: number; timeoutMs: number; pauseMs: number },
+): Promise<void>;
