@@ -91,7 +91,7 @@ export function commandHelp(spec: CommandSpec): string {
     lines.push(flag.length + 2 > width ? `  ${flag}\n  ${' '.repeat(width)}${help}` : `  ${flag.padEnd(width)}${help}`);
   }
   if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
-  lines.push('', 'Exit codes: 0 ok, 1 wireseal error, 2 usage error, 3 I/O error, 4 records rejected, 130 interrupted (see the README).');
+  lines.push('', 'Exit codes: 0 ok, 1 wireseal error, 2 usage error, 3 I/O error, 4 records rejected (scan: a --require-absent kid found), 130 interrupted (see the README).');
   return `${lines.join('\n')}\n`;
 }
 

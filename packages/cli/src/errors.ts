@@ -16,7 +16,7 @@ export const EXIT = Object.freeze({
   USAGE: 2,
   /** A file, stream, Secrets Manager or Kafka operation failed: `error ERR_IO: message`. */
   IO: 3,
-  /** `reencrypt` finished, but some records were rejected (see the reject file). */
+  /** `reencrypt` finished, but some records were rejected (see the reject file); `scan` found tokens under a `--require-absent` kid. */
   REJECTED: 4,
   /** Interrupted (SIGINT/SIGTERM); `reencrypt` wrote a checkpoint and can `--resume`. */
   INTERRUPTED: 130,

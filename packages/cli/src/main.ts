@@ -9,6 +9,7 @@ import { inspect } from './commands/inspect.ts';
 import { keygen } from './commands/keygen.ts';
 import { keysetCommands } from './commands/keyset.ts';
 import { reencrypt } from './commands/reencrypt.ts';
+import { scan } from './commands/scan.ts';
 import { sealCommands } from './commands/seal.ts';
 import { secretsCommands } from './commands/secrets.ts';
 import { EXIT, describeError, usageError } from './errors.ts';
@@ -17,7 +18,7 @@ import { processIo, write } from './io.ts';
 import { VERSION } from './version.ts';
 
 /** Every command, in help order. */
-export const COMMANDS: readonly CommandSpec[] = [keygen, ...keysetCommands, ...sealCommands, inspect, ...fieldsCommands, reencrypt, ...secretsCommands];
+export const COMMANDS: readonly CommandSpec[] = [keygen, ...keysetCommands, ...sealCommands, inspect, ...fieldsCommands, reencrypt, scan, ...secretsCommands];
 
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!));
 
@@ -33,7 +34,7 @@ function topHelp(): string {
     '',
     'Key sets come from --keyset FILE, --keyset-env VAR, --secret-id ID (AWS Secrets Manager), or WIRESEAL_KEYSET;',
     'policies with audiences take a keyring: --keyring FILE and/or --audience NAME=FILE.',
-    'Exit codes: 0 ok, 1 wireseal error, 2 usage error, 3 I/O error, 4 records rejected, 130 interrupted.',
+    'Exit codes: 0 ok, 1 wireseal error, 2 usage error, 3 I/O error, 4 records rejected (scan: a --require-absent kid found), 130 interrupted.',
     '',
   ].join('\n');
 }

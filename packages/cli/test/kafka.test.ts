@@ -1,7 +1,8 @@
 // reencrypt --topic against a real Kafka broker: field-mode and whole-value
 // records re-sealed into a new topic (wsc moves to the new topic), exactly
 // once: a second run finds nothing to do and adds nothing; and records of a
-// policy with audiences, re-sealed per audience with a keyring file.
+// policy with audiences, re-sealed per audience with a keyring file; and scan
+// (tokens per kid, --require-absent) on the topics before and after.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { KafkaMessage } from 'kafkajs';
@@ -167,6 +168,78 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
       expect(decryptFields({ pci: rotated, pii }, doc, split, { context: { topic: dst } }).doc).toEqual({ id: doc.id, pan: `4111-${doc.id}`, owner: { name: `n${doc.id}` } });
     }
   }, 120_000);
+
+  it('scan counts tokens per kid on a topic without keys or commits; --require-absent fails on the old topic and passes after reencrypt', async () => {
+    const src = `scan-${suffix}`;
+    const dst = `scan-v2-${suffix}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: src, numPartitions: 2 }], waitForLeaders: true });
+    const producer = kafka.producer();
+    await producer.connect();
+    const ctx = Object.freeze({ topic: src });
+    // 30 records under k1 (before the rotation), 20 under k2, one that is not JSON, one tombstone.
+    await producer.send({
+      topic: src,
+      messages: [
+        ...Array.from({ length: 50 }, (_, i) => ({ key: `s${i}`, partition: i % 2, value: JSON.stringify(encryptFields(i < 30 ? keys : rotated, { id: i, pan: `4111-${i}`, owner: { name: `n${i}` } }, policy, { context: ctx })) })),
+        { key: 'bad', partition: 0, value: '{not json' },
+        { key: 'gone', partition: 1, value: null },
+      ],
+    });
+    await producer.disconnect();
+    const scan = (topic: string, extra: string[] = []) => wireseal(['scan', '--policy', policyFile, '--topic', topic, '--brokers', broker.brokers.join(','), '--json', ...extra]);
+
+    const before = await scan(src, ['--require-absent', 'k1']);
+    expect(before.code, before.stderr).toBe(4);
+    expect(JSON.parse(before.out)).toEqual(
+      expect.objectContaining({ status: 'done', topic: src, mode: 'fields', records: 52, notJson: 1, tombstones: 1, tokens: 100, tokensByKid: { k1: 60, k2: 40 }, tokensByAlg: { A256KW: 100 }, tokensByAudience: { default: 100 }, plaintext: 0, requireAbsent: { k1: 60 } }),
+    );
+    expect(before.stderr).toContain('scan: 60 tokens are still sealed under kid "k1" (--require-absent)');
+    // A throwaway group: no offsets committed, and deleted afterwards.
+    expect((await admin.listGroups()).groups.filter((g) => g.groupId.startsWith('wireseal-scan-'))).toEqual([]);
+
+    const re = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path('scan.rejects.jsonl'), '--json']);
+    expect(re.code, re.stderr).toBe(4); // the record that is not JSON
+    expect(JSON.parse(re.out)).toMatchObject({ written: 51, resealedByKid: { k1: 60 } });
+    const after = await scan(dst, ['--require-absent', 'k1']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(JSON.parse(after.out)).toMatchObject({ records: 51, notJson: 0, tombstones: 1, tokensByKid: { k2: 100 }, requireAbsent: { k1: 0 } });
+    // DST was written in transactions: each partition ends in a commit marker, and both scan and reencrypt finish there.
+    const again = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', dst, '--to-topic', `${dst}-again`, '--brokers', broker.brokers.join(','), '--reject', tmp.path('scan2.rejects.jsonl'), '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ records: 51, written: 51 });
+    // The old topic still holds them.
+    const old = await scan(src, ['--require-absent', 'k1', '--require-absent', 'k0']);
+    expect(old.code).toBe(4);
+    expect(JSON.parse(old.out)).toMatchObject({ requireAbsent: { k1: 60, k0: 0 } });
+
+    // Whole values: the kid of the wireseal-jwe header; a record without one is plaintext at "$".
+    const blobs = `scan-blobs-${suffix}`;
+    const p2 = kafka.producer({ allowAutoTopicCreation: true });
+    await p2.connect();
+    await p2.send({
+      topic: blobs,
+      messages: [
+        ...Array.from({ length: 5 }, (_, i) => {
+          const p = seal(i < 3 ? keys : rotated, `blob ${i}`, { context: { topic: blobs } }).split('.');
+          return { value: Buffer.from(p[3]!, 'base64url'), headers: { wireseal: '1', 'wireseal-jwe': `${p[0]}.${p[1]}.${p[2]}..${p[4]}` } };
+        }),
+        { value: 'not sealed' },
+        { value: 'bad frame', headers: { 'wireseal-jwe': 'eyJ.x' } },
+      ],
+    });
+    await p2.disconnect();
+    const whole = await wireseal(['scan', '--mode', 'whole', '--topic', blobs, '--brokers', broker.brokers.join(','), '--json', '--require-absent', 'k1']);
+    expect(whole.code, whole.stderr).toBe(4);
+    expect(JSON.parse(whole.out)).toMatchObject({ mode: 'whole', records: 7, tokens: 5, tokensByKid: { k1: 3, k2: 2 }, tokensByAudience: {}, plaintext: 1, plaintextByPath: { $: 1 }, malformed: 1, requireAbsent: { k1: 3 } });
+    await admin.disconnect();
+  }, 180_000);
+
+  it('scan of a topic that does not exist is ERR_IO (exit 3)', async () => {
+    const r = await wireseal(['scan', '--policy', policyFile, '--topic', `missing-${suffix}`, '--brokers', broker.brokers.join(',')]);
+    expect([r.code, errorCode(r)]).toEqual([3, 'ERR_IO']);
+  }, 60_000);
 
   it('a broker that does not answer is ERR_IO (exit 3)', async () => {
     const r = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', 'a', '--to-topic', 'b', '--brokers', '127.0.0.1:9']);

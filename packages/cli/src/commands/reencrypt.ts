@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Context, FieldPolicy } from '@wireseal/core';
-import type { CommandSpec, Values } from '../args.ts';
+import type { CommandSpec, OptionSpec, Values } from '../args.ts';
 import { CONTEXT_OPTION, choice, flag, list, parseContext, positiveNumber, required, str } from '../args.ts';
 import { EXIT, usageError } from '../errors.ts';
 import type { Io } from '../io.ts';
@@ -26,7 +26,7 @@ import { summaryLine } from '../reencrypt/summary.ts';
 import { readPolicy } from './fields.ts';
 
 /** Runs `body` with SIGINT/SIGTERM turned into a stop request (a second signal exits at once). */
-async function withStopSignals<T>(body: (stopRequested: () => boolean) => Promise<T>): Promise<T> {
+export async function withStopSignals<T>(body: (stopRequested: () => boolean) => Promise<T>): Promise<T> {
   let stop = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stop) process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -40,6 +40,30 @@ async function withStopSignals<T>(body: (stopRequested: () => boolean) => Promis
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** `--progress`, `--progress-interval` and `--json`, shared by reencrypt and scan. */
+export const PROGRESS_OPTIONS: Record<string, OptionSpec> = {
+  progress: { type: 'string', metavar: 'MODE', help: 'auto (default: bar on a terminal, else lines), bar, lines or none' },
+  'progress-interval': { type: 'string', metavar: 'SECONDS', help: 'Seconds between progress lines when not a terminal; default 10' },
+  json: { type: 'boolean', help: 'Also print the summary as JSON on stdout' },
+};
+
+/** `--brokers` and `--mode`, shared by reencrypt and scan. */
+export const KAFKA_OPTIONS: Record<string, OptionSpec> = {
+  brokers: { type: 'string', metavar: 'LIST', help: 'Kafka: bootstrap brokers, comma-separated' },
+  mode: { type: 'string', metavar: 'MODE', help: 'Kafka: fields (default: values are JSON with policy fields) or whole (wireseal-jwe framing)' },
+};
+
+/** The progress display `--progress` and `--progress-interval` ask for, on stderr. */
+export function progressFor(values: Values, io: Io, label: string): Progress {
+  const mode = choice(values, 'progress', ['auto', 'bar', 'lines', 'none'] as const, 'auto');
+  return new Progress(io.stderr, mode, io.stderrIsTTY, positiveNumber(values, 'progress-interval', 10) * 1000, label);
+}
+
+/** `--brokers HOST:PORT,...` as a list (required). */
+export function brokerList(values: Values, command: string): string[] {
+  return required(values, 'brokers', command).split(',').map((b) => b.trim()).filter(Boolean);
 }
 
 /**
@@ -169,7 +193,7 @@ async function runKafka(values: Values, io: Io, keys: KeysInfo, base: ResealOpti
   const topic = required(values, 'topic', 'reencrypt');
   const toTopic = required(values, 'to-topic', 'reencrypt');
   if (topic === toTopic) throw usageError('--to-topic must differ from --topic (records are re-sealed into a new topic)');
-  const brokers = required(values, 'brokers', 'reencrypt').split(',').map((b) => b.trim()).filter(Boolean);
+  const brokers = brokerList(values, 'reencrypt');
   const rejects = str(values, 'reject') ?? `wireseal-reencrypt-${topic}-to-${toTopic}.rejects.jsonl`;
   const fromContext: Context = Object.freeze({ topic: str(values, 'context-topic') ?? topic });
   const toContext: Context = Object.freeze({ topic: toTopic });
@@ -230,9 +254,8 @@ export const reencrypt: CommandSpec = {
     out: { type: 'string', metavar: 'FILE', help: 'JSONL output (mode 0600; refused if it exists, unless --force or --resume)' },
     topic: { type: 'string', metavar: 'TOPIC', help: 'Kafka: source topic' },
     'to-topic': { type: 'string', metavar: 'TOPIC', help: 'Kafka: destination topic (created with the source\'s partition count if missing)' },
-    brokers: { type: 'string', metavar: 'LIST', help: 'Kafka: bootstrap brokers, comma-separated' },
+    ...KAFKA_OPTIONS,
     group: { type: 'string', metavar: 'ID', help: 'Kafka: consumer group (default wireseal-reencrypt-SRC-to-DST); its offsets are the resume point' },
-    mode: { type: 'string', metavar: 'MODE', help: 'Kafka: fields (default: values are JSON with policy fields) or whole (wireseal-jwe framing)' },
     'context-topic': { type: 'string', metavar: 'NAME', help: 'Kafka: topic name the source tokens are bound to, if not SRC (mirrored topics)' },
     ...KEY_SOURCE_OPTIONS,
     ...KEYRING_OPTIONS,
@@ -248,9 +271,7 @@ export const reencrypt: CommandSpec = {
     resume: { type: 'boolean', help: 'Continue an interrupted run from its checkpoint' },
     jobs: { type: 'string', metavar: 'N', help: 'JSONL: worker threads that re-seal (default: CPUs - 1, at most 4; 1 = none, in the main thread)' },
     force: { type: 'boolean', short: 'f', help: 'Start over: overwrite the output and reject files, discard a checkpoint' },
-    progress: { type: 'string', metavar: 'MODE', help: 'auto (default: bar on a terminal, else lines), bar, lines or none' },
-    'progress-interval': { type: 'string', metavar: 'SECONDS', help: 'Seconds between progress lines when not a terminal; default 10' },
-    json: { type: 'boolean', help: 'Also print the summary as JSON on stdout' },
+    ...PROGRESS_OPTIONS,
   },
   examples: [
     'wireseal reencrypt --policy policy.json --keyset keys.json --in events.jsonl --out events.v2.jsonl',
@@ -265,13 +286,7 @@ export const reencrypt: CommandSpec = {
     if (!kafka && !file) throw usageError('reencrypt needs --in FILE --out FILE, or --topic SRC --to-topic DST --brokers LIST (see: wireseal reencrypt --help)');
     const policy = await readPolicy(required(values, 'policy', 'reencrypt'));
     const context = parseContext(list(values, 'context'));
-    const progress = new Progress(
-      io.stderr,
-      choice(values, 'progress', ['auto', 'bar', 'lines', 'none'] as const, 'auto'),
-      io.stderrIsTTY,
-      positiveNumber(values, 'progress-interval', 10) * 1000,
-      'reencrypt',
-    );
+    const progress = progressFor(values, io, 'reencrypt');
     const strict = flag(values, 'strict');
     const legacyEnv = str(values, 'legacy-key-env');
     const legacy =

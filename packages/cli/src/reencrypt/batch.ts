@@ -37,12 +37,24 @@ function isBlank(bytes: Uint8Array, end: number): boolean {
   return true;
 }
 
-/** Re-seals every line of a batch. Throws only for bugs (not for bad records). */
-export function processBatch(keys: ResealKeys, reseal: ResealOptions, input: BatchInput): BatchOutput {
+/** One line of a batch. */
+export interface BatchLine {
+  /** 1-based line number. */
+  line: number;
+  /** Input byte offset of the line. */
+  offset: number;
+  /** The line without its `\n`. */
+  bytes: Buffer;
+  /** The record's text (without a trailing CR); undefined for a blank line (only spaces, tabs, CR). */
+  text: () => string | undefined;
+}
+
+/**
+ * The lines of a batch, in order.
+ * `text()` throws CliError `ERR_INPUT_INVALID` for a line that is not UTF-8.
+ */
+export function* batchLines(input: BatchInput): Generator<BatchLine> {
   const buf = Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength);
-  const counters = newCounters();
-  const out: string[] = [];
-  const rejects: string[] = [];
   let line = input.firstLine - 1;
   let start = 0;
   while (start < buf.length) {
@@ -54,23 +66,43 @@ export function processBatch(keys: ResealKeys, reseal: ResealOptions, input: Bat
     line++;
     let end = bytes.length;
     if (end > 0 && bytes[end - 1] === 13) end--; // CRLF
-    if (isBlank(bytes, end)) {
-      out.push(`${bytes.toString('latin1')}\n`); // only spaces, tabs, CR: kept as is, not counted
-      continue;
-    }
-    let text: string | undefined;
+    yield {
+      line,
+      offset,
+      bytes,
+      text: () => {
+        if (isBlank(bytes, end)) return undefined;
+        if (!isUtf8(bytes)) throw inputError('record is not valid UTF-8');
+        return bytes.toString('utf8', 0, end);
+      },
+    };
+  }
+}
+
+/** Re-seals every line of a batch. Throws only for bugs (not for bad records). */
+export function processBatch(keys: ResealKeys, reseal: ResealOptions, input: BatchInput): BatchOutput {
+  const counters = newCounters();
+  const out: string[] = [];
+  const rejects: string[] = [];
+  let lines = 0;
+  for (const { line, offset, bytes, text } of batchLines(input)) {
+    lines++;
+    let record: string | undefined;
     try {
-      if (!isUtf8(bytes)) throw inputError('record is not valid UTF-8');
-      text = bytes.toString('utf8', 0, end);
-      const r = resealDocument(keys, text, reseal);
+      record = text();
+      if (record === undefined) {
+        out.push(`${bytes.toString('latin1')}\n`); // only spaces, tabs, CR: kept as is, not counted
+        continue;
+      }
+      const r = resealDocument(keys, record, reseal);
       out.push(r.changed ? `${r.text}\n` : `${bytes.toString('utf8')}\n`);
       addResult(counters, r);
     } catch (err) {
       const code = err instanceof WiresealError || (err instanceof CliError && err.code === 'ERR_INPUT_INVALID') ? err.code : undefined;
       if (code === undefined) throw err;
-      rejects.push(`${JSON.stringify({ line, offset, code, message: (err as Error).message, record: text ?? bytes.toString('latin1') })}\n`);
+      rejects.push(`${JSON.stringify({ line, offset, code, message: (err as Error).message, record: record ?? bytes.toString('latin1') })}\n`);
       addFailure(counters, code);
     }
   }
-  return { out: out.join(''), rejects: rejects.join(''), counters, lines: line - input.firstLine + 1 };
+  return { out: out.join(''), rejects: rejects.join(''), counters, lines };
 }

@@ -61,11 +61,61 @@ const READ_CHUNK = 256 * 1024;
 const MAX_LINE = 64 * 1024 * 1024;
 const MAX_PENDING = 8 * 1024 * 1024;
 
-async function openFile(file: string, flags: string): Promise<fs.FileHandle> {
+/** Opens a file (created with mode 0600), I/O errors as `ERR_IO`. */
+export async function openFile(file: string, flags: string): Promise<fs.FileHandle> {
   try {
     return await fs.open(file, flags, 0o600);
   } catch (err) {
     throw ioError(`cannot open ${file}`, err);
+  }
+}
+
+/** A run of complete lines of a file (each ending in `\n`, except a last line at end of file). */
+export interface LineRun {
+  /** A copy of the bytes (free to transfer to a worker). */
+  bytes: Uint8Array;
+  /** File offset of `bytes[0]`, and just past the run. */
+  offset: number;
+  end: number;
+  /** 1-based number of the run's first line. */
+  firstLine: number;
+}
+
+/**
+ * Reads `file` from `start` (a line start) in 256 KiB chunks, as runs of
+ * complete lines. A long line doubles the read, never quadratic copying.
+ * @param firstLine - the number of the line at `start`
+ * @throws CliError `ERR_IO` when reading fails, `ERR_INPUT_INVALID` for a line over 64 MiB
+ */
+export async function* lineRuns(file: fs.FileHandle, start: number, firstLine: number, name: string): AsyncGenerator<LineRun> {
+  let readPos = start;
+  let line = firstLine;
+  let carry: Buffer = Buffer.alloc(0);
+  const run = (bytes: Buffer, offset: number): LineRun => {
+    const r = { bytes: new Uint8Array(bytes), offset, end: offset + bytes.length, firstLine: line };
+    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) line++;
+    return r;
+  };
+  for (;;) {
+    const size = Math.max(READ_CHUNK, carry.length);
+    const buf = Buffer.allocUnsafe(size);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await file.read(buf, 0, size, readPos));
+    } catch (err) {
+      throw ioError(`cannot read input ${name}`, err);
+    }
+    const dataBase = readPos - carry.length; // file offset of data[0]
+    readPos += bytesRead;
+    if (bytesRead === 0) {
+      if (carry.length > 0) yield run(carry, dataBase); // a last line without a newline
+      return;
+    }
+    const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+    const cut = data.lastIndexOf(10) + 1;
+    if (cut > 0) yield run(data.subarray(0, cut), dataBase);
+    carry = Buffer.from(data.subarray(cut));
+    if (carry.length > MAX_LINE) throw inputError(`line ${line} of ${name} is longer than ${MAX_LINE} bytes`);
   }
 }
 
@@ -186,48 +236,18 @@ export async function reencryptJsonl(job: JsonlJob): Promise<JobResult> {
     job.progress.update(progressState());
     if (sinceFlush >= job.checkpointRecords || outPending > MAX_PENDING || Date.now() - lastFlush >= job.checkpointMs) await flush(false);
   };
-  let submittedLine = line;
-  const submit = async (bytes: Uint8Array, firstOffset: number): Promise<void> => {
-    let lines = 0;
-    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) lines++;
-    if (bytes.length > 0 && bytes[bytes.length - 1] !== 10) lines++;
-    const endOffset = firstOffset + bytes.length; // before submit: a worker takes the bytes (transferred, length 0 here)
-    inflight.push({ result: pool.submit({ bytes, firstLine: submittedLine + 1, firstOffset }), endOffset });
-    submittedLine += lines;
-    while (inflight.length >= maxInflight) await take();
-  };
 
   const progressState = () => ({ records: counters.records, done: inOffset, total: st.size, failed: counters.failed });
   job.progress.begin(progressState());
   try {
-    let readPos = inOffset;
-    let carry: Buffer = Buffer.alloc(0);
-    for (;;) {
+    for await (const run of lineRuns(inFile, inOffset, line + 1, job.input)) {
       if (job.stopRequested()) {
         interrupted = true;
         break;
       }
-      const size = Math.max(READ_CHUNK, carry.length); // a long line doubles the read, never quadratic copying
-      const buf = Buffer.allocUnsafe(size);
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await inFile.read(buf, 0, size, readPos));
-      } catch (err) {
-        throw ioError(`cannot read input ${job.input}`, err);
-      }
-      const dataBase = readPos - carry.length; // input offset of data[0]
-      readPos += bytesRead;
-      if (bytesRead === 0) {
-        if (carry.length > 0) await submit(new Uint8Array(carry), dataBase); // a last line without a newline gets one
-        break;
-      }
-      const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-      const cut = data.lastIndexOf(10) + 1;
-      if (cut > 0) {
-        await submit(new Uint8Array(data.subarray(0, cut)), dataBase);
-      }
-      carry = Buffer.from(data.subarray(cut));
-      if (carry.length > MAX_LINE) throw inputError(`line ${submittedLine + 1} of ${job.input} is longer than ${MAX_LINE} bytes`);
+      // A worker takes the bytes (transferred: length 0 here afterwards).
+      inflight.push({ result: pool.submit({ bytes: run.bytes, firstLine: run.firstLine, firstOffset: run.offset }), endOffset: run.end });
+      while (inflight.length >= maxInflight) await take();
     }
     while (inflight.length) await take();
     if (interrupted) {

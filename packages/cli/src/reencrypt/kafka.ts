@@ -10,8 +10,9 @@
 import * as fs from 'node:fs/promises';
 import { KeySet, WiresealError, openParts, sealParts } from '@wireseal/core';
 import { PlaintextFieldError, TokenMalformedError } from '@wireseal/core/errors';
-import type { Admin, Batch, Consumer, IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Admin, Consumer, IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import { CliError, ioError, usageError } from '../errors.ts';
+import { connectKafka, consumeRange, pendingPartitions, retrying, topicRange } from './consume.ts';
 import type { Progress } from './progress.ts';
 import type { ResealKeys, ResealOptions, ResealResult } from './record.ts';
 import { resealDocument } from './record.ts';
@@ -106,27 +107,9 @@ async function ensureTopics(admin: Admin, job: TopicJob): Promise<number> {
   return partitions;
 }
 
-/**
- * Retries an admin call while Kafka answers with a retriable error (e.g. the
- * group coordinator still loading right after a broker start), up to ~30 s.
- */
-async function retrying<T>(fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-    try {
-      return await fn();
-    } catch (err) {
-      if ((err as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline) throw err;
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
-}
-
 /** Runs the job. */
 export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counters; interrupted: boolean; resumed: boolean }> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const kafka = new Kafka({ clientId: 'wireseal-reencrypt', brokers: job.brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
+  const { kafka, admin } = await connectKafka(job.brokers, 'wireseal-reencrypt');
   let producer: Producer | undefined;
   let consumer: Consumer | undefined;
   const counters = newCounters();
@@ -134,32 +117,13 @@ export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counter
   let resumed = false;
   let rej: fs.FileHandle | undefined;
   try {
-    try {
-      await admin.connect();
-    } catch (err) {
-      throw ioError(`cannot connect to Kafka at ${job.brokers.join(',')}: ${(err as Error).message}`);
-    }
     await retrying(() => ensureTopics(admin, job));
-    const ends = new Map<number, bigint>();
-    const next = new Map<number, bigint>();
-    const offsets = await retrying(() => admin.fetchTopicOffsets(job.topic));
-    for (const o of offsets) ends.set(o.partition, BigInt(o.high));
-    const lows = new Map(offsets.map((o) => [o.partition, BigInt(o.low)] as const));
-    const committed = await retrying(() => admin.fetchOffsets({ groupId: job.group, topics: [job.topic] }));
-    for (const p of committed[0]?.partitions ?? []) {
-      const c = BigInt(p.offset);
-      if (c >= 0n) resumed = true;
-      next.set(p.partition, c >= 0n ? c : lows.get(p.partition) ?? 0n);
-    }
-    for (const p of ends.keys()) if (!next.has(p)) next.set(p, lows.get(p) ?? 0n);
-    let total = 0n;
-    for (const [p, end] of ends) total += end > next.get(p)! ? end - next.get(p)! : 0n;
-    let done = 0n;
-    const pending = (): number[] => [...ends.keys()].filter((p) => next.get(p)! < ends.get(p)!);
-    const progressState = () => ({ records: counters.records, done: Number(done), total: Number(total), failed: counters.failed });
+    const range = await topicRange(admin, job.topic, job.group);
+    resumed = range.resumed;
+    const progressState = () => ({ records: counters.records, done: Number(range.done), total: Number(range.total), failed: counters.failed });
     job.progress.begin(progressState());
 
-    if (pending().length > 0) {
+    if (pendingPartitions(range).length > 0) {
       rej = await fs.open(job.rejects, 'a', 0o600).catch((err: unknown) => {
         throw ioError(`cannot open ${job.rejects}`, err);
       });
@@ -167,32 +131,10 @@ export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counter
       await producer.connect();
       consumer = kafka.consumer({ groupId: job.group, allowAutoTopicCreation: false });
       await consumer.connect();
-      await consumer.subscribe({ topics: [job.topic], fromBeginning: true });
-      let finish!: () => void;
-      let fatal: unknown;
-      const finished = new Promise<void>((resolve) => (finish = resolve));
-      const maybeFinish = (): void => {
-        if (pending().length === 0 || interrupted || fatal !== undefined) finish();
-      };
-      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-        // Batches of only control records (transaction markers) never reach eachBatch.
-        const p = e.payload.partition;
-        if (e.payload.topic === job.topic && e.payload.batchSize === 0 && BigInt(e.payload.lastOffset) + 1n >= (ends.get(p) ?? 0n)) {
-          next.set(p, ends.get(p) ?? 0n);
-          maybeFinish();
-        }
-      });
-      const processBatch = async (batch: Batch, resolveOffset: (o: string) => void, heartbeat: () => Promise<void>): Promise<void> => {
-        const p = batch.partition;
-        const end = ends.get(p) ?? 0n;
+      const handle = async (p: number, messages: KafkaMessage[]): Promise<void> => {
         const out: Message[] = [];
         const rejected: string[] = [];
-        let last: bigint | undefined;
-        for (const m of batch.messages) {
-          const offset = BigInt(m.offset);
-          if (offset >= end) break;
-          if (offset < next.get(p)!) continue;
-          last = offset;
+        for (const m of messages) {
           try {
             const r = job.mode === 'whole' ? resealWhole(job, m) : resealFields(job, m);
             out.push({ key: m.key, value: r.value, headers: r.headers, partition: p, timestamp: m.timestamp });
@@ -204,11 +146,11 @@ export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counter
             addFailure(counters, code);
           }
         }
-        if (last === undefined) return;
         if (rejected.length) {
           await rej!.write(rejected.join(''));
           await rej!.sync();
         }
+        const last = BigInt(messages[messages.length - 1]!.offset);
         const tx = await producer!.transaction();
         try {
           if (out.length) await tx.send({ topic: job.toTopic, messages: out });
@@ -218,44 +160,8 @@ export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counter
           await tx.abort().catch(() => undefined);
           throw err;
         }
-        resolveOffset(String(last));
-        done += last + 1n - next.get(p)!;
-        next.set(p, last + 1n);
-        job.progress.update(progressState());
-        await heartbeat();
       };
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          if (fatal !== undefined || interrupted || !isRunning() || isStale()) return;
-          if (job.stopRequested()) {
-            interrupted = true;
-            maybeFinish();
-            return;
-          }
-          try {
-            await processBatch(batch, resolveOffset, heartbeat);
-          } catch (err) {
-            fatal = err;
-          }
-          if (next.get(batch.partition)! >= (ends.get(batch.partition) ?? 0n)) consumer!.pause([{ topic: job.topic, partitions: [batch.partition] }]);
-          maybeFinish();
-        },
-      });
-      const poll = setInterval(() => {
-        if (job.stopRequested()) {
-          interrupted = true;
-          maybeFinish();
-        }
-      }, 200);
-      try {
-        await finished;
-      } finally {
-        clearInterval(poll);
-      }
-      if (fatal !== undefined) throw fatal;
-      if (!interrupted) interrupted = pending().length > 0;
+      interrupted = await consumeRange({ consumer, topic: job.topic, range, handle, afterBatch: () => job.progress.update(progressState()), stopRequested: job.stopRequested });
     }
     return { counters, interrupted, resumed };
   } catch (err) {

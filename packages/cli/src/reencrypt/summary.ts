@@ -29,7 +29,7 @@ export interface Counters {
 }
 
 /** Adds `n` to `map[key]` as an own property (a kid may be any printable ASCII, `__proto__` included). */
-function bump(map: Record<string, number>, key: string, n: number): void {
+export function bump(map: Record<string, number>, key: string, n = 1): void {
   const cur = Object.prototype.hasOwnProperty.call(map, key) ? map[key]! : 0;
   Object.defineProperty(map, key, { value: cur + n, enumerable: true, writable: true, configurable: true });
 }
