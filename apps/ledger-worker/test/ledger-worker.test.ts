@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FieldPolicy, KeySet, PrivateKeySet, PublicKeySet, encryptFields } from '@wireseal/core';
+import { FieldPolicy, KeySet, PrivateKeySet, PublicKeySet, encryptFields, refreshingProvider } from '@wireseal/core';
+import type { CombinedKeySourceHealth } from '@wireseal/core';
 import { kafkaAvailable, startKafka } from '@wireseal-tooling/local-kafka';
 import { eventKeys, publishEvents, sampleEvent, tamper, waitForRecords } from '@wireseal-apps/shared/event-testing';
 import { Kafka, logLevel } from 'kafkajs';
@@ -18,15 +19,20 @@ const topic = 'payments.authorized';
 let broker: Awaited<ReturnType<typeof startKafka>>;
 let worker: LedgerWorker;
 let dir: string;
+// The pci keys through a provider (as from a file or Secrets Manager) whose clock the probe test moves.
+let now = 1_000_000;
+const pciProvider = refreshingProvider({ source: 'pci test keys', load: async () => pciReader, maxStaleMs: 60_000, now: () => now });
 
 before(async () => {
   if (!avail.ok) return;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wireseal-ledger-'));
   broker = await startKafka();
-  worker = await startLedgerWorker({ keys: { pci: pciReader }, brokers: broker.brokers, ledgerFile: path.join(dir, 'ledger.jsonl'), handledFile: path.join(dir, 'handled.jsonl') });
+  await pciProvider.ready();
+  worker = await startLedgerWorker({ keys: { pci: pciProvider }, brokers: broker.brokers, ledgerFile: path.join(dir, 'ledger.jsonl'), handledFile: path.join(dir, 'handled.jsonl') });
 });
 after(async () => {
   await worker?.stop();
+  await pciProvider.close();
   await broker?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -93,4 +99,30 @@ test('good events reach the ledger with the SSN left sealed, bad records the dea
   assert.deepEqual(dead.map((d) => d.code), poison.map(([, code]) => code));
   assert.deepEqual(dead.map((d) => d.value), poison.map(([, , value]) => value));
   assert.ok(dead.every((d) => d.source === topic));
+});
+
+test('/healthz answers while it runs; /readyz is 503 with the pci source\'s health once its keys are stale, 200 again after a refresh', { skip: avail.ok ? false : avail.reason }, async () => {
+  const get = async (p: string) => {
+    const res = await fetch(`${worker.url}${p}`);
+    return { status: res.status, body: (await res.json()) as CombinedKeySourceHealth & { ok?: boolean } };
+  };
+  assert.deepEqual(await get('/healthz'), { status: 200, body: { ok: true } });
+  const ready = await get('/readyz');
+  assert.equal(ready.status, 200);
+  assert.equal(ready.body.ready, true);
+
+  now += 60_001;
+  const stale = await get('/readyz');
+  assert.equal(stale.status, 503);
+  assert.deepEqual([stale.body.ready, stale.body.state, stale.body.unready], [false, 'stale', ['keys']]);
+  const keys = stale.body.sources.keys as CombinedKeySourceHealth;
+  assert.deepEqual(keys.unready, ['pci']);
+  assert.equal(keys.sources.pci!.source, 'pci test keys');
+  assert.equal(keys.sources.pci!.stale, true);
+  const d = String(pciReader.toPrivateJwks().keys[0]!.d);
+  assert.ok(!JSON.stringify(stale.body).includes(d.slice(0, 16)), 'key bytes in /readyz');
+  assert.equal((await get('/healthz')).status, 200);
+
+  await pciProvider.refresh();
+  assert.equal((await get('/readyz')).status, 200);
 });

@@ -11,7 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import type { FastifyReply } from 'fastify';
-import type { KeySource } from '@wireseal/core';
+import type { CombinedKeySourceHealth, KeySource } from '@wireseal/core';
+import { probeAnswer, serviceHealth } from '@wireseal-apps/shared/health';
 import { wiresealFastify } from '@wireseal/http/fastify';
 import type { EventPublisher, OwnEventCheck, PaymentsKafkaOptions } from './events.ts';
 import { authorizedEvent, connectPublisher } from './events.ts';
@@ -33,6 +34,8 @@ export interface PaymentsApiOptions {
   kafka?: PaymentsKafkaOptions;
   /** Receives operational events (wireseal failures by code, publish failures); never plaintext. */
   onEvent?: (event: Record<string, unknown>) => void;
+  /** What `GET /readyz` reports. Default: the health of `keys` (as `keys`) and of `kafka.keys` (as `events`). */
+  health?: () => CombinedKeySourceHealth;
 }
 
 /** Counters of a running payments-api. */
@@ -152,6 +155,14 @@ export async function startPaymentsApi(options: PaymentsApiOptions): Promise<Pay
   });
 
   app.get('/health', async () => ({ ok: true }));
+  // Probes (see @wireseal-apps/shared/health): /healthz while the process answers, /readyz while its key sources are usable.
+  const health = options.health ?? (() => serviceHealth({ keys: options.keys, ...(options.kafka ? { events: options.kafka.keys } : {}) }));
+  for (const probePath of ['/healthz', '/readyz']) {
+    app.get(probePath, async (request, reply) => {
+      const answer = probeAnswer(request.url, health)!;
+      return reply.code(answer.status).header('cache-control', 'no-store').send(answer.body);
+    });
+  }
   app.get('/stats', async () => stats);
 
   let url: string;

@@ -4,7 +4,8 @@
  * record with the consumer's own keyring (`@wireseal/kafka`), dead-letters
  * records that do not open (intact, with the code in `wireseal-error`;
  * offsets committed only after the dead letter is acknowledged), and a small
- * status server (`GET /stats`, `GET /health`).
+ * status server (`GET /stats`, `GET /health`, and the probes `GET /healthz`,
+ * `GET /readyz`: see `./health.ts`).
  *
  * A consumer holds only the audiences it needs. Tokens of the others are
  * handed to it exactly as they were sent, their paths in `sealed`: never a
@@ -16,10 +17,11 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FieldKeys, FieldPolicyJson, JsonValue } from '@wireseal/core';
+import type { CombinedKeySourceHealth, FieldKeys, FieldPolicyJson, JsonValue } from '@wireseal/core';
 import { createKafkaCodec, wiresealEachMessage } from '@wireseal/kafka';
 import type { KafkaCodecEvent, KafkaCodecStats, OpenedMessagePayload } from '@wireseal/kafka';
 import { Kafka, logLevel } from 'kafkajs';
+import { probeAnswer, serviceHealth } from './health.ts';
 import { PAYMENTS_TOPIC } from './payment-events.ts';
 
 /** What a handler learns about a record besides its document. */
@@ -59,6 +61,8 @@ export interface ConsumerOptions {
   joinTimeoutMs?: number;
   /** Operational events (dead letters with their codes); never plaintext. */
   onEvent?: (event: Record<string, unknown>) => void;
+  /** What `GET /readyz` reports. Default: the health of `keys` (each audience's provider). */
+  health?: () => CombinedKeySourceHealth;
 }
 
 /** Options for {@link startEventConsumer}. */
@@ -87,7 +91,7 @@ export interface EventConsumerStats extends KafkaCodecStats {
 
 /** A running consumer. */
 export interface EventConsumer<X extends object = object> {
-  /** Status server: `GET /stats`, `GET /health`. */
+  /** Status server: `GET /stats`, `GET /health`, `GET /healthz`, `GET /readyz`. */
   readonly url: string;
   readonly topic: string;
   readonly dlqTopic: string;
@@ -172,7 +176,10 @@ export async function startEventConsumer<X extends object = object>(options: Eve
       deadLetteredByCode: { ...deadLetteredByCode },
       ...(options.extraStats?.() as X),
     });
+    const health = options.health ?? (() => serviceHealth({ keys: options.keys }));
     server = http.createServer((req, res) => {
+      const probe = probeAnswer(req.url, health);
+      if (probe) return void res.writeHead(probe.status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(probe.body));
       const body = req.url === '/stats' ? stats() : req.url === '/health' ? { ok: true } : undefined;
       res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? { error: 'not found' }));
     });

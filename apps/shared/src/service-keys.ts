@@ -5,6 +5,8 @@
  *   from the AWS SDK's usual sources, e.g. `AWS_REGION`, `AWS_ENDPOINT_URL`);
  * - `WIRESEAL_KEYSET_FILE`: a JWK Set file, re-read when it changes;
  * - `WIRESEAL_KEYSET`: the JWK Set itself.
+ * With Secrets Manager, `WIRESEAL_REFRESH_MS` and `WIRESEAL_MAX_STALE_MS` set the
+ * refresh interval and how long the last good keys serve through an outage.
  *
  * A service that reads or writes a policy with audiences takes a keyring
  * instead, one entry per audience it holds ({@link keyringFromEnv}):
@@ -14,23 +16,32 @@
  * mistake does not start).
  */
 import fs from 'node:fs/promises';
-import { KeySet, PrivateKeySet, PublicKeySet, envKeyProvider, fileKeyProvider, refreshingProvider } from '@wireseal/core';
-import type { AudienceKeyProvider, AudienceKeySet, KeyProvider, Keyring, RefreshingProvider } from '@wireseal/core';
+import { KeySet, PrivateKeySet, PublicKeySet, combineHealth, envKeyProvider, fileKeyProvider, refreshingProvider } from '@wireseal/core';
+import type { AudienceKeyProvider, AudienceKeySet, CombinedKeySourceHealth, KeyProvider, KeySourceHealth, Keyring, RefreshingProvider } from '@wireseal/core';
 import { KeySourceError } from '@wireseal/core/errors';
 import { secretsManagerKeyProvider, secretsManagerKeyring } from '@wireseal/aws-secrets';
 
 /** Receives key-source events: kids and codes, never key bytes. */
 export type KeyEventLog = (event: Record<string, unknown>) => void;
 
-/** The key provider named by the environment; throws when none is configured. */
-export function keyProviderFromEnv(env: NodeJS.ProcessEnv = process.env, log: KeyEventLog = () => {}): KeyProvider {
+/**
+ * Secrets Manager refresh settings: `WIRESEAL_REFRESH_MS` (default 300000) and
+ * `WIRESEAL_MAX_STALE_MS` (how long the last good keys serve without a
+ * successful refresh; default the larger of 1 h and three refresh intervals).
+ */
+function refreshSettings(env: NodeJS.ProcessEnv): { refreshIntervalMs: number; maxStaleMs: number } {
+  const refreshIntervalMs = Number(env.WIRESEAL_REFRESH_MS ?? 300_000);
+  const maxStaleMs = env.WIRESEAL_MAX_STALE_MS ? Number(env.WIRESEAL_MAX_STALE_MS) : Math.max(3_600_000, refreshIntervalMs * 3);
+  return { refreshIntervalMs, maxStaleMs };
+}
+
+/** The key provider named by the environment (with `health()`, as every wireseal provider); throws when none is configured. */
+export function keyProviderFromEnv(env: NodeJS.ProcessEnv = process.env, log: KeyEventLog = () => {}): KeyProvider & { health(): KeySourceHealth } {
   const secretId = env.WIRESEAL_SECRET_ID;
   if (secretId) {
-    const refresh = Number(env.WIRESEAL_REFRESH_MS ?? 300_000);
     return secretsManagerKeyProvider({
       secretId,
-      refreshIntervalMs: refresh,
-      maxStaleMs: Math.max(3_600_000, refresh * 3),
+      ...refreshSettings(env),
       onError: (err, info) => log({ event: 'keys-error', source: 'secrets-manager', code: err.code, stage: info.stage, phase: info.phase, message: err.message }),
       onRefresh: (info) => { if (info.changed) log({ event: 'keys-loaded', source: 'secrets-manager', primaryKid: info.primaryKid, kids: info.kids }); },
     });
@@ -89,6 +100,8 @@ export interface EnvKeyring {
   ready(): Promise<void>;
   /** Audience → what it holds (kind and kids: never key bytes). After `ready()`. */
   describe(): Record<string, { kind: AudienceKind; kids: string[] }>;
+  /** Every audience's key-source health, combined (no audience: ready); no I/O, never key bytes. */
+  health(): CombinedKeySourceHealth;
   close(): Promise<void>;
 }
 
@@ -142,6 +155,7 @@ function audienceFileProvider(audience: string, file: string, expected: Audience
 interface AudienceSource {
   ready(): Promise<void>;
   current(): AudienceKeySet;
+  health(): KeySourceHealth;
   close(): Promise<void> | void;
 }
 
@@ -174,7 +188,7 @@ export function keyringFromEnv(env: NodeJS.ProcessEnv, audiences: readonly strin
     if (file && secretId) throw new Error(`${prefix}_FILE and ${prefix}_SECRET_ID are both set: choose one`);
     if (file) {
       const p = audienceFileProvider(audience, file, kind, log);
-      sources.set(audience, { ready: p.ready, current: () => p.current().set, close: p.close });
+      sources.set(audience, { ready: p.ready, current: () => p.current().set, health: p.health, close: p.close });
     } else if (secretId) {
       secrets[audience] = { secretId, kind: kind ?? 'shared' };
     } else if (kind) {
@@ -182,23 +196,21 @@ export function keyringFromEnv(env: NodeJS.ProcessEnv, audiences: readonly strin
     }
   }
   if (Object.keys(secrets).length > 0) {
-    const refresh = Number(env.WIRESEAL_REFRESH_MS ?? 300_000);
     const ring = secretsManagerKeyring({
       audiences: secrets,
-      refreshIntervalMs: refresh,
-      maxStaleMs: Math.max(3_600_000, refresh * 3),
+      ...refreshSettings(env),
       onError: (err, info) => log({ event: 'keys-error', source: 'secrets-manager', audience: info.audience, code: err.code, stage: info.stage, phase: info.phase, message: err.message }),
       onRefresh: (info) => { if (info.changed) log({ event: 'keys-loaded', source: 'secrets-manager', audience: info.audience, kind: info.kind, kids: info.kids }); },
     });
     // One ready() and close() for all of them, through the first audience's entry.
     let first = true;
     for (const [audience, provider] of Object.entries(ring.keyring)) {
-      sources.set(audience, { ready: first ? ring.ready : () => Promise.resolve(), current: () => provider.current(), close: first ? ring.close : () => undefined });
+      sources.set(audience, { ready: first ? ring.ready : () => Promise.resolve(), current: () => provider.current(), health: provider.health, close: first ? ring.close : () => undefined });
       first = false;
     }
   }
-  const keyring: Record<string, AudienceKeyProvider> = {};
-  for (const [audience, source] of sources) keyring[audience] = { current: () => source.current() };
+  const keyring: Record<string, AudienceKeyProvider & { health(): KeySourceHealth }> = {};
+  for (const [audience, source] of sources) keyring[audience] = { current: () => source.current(), health: () => source.health() };
   return {
     keyring: Object.freeze(keyring),
     async ready() {
@@ -209,6 +221,9 @@ export function keyringFromEnv(env: NodeJS.ProcessEnv, audiences: readonly strin
         const set = p.current();
         return [a, { kind: kindOf(set), kids: kidsOf(set) }];
       }));
+    },
+    health() {
+      return combineHealth(Object.fromEntries([...sources].map(([a, p]) => [a, p.health()])));
     },
     async close() {
       await Promise.all([...sources.values()].map((p) => p.close()));

@@ -7,6 +7,8 @@
  * them, a health snapshot, one shared SDK client and one `close()`.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { combineHealth } from '@wireseal/core';
+import type { CombinedKeySourceHealth } from '@wireseal/core';
 import { KeySourceError, WiresealError } from '@wireseal/core/errors';
 import type { SecretsManagerErrorInfo, SecretsManagerRefreshInfo, SecretsManagerKeyProviderOptions, SecretsManagerProvider, SecretsManagerProviderStatus } from './provider.ts';
 import { createSecretProvider } from './provider.ts';
@@ -144,6 +146,14 @@ export interface SecretsManagerKeyring<A extends SecretsManagerAudiences = Secre
   usableKeyring(): Partial<SecretsManagerKeyringProviders<A>>;
   /** Health snapshot of every audience; no I/O. */
   status(): SecretsManagerKeyringStatus<keyof A & string>;
+  /**
+   * Core's health of every audience, combined: `ready` when every audience's
+   * `current()` answers, `stale` when one is past `maxStaleMs`, `state` the
+   * worst audience's; `sources` holds each audience's health (by audience
+   * name) and `unready` names those that are not ready. For `/readyz`
+   * endpoints; no I/O, never key bytes.
+   */
+  health(): CombinedKeySourceHealth;
   /** Closes every audience's provider and destroys the client the keyring created, if any. */
   close(): Promise<void>;
 }
@@ -260,6 +270,7 @@ export function secretsManagerKeyring<const A extends SecretsManagerAudiences>(o
         audiences: Object.fromEntries(per) as SecretsManagerKeyringStatus<keyof A & string>['audiences'],
       };
     },
+    health: () => combineHealth(Object.fromEntries(built.map(([name, provider]) => [name, provider.health()]))),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

@@ -9,7 +9,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type { MeterProvider } from '@opentelemetry/api';
 import { KeySet, refreshingProvider } from '@wireseal/core';
-import type { AudienceKeySet, KeyProvider, RefreshingLoadContext, RefreshingStatus } from '@wireseal/core';
+import type { AudienceKeySet, KeyProvider, KeySourceHealth, RefreshingLoadContext, RefreshingStatus } from '@wireseal/core';
 import { KeySourceError } from '@wireseal/core/errors';
 import type { WiresealError } from '@wireseal/core/errors';
 import { safeCall } from '@wireseal/core/internal';
@@ -148,6 +148,13 @@ export interface SecretsManagerProvider<K extends AudienceKeySet = KeySet> {
   refresh(): Promise<void>;
   /** Health snapshot; no I/O. */
   status(): SecretsManagerProviderStatus;
+  /**
+   * The same as core's {@link KeySourceHealth}, as every wireseal provider
+   * reports it (`state`: `starting`, `ready`, `failing`, `stale`, `closed`;
+   * `ready`: `current()` answers now; the last success and failure); `source`
+   * names the secret. For `/readyz` endpoints; no I/O, never key bytes.
+   */
+  health(): KeySourceHealth;
   /** Stops the refresh timer, aborts a request in flight, destroys a client the provider created. */
   close(): Promise<void>;
 }
@@ -156,6 +163,7 @@ export interface SecretsManagerProvider<K extends AudienceKeySet = KeySet> {
 export interface SecretsManagerKeyProvider extends KeyProvider, SecretsManagerProvider<KeySet> {
   ready(): Promise<void>;
   current(): KeySet;
+  health(): KeySourceHealth;
   close(): Promise<void>;
 }
 
@@ -366,6 +374,7 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
         lastError,
       };
     },
+    health: provider.health,
     async close(): Promise<void> {
       if (provider.status().closed) return;
       observation?.close();

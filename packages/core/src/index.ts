@@ -47,3 +47,5 @@ export { envKeyProvider, fileKeyProvider } from './providers.ts';
 export type { EnvKeyProviderOptions, FileKeyProviderOptions, FileKeyProvider, KeySetLoadInfo, KeySourceErrorInfo } from './providers.ts';
 export { refreshingProvider } from './refreshing.ts';
 export type { RefreshingProvider, RefreshingProviderOptions, RefreshingLoadContext, RefreshingStatus } from './refreshing.ts';
+export { combineHealth, healthFromStatus, healthOf } from './health.ts';
+export type { KeySourceHealth, KeySourceState, CombinedKeySourceHealth, HealthStatusInput } from './health.ts';

@@ -2,6 +2,7 @@
  * The key-provider contract: load and refresh asynchronously, hand out a
  * {@link KeySet} synchronously. Codecs accept a provider or a plain KeySet.
  */
+import type { KeySourceHealth } from './health.ts';
 import type { KeySet } from './keyset.ts';
 
 /** A source of key sets that may refresh in the background. */
@@ -12,6 +13,8 @@ export interface KeyProvider {
   current(): KeySet;
   /** Stops background refreshes and releases resources. */
   close(): Promise<void> | void;
+  /** The source's health, for `/readyz` endpoints (every wireseal provider has it); no I/O, never key bytes. */
+  health?(): KeySourceHealth;
 }
 
 /** A provider or a plain key set: what codecs take wherever they take keys. */

@@ -10,6 +10,7 @@
 import type * as NodeFs from 'node:fs';
 import { decode } from './base64url.ts';
 import { KeySourceError, WiresealError } from './errors.ts';
+import type { KeySourceHealth } from './health.ts';
 import { KeySet } from './keyset.ts';
 import type { KeyProvider } from './provider.ts';
 import { refreshingProvider } from './refreshing.ts';
@@ -94,7 +95,7 @@ function parseEnvValue(name: string, raw: string): KeySet {
  * const token = seal(provider.current(), 'hello');
  * ```
  */
-export function envKeyProvider(options: EnvKeyProviderOptions = {}): KeyProvider & Pick<RefreshingProvider<KeySet>, 'status'> {
+export function envKeyProvider(options: EnvKeyProviderOptions = {}): KeyProvider & Pick<RefreshingProvider<KeySet>, 'status' | 'health'> {
   const name = options.name ?? 'WIRESEAL_KEYSET';
   const provider = refreshingProvider<KeySet>({
     source: name,
@@ -107,7 +108,7 @@ export function envKeyProvider(options: EnvKeyProviderOptions = {}): KeyProvider
       return parseEnvValue(name, raw);
     },
   });
-  return { ready: provider.ready, current: provider.current, status: provider.status, close: () => void provider.close() };
+  return { ready: provider.ready, current: provider.current, status: provider.status, health: provider.health, close: () => void provider.close() };
 }
 
 /** Options for {@link fileKeyProvider}. */
@@ -132,6 +133,8 @@ export interface FileKeyProvider extends KeyProvider {
   check(): Promise<void>;
   /** State snapshot (last successful load, failures, the key set in force), for health checks and `observeKeySource` of `@wireseal/aws-secrets`; no I/O. */
   status(): RefreshingStatus<KeySet>;
+  /** Health (`state`, `ready`, `stale`, last success and failure), for `/readyz` endpoints; no I/O, never key bytes. */
+  health(): KeySourceHealth;
 }
 
 /** A loaded key set file: the set and the metadata it was read with. */
@@ -232,6 +235,7 @@ export function fileKeyProvider(options: FileKeyProviderOptions): FileKeyProvide
       const s = provider.status();
       return { ...s, value: s.value?.keys };
     },
+    health: provider.health,
     close: () => void provider.close(),
   };
 }

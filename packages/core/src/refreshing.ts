@@ -11,6 +11,8 @@
  * the caller's provider unwraps in its own `current()`.
  */
 import { KeySourceError, WiresealError } from './errors.ts';
+import { healthFromStatus } from './health.ts';
+import type { KeySourceHealth } from './health.ts';
 import { safeCall } from './hooks.ts';
 
 /** What {@link RefreshingProviderOptions.load} receives. */
@@ -103,6 +105,12 @@ export interface RefreshingProvider<T> {
   refresh(): Promise<void>;
   /** State snapshot, for health checks and hooks; no I/O. */
   status(): RefreshingStatus<T>;
+  /**
+   * The same snapshot as a {@link KeySourceHealth}: `state`, `ready`,
+   * `stale`, the last success and failure (code and safe message), never the
+   * value. For `/readyz` endpoints and logs; no I/O.
+   */
+  health(): KeySourceHealth;
   /**
    * Stops the background refresh, aborts the load in flight (its `signal`)
    * and forgets the value; `current()` and `ready()` fail with `ERR_KEY_SOURCE`
@@ -288,6 +296,7 @@ export function refreshingProvider<T extends NonNullable<unknown>>(options: Refr
 
     refresh,
     status,
+    health: () => healthFromStatus(source, status()),
 
     async close(): Promise<void> {
       if (!isClosed()) {

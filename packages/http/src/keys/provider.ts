@@ -10,6 +10,7 @@
  */
 import type * as NodeFs from 'node:fs';
 import { refreshingProvider } from '@wireseal/core';
+import type { KeySourceHealth } from '@wireseal/core';
 import { KeySourceError, WiresealError } from '@wireseal/core/errors';
 import { nodeBuiltin } from '@wireseal/core/internal';
 import type { JwksInput } from './keysets.ts';
@@ -71,6 +72,12 @@ export interface JwksProviderOptions<T extends { readonly kids: string[] }> {
 export interface RefreshingJwksProvider<T> extends AsymmetricKeyProvider<T> {
   /** Reads and validates the set now; rejects with `ERR_KEY_SOURCE` (the last good set stays in force). */
   refresh(): Promise<void>;
+  /**
+   * Core's {@link KeySourceHealth} (`state`, `ready`, `stale`, the last success
+   * and failure, `source`: the `source` option), as every wireseal provider
+   * reports it. For `/readyz` endpoints; no I/O, never key bytes.
+   */
+  health(): KeySourceHealth;
 }
 
 /**
@@ -122,7 +129,7 @@ export function jwksProvider<T extends { readonly kids: string[] }>(options: Jwk
       return options.onError?.(err, { source, phase: value ? 'refresh' : 'startup' });
     },
   });
-  return { ready: provider.ready, current: provider.current, refresh: provider.refresh, close: () => void provider.close() };
+  return { ready: provider.ready, current: provider.current, refresh: provider.refresh, health: provider.health, close: () => void provider.close() };
 }
 
 /**
