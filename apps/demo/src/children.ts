@@ -3,14 +3,17 @@
  * production: each one `node src/main.ts` with its configuration in the
  * environment, printing one JSON line per event on stdout. The first
  * `{"event":"ready"}` line tells us where it listens. Everything a child
- * prints also goes to `<logDir>/<name>.log`.
+ * prints also goes to `<logDir>/<name>.log`. Each child is started with
+ * `--import otel-child.ts`: an OpenTelemetry metrics SDK of its own, whose
+ * summary it prints on SIGUSR2 ({@link Child.metrics}) or when it exits by itself.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { MetricsSummary } from './metrics.ts';
 
 /** One JSON event a child printed. */
 export type ChildEvent = Record<string, unknown> & { event?: string };
@@ -24,9 +27,14 @@ export interface Child {
   readonly events: ChildEvent[];
   /** Resolves with the first event after index `from` that satisfies `match`. */
   waitFor(match: (e: ChildEvent) => boolean, from: number, timeoutMs?: number): Promise<ChildEvent>;
+  /** What the child's own OpenTelemetry SDK collected so far (asked with SIGUSR2). */
+  metrics(timeoutMs?: number): Promise<MetricsSummary>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it exited. */
   stop(graceMs?: number): Promise<void>;
 }
+
+/** Node's arguments for every child: the metrics SDK preload. */
+const NODE_ARGS = ['--disable-warning=TimeoutNegativeWarning', '--import', pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'otel-child.ts')).href];
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -42,7 +50,7 @@ export function appMain(app: string): string {
 /** Runs a node script to completion; resolves with its exit code and JSON events. */
 export async function runToEnd(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): Promise<{ code: number; events: ChildEvent[] }> {
   const log = fs.createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a', mode: 0o600 });
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const events: ChildEvent[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -64,7 +72,7 @@ export async function runToEnd(name: string, script: string, args: string[], env
 export async function startChild(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string, timeoutMs = 60_000): Promise<Child> {
   const logFile = path.join(logDir, `${name}.log`);
   const log = fs.createWriteStream(logFile, { flags: 'a', mode: 0o600 });
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const events: ChildEvent[] = [];
   const waiters = new Set<() => void>();
@@ -113,6 +121,11 @@ export async function startChild(name: string, script: string, env: NodeJS.Proce
     ready,
     events,
     waitFor,
+    async metrics(ms = 10_000) {
+      const from = events.length;
+      child.kill('SIGUSR2');
+      return (await waitFor((e) => e.event === 'otel-metrics', from, ms)) as unknown as MetricsSummary;
+    },
     async stop(graceMs = 15_000) {
       if (exitCode === undefined) {
         child.kill('SIGTERM');

@@ -3,13 +3,16 @@
  * payouts route through the gateway, which opens the partner's sealed fields
  * with the partner's key and seals the answer; a tampered call is refused and
  * never forwarded; a disabled service passes through; and the partner's key
- * is switched by editing the configuration file, without a restart.
+ * is switched by editing the configuration file, without a restart. With a
+ * second gateway instance sharing a Redis replay store, a whole-payload request
+ * accepted by the first is captured and replayed to the second, which refuses it.
  */
 import fs from 'node:fs';
 import { FieldPolicy, decodeProtectedHeader, encryptFields } from '@wireseal/core';
 import type { KeySet } from '@wireseal/core';
 import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { createFetch } from '@wireseal/http/fetch';
+import type { FetchLike } from '@wireseal/http/fetch';
 import { keyView } from '@wireseal-apps/gateway';
 import type { Child } from './children.ts';
 import type { Checks } from './report.ts';
@@ -31,6 +34,15 @@ export function gatewayConfig(paymentsUrl: string, partnerKeyId: string): object
         mode: 'fields',
         policy: PARTNER_POLICY,
       },
+      {
+        name: 'partner-payouts-whole',
+        description: 'the same payouts, the whole body sealed (application/jose, replay-checked: in Redis when the gateways share it)',
+        routePrefix: '/partner-whole',
+        upstream: paymentsUrl,
+        enabled: true,
+        keyId: 'partner-acme-1',
+        mode: 'whole',
+      },
       { name: 'status', description: 'health checks: nothing to seal', routePrefix: '/status', upstream: paymentsUrl, enabled: false, keyId: 'partner-acme-1', mode: 'whole' },
     ],
   };
@@ -48,8 +60,8 @@ async function payoutsHits(paymentsUrl: string): Promise<number> {
 
 const payout = { partner: 'acme', amount: { value: 50_000, currency: 'EUR' }, beneficiary: { name: 'ACME Supplies Ltd', iban: 'DE89370400440532013000' } };
 
-/** Runs the gateway calls and records the checks. */
-export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; paymentsUrl: string; configFile: string; store: KeySet; checks: Checks }): Promise<void> {
+/** Runs the gateway calls and records the checks; `gateway2` is a second instance sharing the first one's Redis replay store. */
+export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; gateway2?: { url: string }; paymentsUrl: string; configFile: string; store: KeySet; checks: Checks }): Promise<void> {
   const { gatewayUrl, paymentsUrl, checks } = opts;
   const partner1 = keyView(opts.store, 'partner-acme-1');
   const partner2 = keyView(opts.store, 'partner-acme-2');
@@ -89,7 +101,29 @@ export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; pa
   checks.add('gateway: disabled service passes through', health.status === 200 && healthBody === '{"ok":true}',
     `service "status" (enabled: false) → ${health.status} ${healthBody} passed through untouched`);
 
-  // 4. Switch the partner to its next key by editing the file; no restart.
+  // 4. Replay across instances: a whole-payload call accepted by gateway 1, the exact bytes replayed to gateway 2.
+  if (opts.gateway2) {
+    let captured: { url: string; method: string; headers: Headers; body: string | Uint8Array<ArrayBuffer> } | undefined;
+    const capture: FetchLike = (input, init) => {
+      captured = { url: String(input), method: init?.method ?? 'GET', headers: new Headers(init?.headers), body: init?.body as string | Uint8Array<ArrayBuffer> };
+      return fetch(input, init);
+    };
+    const wfetch = createFetch({ keys: partner1, mode: 'whole', fetch: capture });
+    hits = await payoutsHits(paymentsUrl);
+    const first = await wfetch(`${gatewayUrl}/partner-whole/payouts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payout) });
+    const firstBody = (await first.json()) as { payoutId?: string };
+    const sent = captured!;
+    const replayUrl = sent.url.replace(gatewayUrl, opts.gateway2.url);
+    const replayed = await fetch(replayUrl, { method: sent.method, headers: sent.headers, body: sent.body });
+    const replayType = replayed.headers.get('content-type') ?? '';
+    const replayCode = await codeOf(replayed);
+    const delta = (await payoutsHits(paymentsUrl)) - hits;
+    const size = typeof sent.body === 'string' ? Buffer.byteLength(sent.body) : sent.body.byteLength;
+    checks.add('gateway: replay refused by another instance', first.status === 201 && replayed.status === 400 && replayCode === 'ERR_REPLAY' && delta === 1,
+      `whole-payload call through gateway 1 → ${first.status} ${firstBody.payoutId ?? ''}; the same ${sent.headers.get('content-type')} request (${size} bytes, captured) replayed to gateway 2 → ${replayed.status} ${replayType.split(';')[0]} ${replayCode}; upstream called once (${delta === 1 ? 'the replay was not forwarded' : `${delta} times`})`);
+  }
+
+  // 5. Switch the partner to its next key by editing the file; no restart.
   const from = opts.gateway.events.length;
   writeGatewayConfig(opts.configFile, gatewayConfig(paymentsUrl, 'partner-acme-2'));
   const loaded = await opts.gateway.waitFor((e) => e.event === 'config-loaded', from, 10_000);

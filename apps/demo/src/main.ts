@@ -14,7 +14,10 @@
  * counts per consumer (what each opened, left sealed, dead-lettered), and
  * checks that neither the topic read raw nor the broker's log directory
  * holds a card number or SSN, and that each consumer's output holds only
- * the fields of its own audience. Exit code 0 only when every check passed.
+ * the fields of its own audience. With redis-server installed, two gateway
+ * instances share a Redis replay store and a captured whole-payload request
+ * replayed to the second one is refused. At the end, what each process's own
+ * OpenTelemetry metrics SDK collected. Exit code 0 only when every check passed.
  *
  * Flags: --secrets-manager (keys from a local Secrets Manager instead of the
  * file), --count N (payments, default 300), --no-kafka (HTTP part only),
@@ -31,6 +34,8 @@ import { EVENT_POLICY, PAYMENTS_TOPIC } from '@wireseal-apps/payments-api';
 import type { PaymentsApiStats } from '@wireseal-apps/payments-api';
 import { startKafka } from '@wireseal-tooling/local-kafka';
 import { secretsManagerAvailable } from '@wireseal-tooling/local-secrets';
+import { redisAvailable, startRedis } from '@wireseal-tooling/local-redis';
+import type { RedisHandle } from '@wireseal-tooling/local-redis';
 import type { Child } from './children.ts';
 import { appMain, runToEnd, startChild } from './children.ts';
 import { gatewayConfig, gatewayTour, writeGatewayConfig } from './gateway-tour.ts';
@@ -40,6 +45,8 @@ import { ensureDemoKeys, startDemoSecrets } from './keys.ts';
 import type { DemoSecrets } from './keys.ts';
 import type { Needles, ScanResult } from './leak.ts';
 import { emptyScan, scanBytes, scanDirectory } from './leak.ts';
+import { codes, installMetrics, mergeSummaries } from './metrics.ts';
+import type { MetricsSummary } from './metrics.ts';
 import { Checks, block, bold, detail, dim, grid, say, section, step, table } from './report.ts';
 import { startWiretap } from './wiretap.ts';
 import type { Wiretap } from './wiretap.ts';
@@ -71,6 +78,8 @@ const rel = (p: string): string => {
   const r = path.relative(ROOT, p);
   return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
 };
+// The demo's own calls (the gateway tour's partner client) record into this SDK; each service has its own (otel-child.ts).
+const demoMetrics = installMetrics();
 const t0 = performance.now();
 const since = (): number => performance.now() - t0;
 const checks = new Checks();
@@ -136,6 +145,19 @@ async function main(): Promise<void> {
     detail(broker.external ? `existing cluster ${broker.brokers.join(',')} (WIRESEAL_KAFKA_BROKERS)` : `local broker ${broker.brokers.join(',')} (Kafka 3.9, KRaft), data in ${broker.logDir}`);
   }
 
+  // ── Redis ─────────────────────────────────────────────────────────────────
+  step("Redis: the gateways' shared replay store", since());
+  const redisOk = redisAvailable();
+  let redis: RedisHandle | undefined;
+  if (redisOk.ok) {
+    redis = await startRedis();
+    cleanups.push(() => redis!.stop());
+    detail(`local redis-server ${redis.url} (no persistence): two gateway instances remember whole-payload tokens there (RedisReplayStore, GATEWAY_REPLAY_REDIS_URL)`);
+  } else {
+    detail(bold('Redis part skipped: one gateway instance, its replay store in memory.'));
+    detail(`redis-server: MISSING (${redisOk.reason})`);
+  }
+
   // ── Services ──────────────────────────────────────────────────────────────
   step('Services', since());
   const base: NodeJS.ProcessEnv = { ...process.env };
@@ -170,9 +192,15 @@ async function main(): Promise<void> {
   const paymentsUrl = String(payments!.ready.url);
   const gatewayFile = path.join(runDir, 'gateway.json');
   writeGatewayConfig(gatewayFile, gatewayConfig(paymentsUrl, 'partner-acme-1'));
-  const gateway = await startChild('gateway', appMain('gateway'), { ...base, ...gatewayKeys, GATEWAY_CONFIG: gatewayFile }, runDir);
-  children.push(gateway);
-  const gatewayUrl = String(gateway.ready.url);
+  const gatewayEnv: NodeJS.ProcessEnv = { ...base, ...gatewayKeys, GATEWAY_CONFIG: gatewayFile };
+  delete gatewayEnv.GATEWAY_REPLAY_REDIS_URL;
+  if (redis) gatewayEnv.GATEWAY_REPLAY_REDIS_URL = redis.url;
+  const [gateway, gateway2] = await Promise.all([
+    startChild('gateway', appMain('gateway'), gatewayEnv, runDir),
+    ...(redis ? [startChild('gateway-2', appMain('gateway'), gatewayEnv, runDir)] : []),
+  ]);
+  children.push(gateway!, ...(gateway2 ? [gateway2] : []));
+  const gatewayUrl = String(gateway!.ready.url);
   const tap: Wiretap = await startWiretap(paymentsUrl);
   cleanups.push(() => tap.stop());
   detail(`payments-api   ${paymentsUrl}  ${broker ? `(publishes to ${topic}; event keys: pci public key only, pii shared key)` : '(Kafka publishing off)'}`);
@@ -180,7 +208,8 @@ async function main(): Promise<void> {
     const extra = name === 'ledger-worker' ? `, ledger ${rel(path.join(runDir, 'ledger.jsonl'))}` : '';
     detail(`${name.padEnd(14)} ${String(child.ready.url)}  (consumes ${topic}; keys: ${ROLES[name].holds}; dead letters to ${topic}${ROLES[name].dlqSuffix}${extra})`);
   }
-  detail(`gateway        ${gatewayUrl}  (config ${rel(gatewayFile)}, watched)`);
+  detail(`gateway        ${gatewayUrl}  (config ${rel(gatewayFile)}, watched${gateway2 ? '; replay store: Redis' : '; replay store: in memory'})`);
+  if (gateway2) detail(`gateway-2      ${String(gateway2.ready.url)}  (a second instance: same config, same key store, same Redis replay store)`);
   detail(`wire tap       ${tap.url} → payments-api  (keeps a copy of every request body checkout sends)`);
   detail(secrets
     ? `keys: every service reads its secrets from Secrets Manager (secretsManagerKeyProvider, secretsManagerKeyring for the event audiences: cached, refreshed, AWSPREVIOUS kept decrypt-only)`
@@ -228,7 +257,8 @@ async function main(): Promise<void> {
 
   // ── Gateway ───────────────────────────────────────────────────────────────
   step('Gateway: a partner calls payments-api through the gateway', since());
-  await gatewayTour({ gateway, gatewayUrl, paymentsUrl, configFile: gatewayFile, store: keys.gateway, checks });
+  await gatewayTour({ gateway: gateway!, gatewayUrl, ...(gateway2 ? { gateway2: { url: String(gateway2.ready.url) } } : {}), paymentsUrl, configFile: gatewayFile, store: keys.gateway, checks });
+  if (!gateway2) detail(`replay across instances: skipped (no redis-server; apt-get install redis-server, or ./dev setup as root)`);
 
   // ── What crossed the wire ─────────────────────────────────────────────────
   const firstReq = tap.requests[0];
@@ -355,6 +385,42 @@ async function main(): Promise<void> {
       reportOutput(name, scanBytes(bytes, needles), bytes.toString('utf8').split('\n').filter(Boolean).length);
     }
   }
+
+  // ── Metrics ───────────────────────────────────────────────────────────────
+  section("Metrics: what each process's OpenTelemetry SDK collected (wireseal.values, wireseal.records)");
+  detail(dim('every service is its own process with its own SDK (sdk-metrics MeterProvider, preloaded with --import otel-child.ts); the demo asks each for its numbers (SIGUSR2); checkout printed its own when it exited; "demo" is the partner client in this process'));
+  const perProcess: Array<[string, MetricsSummary]> = [];
+  const checkoutMetrics = checkout.events.find((e) => e.event === 'otel-metrics') as unknown as MetricsSummary | undefined;
+  if (checkoutMetrics) perProcess.push(['checkout', checkoutMetrics]);
+  for (const c of children) perProcess.push([c.name, await c.metrics()]);
+  perProcess.push(['demo', await demoMetrics.snapshot()]);
+  const n = (o: Record<string, number>, k: string): number => o[k] ?? 0;
+  const total = perProcess.reduce<MetricsSummary>((a, [, m]) => mergeSummaries(a, m), { values: {}, rejectedByCode: {}, kids: [] });
+  grid(['process', 'values opened', 'sealed', 'left sealed', 'rejected (records, by code)', 'kids'],
+    [...perProcess, ['all', total] as [string, MetricsSummary]].map(([name, m]) => [name, n(m.values, 'opened'), n(m.values, 'sealed'), n(m.values, 'left_sealed'), codes(m.rejectedByCode), m.kids.join(', ') || '-']),
+    new Set([1, 2, 3]));
+  say();
+  detail(`values opened ${n(total.values, 'opened')}, sealed ${n(total.values, 'sealed')}, left sealed ${n(total.values, 'left_sealed')}; rejected: ${codes(total.rejectedByCode)}; kids in use: ${total.kids.join(', ')}`);
+  // The SDKs' rejections, process by process, against what the services counted themselves.
+  const of = (name: string): MetricsSummary | undefined => perProcess.find(([p]) => p === name)?.[1];
+  const mismatches: string[] = [];
+  const expectRejected = async (name: string, own: Record<string, number>): Promise<void> => {
+    const got = codes(of(name)?.rejectedByCode ?? {});
+    if (got !== codes(own)) mismatches.push(`${name}: metrics ${got}, own count ${codes(own)}`);
+  };
+  for (const [name] of consumers) await expectRejected(name, consumerStats.get(name)?.deadLetteredByCode ?? {});
+  for (const g of [gateway!, ...(gateway2 ? [gateway2] : [])]) {
+    const st = (await (await fetch(`${String(g.ready.url)}/_gateway/stats`)).json()) as Record<string, { refusedByCode: Record<string, number> }>;
+    const own: Record<string, number> = {};
+    for (const s of Object.values(st)) for (const [c, k] of Object.entries(s.refusedByCode)) own[c] = (own[c] ?? 0) + k;
+    await expectRejected(g.name, own);
+  }
+  const opened = n(of('payments-api')?.values ?? {}, 'opened');
+  if (opened < paymentStats.fieldsDecrypted) mismatches.push(`payments-api: metrics ${opened} values opened, own count ${paymentStats.fieldsDecrypted}`);
+  checks.add('metrics agree', !!checkoutMetrics && mismatches.length === 0,
+    mismatches.length === 0 && checkoutMetrics
+      ? `metrics agree with the services' own counters: rejections by code per consumer (its dead letters) and per gateway (its refusedByCode), payments-api's values opened ≥ its ${paymentStats.fieldsDecrypted} fields`
+      : `metrics disagree with the services' own counters: ${checkoutMetrics ? '' : 'checkout printed no metrics; '}${mismatches.join('; ')}`);
 }
 
 let crashed: unknown;

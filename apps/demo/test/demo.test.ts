@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { kafkaAvailable } from '@wireseal-tooling/local-kafka';
 import { secretsManagerAvailable } from '@wireseal-tooling/local-secrets';
+import { redisAvailable } from '@wireseal-tooling/local-redis';
 
 const main = path.resolve(import.meta.dirname, '..', 'src', 'main.ts');
 
@@ -24,6 +25,10 @@ const CARD = /\b400000\d{10}\b/; // every generated card number is in this range
 const SSN = /"9\d\d-\d\d-\d{4}"/; // every generated SSN has an area number of 900-999
 
 const kafka = kafkaAvailable();
+const redis = redisAvailable(); // installed in CI: two gateways share a Redis replay store (one more check)
+const R = redis.ok ? 1 : 0;
+/** Checks: 22 with Kafka, 8 for the HTTP part alone; one more (the replay across gateways) with Redis. */
+const CHECKS = { kafka: 22 + R, http: 8 + R };
 
 test('the whole demo, from a fresh key directory: every check passes and no card number is printed', { skip: kafka.ok ? false : kafka.reason }, () => {
   const dir = tmp();
@@ -68,7 +73,30 @@ test('the whole demo, from a fresh key directory: every check passes and no card
     assert.match(out, /PASS {2}fraud-scorer output: 302 handled documents; 0 of 300 card numbers found \(300\/300 SSNs opened: its own audience\) \(control: 300\/300 payment ids found\)/);
     assert.match(out, /PASS {2}analytics output: 306 handled documents; 0 of 300 card numbers, 0 of 300 SSNs found \(control: 300\/300 payment ids found\)/);
     assert.match(out, /PASS {2}config v2 \(keyId partner-acme-2, no restart\): old key → 400 ERR_KEY_UNKNOWN, new key → 201/);
-    assert.match(out, /PASS — all 21 checks passed in [\d.]+ s/);
+    // Two gateways share a Redis replay store: the exact sealed request, replayed to the second, is refused.
+    if (redis.ok) {
+      assert.match(out, /gateway-2 {6}http:\/\/127\.0\.0\.1:\d+ {2}\(a second instance: same config, same key store, same Redis replay store\)/);
+      assert.match(out, /PASS {2}whole-payload call through gateway 1 → 201 po_\w+; the same application\/jose request \(\d+ bytes, captured\) replayed to gateway 2 → 400 application\/problem\+json ERR_REPLAY; upstream called once \(the replay was not forwarded\)/);
+    }
+    // What each process's own OpenTelemetry SDK collected: values by outcome, rejections by code, kids.
+    const KID = (p: string): string => `${p}-\\d{4}-\\d{2}`;
+    const row = (name: string, opened: number, sealed: number, leftSealed: number, rejected: string, kids: string): RegExp =>
+      new RegExp(`\\n {4}${name} +${opened} +${sealed} +${leftSealed} {2}${rejected.replace(/[+()]/g, '\\$&')} +${kids}\\n`);
+    const led = 'ERR_CONTEXT_MISMATCH 2, ERR_DECRYPT 1, ERR_FIELD_MISMATCH 1, ERR_KEY_UNKNOWN 1, ERR_TOKEN_MALFORMED 1';
+    const fraud = 'ERR_CONTEXT_MISMATCH 1, ERR_DECRYPT 1, ERR_FIELD_MISMATCH 1, ERR_KEY_UNKNOWN 1, ERR_TOKEN_MALFORMED 1';
+    assert.match(out, /Metrics: what each process's OpenTelemetry SDK collected/);
+    assert.match(out, row('checkout', 0, 900, 0, '-', KID('demo')));
+    assert.match(out, row('payments-api', 900, 600, 0, '-', `${KID('demo')}, ${KID('pci')}, ${KID('pii')}`));
+    assert.match(out, row('ledger-worker', 301, 0, 301, led, KID('pci')));
+    assert.match(out, row('fraud-scorer', 302, 0, 302, fraud, KID('pii')));
+    assert.match(out, row('analytics', 0, 0, 612, 'ERR_TOKEN_MALFORMED 1', '-'));
+    assert.match(out, row('gateway', 4 + R, 4 + R, 0, 'ERR_DECRYPT 1, ERR_KEY_UNKNOWN 1', 'partner-acme-1, partner-acme-2'));
+    if (redis.ok) assert.match(out, row('gateway-2', 0, 0, 0, 'ERR_REPLAY 1', '-'));
+    assert.match(out, row('demo', 2 + R, 2 + R, 0, '-', 'partner-acme-1'));
+    const total = 900 + 301 + 302 + 4 + R + 2 + R;
+    assert.match(out, new RegExp(`values opened ${total}, sealed ${900 + 600 + 4 + R + 2 + R}, left sealed ${301 + 302 + 612}; rejected: ERR_CONTEXT_MISMATCH 3, ERR_DECRYPT 3, ERR_FIELD_MISMATCH 2, ERR_KEY_UNKNOWN 3, ${redis.ok ? 'ERR_REPLAY 1, ' : ''}ERR_TOKEN_MALFORMED 3; kids in use: ${KID('demo')}, partner-acme-1, partner-acme-2, ${KID('pci')}, ${KID('pii')}\\n`));
+    assert.match(out, /PASS {2}metrics agree with the services' own counters: rejections by code per consumer \(its dead letters\) and per gateway \(its refusedByCode\), payments-api's values opened ≥ its 900 fields/);
+    assert.match(out, new RegExp(`PASS — all ${CHECKS.kafka} checks passed in [\\d.]+ s`));
     assert.doesNotMatch(out, /FAIL/);
     assert.doesNotMatch(out, CARD);
     const ledger = fs.readFileSync(path.join(dir, 'run', 'ledger.jsonl'), 'utf8').trim().split('\n');
@@ -86,10 +114,10 @@ test('the whole demo, from a fresh key directory: every check passes and no card
   }
 });
 
-test('without the Kafka jars it says exactly what is missing and runs the HTTP part', () => {
+test('without the Kafka jars and redis-server it says exactly what is missing and runs the HTTP part', () => {
   const dir = tmp();
   try {
-    const { code, out } = demo(['--dir', dir, '--count', '40'], { WIRESEAL_KAFKA_LIBS: path.join(dir, 'no-such-libs') });
+    const { code, out } = demo(['--dir', dir, '--count', '40'], { WIRESEAL_KAFKA_LIBS: path.join(dir, 'no-such-libs'), WIRESEAL_REDIS_SERVER: path.join(dir, 'no-such-redis-server') });
     assert.equal(code, 0, out);
     assert.match(out, /Kafka part skipped; running the HTTP part only\./);
     assert.match(out, /Kafka jars: MISSING in .*no-such-libs\n/);
@@ -97,7 +125,14 @@ test('without the Kafka jars it says exactly what is missing and runs the HTTP p
     assert.match(out, /\(Kafka publishing off\)/);
     assert.match(out, /sent by checkout\s+40\n/);
     assert.match(out, /PASS {2}HTTP wire: 40 request bodies, \d+ KiB; 0 of 80 card numbers\/SSNs found \(control: 40\/40 payment ids found\)/);
-    assert.match(out, /PASS — all 7 checks of the HTTP part \(Kafka part skipped: Kafka cannot run here, see above\) passed/);
+    assert.match(out, /Redis part skipped: one gateway instance, its replay store in memory\.\n\s+redis-server: MISSING \(.*no-such-redis-server.*apt-get install redis-server\)/);
+    assert.match(out, /replay across instances: skipped \(no redis-server; apt-get install redis-server, or \.\/dev setup as root\)/);
+    assert.doesNotMatch(out, /gateway-2/);
+    // The metrics summary still comes, from each process's own SDK.
+    assert.match(out, /\n {4}checkout +0 +120 +0 {2}- +demo-\d{4}-\d{2}\n/);
+    assert.match(out, /\n {4}payments-api +120 +0 +0 {2}- +demo-\d{4}-\d{2}\n/);
+    assert.match(out, /PASS {2}metrics agree with the services' own counters/);
+    assert.match(out, /PASS — all 8 checks of the HTTP part \(Kafka part skipped: Kafka cannot run here, see above\) passed/);
     assert.doesNotMatch(out, /A Kafka record/);
     assert.doesNotMatch(out, CARD);
   } finally {
@@ -112,7 +147,7 @@ test('--secrets-manager: the services read their keys from a local Secrets Manag
     const { code, out } = demo(['--dir', dir, '--count', '20', '--secrets-manager', '--no-kafka']);
     assert.equal(code, 0, out);
     assert.match(out, /Secrets Manager \(local moto at http:\/\/127\.0\.0\.1:\d+\): secrets wireseal-demo\/services and wireseal-demo\/gateway created/);
-    assert.match(out, /PASS — all 7 checks of the HTTP part \(Kafka part skipped: --no-kafka\) passed/);
+    assert.match(out, new RegExp(`PASS — all ${CHECKS.http} checks of the HTTP part \\(Kafka part skipped: --no-kafka\\) passed`));
     for (const [service, kid] of [['payments-api', 'demo-'], ['checkout', 'demo-'], ['gateway', 'partner-acme-1']] as const) {
       const log = fs.readFileSync(path.join(dir, 'run', `${service}.log`), 'utf8');
       assert.match(log, new RegExp(`"event":"keys-loaded","source":"secrets-manager","primaryKid":"${kid}`), service);
@@ -128,7 +163,7 @@ test('--secrets-manager with Kafka: each service reads its event audiences from 
     const { code, out } = demo(['--dir', dir, '--count', '20', '--secrets-manager']);
     assert.equal(code, 0, out);
     assert.match(out, /and wireseal-demo\/pci-public, wireseal-demo\/pci-private, wireseal-demo\/pii for the event audiences/);
-    assert.match(out, /PASS — all 21 checks passed/);
+    assert.match(out, new RegExp(`PASS — all ${CHECKS.kafka} checks passed`));
     const loaded = (service: string): string[] => fs.readFileSync(path.join(dir, 'run', `${service}.log`), 'utf8').split('\n').filter((l) => l.includes('"keys-loaded"') && l.includes('"audience"'))
       .map((l) => { const e = JSON.parse(l) as { source: string; audience: string; kind: string }; return `${e.source} ${e.audience} ${e.kind}`; }).sort();
     assert.deepEqual(loaded('payments-api'), ['secrets-manager pci public', 'secrets-manager pii shared']);

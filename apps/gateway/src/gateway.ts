@@ -18,10 +18,12 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { currentKeys } from '@wireseal/core';
-import type { KeySource } from '@wireseal/core';
+import type { CombinedKeySourceHealth, KeySource } from '@wireseal/core';
+import { probeAnswer, serviceHealth } from '@wireseal-apps/shared/health';
 import { LimitExceededError, WiresealError } from '@wireseal/core/errors';
 import { HttpCodec } from '@wireseal/http/codec';
 import type { CompiledRoute, DecodedRequest, EncodedResponse, Exchange } from '@wireseal/http/codec';
+import type { ReplayStore } from '@wireseal/http';
 import type { KeyringEntryJson, ServiceConfig, ServiceConfigJson } from './config.ts';
 import { matchService, parseGatewayConfig } from './config.ts';
 import { forwardableHeaders, readAll, sendUpstream, upstreamUrl } from './forward.ts';
@@ -43,8 +45,16 @@ export interface GatewayOptions {
   upstreamTimeoutMs?: number;
   /** Largest upstream response the gateway buffers to seal, in bytes. Default 8 MiB. */
   maxResponseBytes?: number;
+  /**
+   * Where whole-mode tokens are remembered against replay. Default: in memory, this process
+   * only. Pass a `RedisReplayStore` (`@wireseal/http/redis`) shared by every gateway instance
+   * so that a token accepted by one is refused (`ERR_REPLAY`) by all the others.
+   */
+  replay?: ReplayStore;
   /** Operational events: configuration loads and rejections, refused requests, upstream errors. Never plaintext or key bytes. */
   onEvent?: (event: GatewayEvent) => void;
+  /** What `GET /readyz` reports. Default: the health of the key store (`keys`). */
+  health?: () => CombinedKeySourceHealth;
 }
 
 /** What a service looks like from the outside: its configuration with defaults applied, without the policy (no key material: ids only). */
@@ -136,8 +146,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!s) stats.set(name, (s = { requests: 0, decrypted: 0, passedThrough: 0, untouched: 0, refusedByCode: {}, forwarded: 0, responsesSealed: 0, upstreamErrors: 0 }));
     return s;
   };
-  const codec = new HttpCodec({ keys: options.keys });
+  const codec = new HttpCodec({ keys: options.keys, ...(options.replay ? { replay: options.replay } : {}) });
   const sealedTypes = new Set(codec.profiles.keys());
+  const health = options.health ?? (() => serviceHealth({ keys: options.keys }));
   /** Answers a failure with the codec's problem+json, counted and reported per service. */
   const refuse = (res: ServerResponse, service: string, exchange: Exchange, err: unknown, phase: 'request' | 'response', closeConnection: boolean): void => {
     const p = exchange.problem(err, phase);
@@ -223,6 +234,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const q = rawUrl.indexOf('?');
     const reqPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
     if (reqPath.startsWith('/_gateway/')) return admin(reqPath, res);
+    // Probes, ahead of the services (a service cannot take these two paths): liveness, and the key store's readiness.
+    const probe = probeAnswer(reqPath, health);
+    if (probe) {
+      const text = JSON.stringify(probe.body);
+      return void res.writeHead(probe.status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) }).end(text);
+    }
     const state = current; // one configuration for the whole request
     const service = matchService(state.services, reqPath);
     if (!service) return gatewayProblem(res, 404, 'ROUTE_NOT_FOUND', 'No such service', 'no service is configured for this path');
