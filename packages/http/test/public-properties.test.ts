@@ -46,6 +46,25 @@ describe.each(pairs)('%s', (_name, client, server) => {
     );
   });
 
+  it.skipIf(_name === 'HPKE')('refuses a ciphertext whose last character has its unused bits set (non-canonical base64url that jose would accept)', async () => {
+    const req = await client.seal(new TextEncoder().encode('{"amount":12999}'), 'application/json', ctx());
+    const token = typeof req.body === 'string' ? req.body : new TextDecoder().decode(req.body);
+    const parts = token.split('.');
+    const ct = parts[3]!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const tail = ct.length % 4;
+    if (tail === 0) return; // no unused bits at this length
+    const v = alphabet.indexOf(ct[ct.length - 1]!);
+    parts[3] = ct.slice(0, -1) + alphabet[v | 1]!;
+    let err: unknown;
+    try {
+      await server.open(parts.join('.'), ctx({ ...(req.headers ?? {}) }));
+    } catch (e) {
+      err = e;
+    }
+    expect((err as WiresealError).code).toBe('ERR_TOKEN_MALFORMED');
+  });
+
   it('refuses every single-byte change to a sealed request with a typed error', async () => {
     const req = await client.seal(new TextEncoder().encode('{"amount":12999}'), 'application/json', ctx());
     const sealed = bytesOf(req.body);

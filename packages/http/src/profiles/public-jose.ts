@@ -104,6 +104,22 @@ function sealAlgFor(entry: AsymmetricEntry, wanted?: PublicJweAlg): PublicJweAlg
   return algs[0];
 }
 
+const B64U_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Checks a segment is canonical unpadded base64url without decoding it (the
+ * ciphertext may be large): the alphabet, a length that is not 1 mod 4, and
+ * zero unused bits in the last character. jose's decoder accepts a last
+ * character with unused bits set, so two texts would open to one token.
+ */
+function canonical(text: string, name: string): void {
+  const tail = text.length % 4;
+  const last = B64U_ALPHABET.indexOf(text[text.length - 1] ?? 'A');
+  if (!B64U_RE.test(text) || tail === 1 || (tail === 2 && (last & 15) !== 0) || (tail === 3 && (last & 3) !== 0)) {
+    throw new TokenMalformedError(`token ${name} segment is not valid unpadded base64url`);
+  }
+}
+
 /** Decodes one base64url segment strictly (canonical, no padding). */
 function segment(text: string, name: string): Buffer {
   const bytes = B64U_RE.test(text) && text.length % 4 !== 1 ? Buffer.from(text, 'base64url') : undefined;
@@ -135,7 +151,8 @@ function precheck(token: string, own: PrivateKeySet, allowed: readonly PublicJwe
   const key = own.entry(header.kid);
   if (!key || !key.privateKey) throw new KeyUnknownError('token kid is not one of the keys this side decrypts with');
   if (!key.info.algs.includes(alg)) throw new KeyUnknownError(`token kid names a key that is not for ${alg}`);
-  const [, ek, iv, , tag] = parts as [string, string, string, string, string];
+  const [, ek, iv, ciphertext, tag] = parts as [string, string, string, string, string];
+  canonical(ciphertext, 'ciphertext');
   const ekBytes = segment(ek, 'encrypted key');
   const expectedEk = alg === 'RSA-OAEP-256' ? Math.ceil((key.info.bits ?? 0) / 8) : 40;
   if (ekBytes.length !== expectedEk) throw new TokenMalformedError(`token encrypted key is ${ekBytes.length} bytes; ${alg} with this key needs ${expectedEk}`);
