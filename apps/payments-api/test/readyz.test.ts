@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { KeySet } from '@wireseal/core';
 import type { CombinedKeySourceHealth } from '@wireseal/core';
 // Not a dependency of the app (the workspace lockfile stays as it is): the test tool by its path.
-import { secretsManagerAvailable, startSecretsManager } from '../../../tooling/local-secrets/src/index.js';
-import type { SecretsManagerHandle } from '../../../tooling/local-secrets/src/index.js';
+import { secretsManagerAvailable, startSecretsManager } from '@wireseal-tooling/local-secrets';
+import type { SecretsManagerHandle } from '@wireseal-tooling/local-secrets';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.ts');
 const MAX_STALE_MS = 2500;
