@@ -1,6 +1,21 @@
 import type { ChildProcess } from 'node:child_process';
 
 /** True when `p` is an executable file. */
+/** What a service starts with: its start timeout, its port, a work directory with its log file. */
+export declare function scratch(
+  options: { port?: number; timeoutMs?: number },
+  name: string,
+  defaultTimeoutMs: number,
+): Promise<{
+  timeoutMs: number;
+  fixedPort: boolean;
+  port: number;
+  dir: string;
+  logFile: string;
+  removeDir: () => void;
+  proc: ChildProcess | undefined;
+  supervised: Supervised | undefined;
+}>;
 export declare function isExecutable(p: string): boolean;
 /** A free TCP port on `host` (default 127.0.0.1). */
 export declare function freePort(host?: string): Promise<number>;

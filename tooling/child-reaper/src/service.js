@@ -6,7 +6,32 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { track, untrack } from './index.js';
+
+/**
+ * What a service starts with: its start timeout, its port (a free one unless fixed), a
+ * fresh work directory holding its log file, and how to remove that directory.
+ * @param {{ port?: number, timeoutMs?: number }} options
+ * @param {string} name - short name: the directory is wireseal-NAME-*, the log NAME.log
+ * @param {number} defaultTimeoutMs
+ */
+export async function scratch(options, name, defaultTimeoutMs) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wireseal-${name}-`));
+  return {
+    timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
+    fixedPort: options.port !== undefined,
+    port: options.port ?? (await freePort()),
+    dir,
+    logFile: path.join(dir, `${name}.log`),
+    removeDir: () => fs.rmSync(dir, { recursive: true, force: true }),
+    /** @type {import('node:child_process').ChildProcess | undefined} the running child */
+    proc: undefined,
+    /** @type {import('./service.d.ts').Supervised | undefined} its supervision */
+    supervised: undefined,
+  };
+}
 
 /** @param {string} p */
 export function isExecutable(p) {

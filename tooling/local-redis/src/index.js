@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { awaitReady, freePort, isExecutable, retryStart, supervise } from '@wireseal-tooling/child-reaper/service';
+import { awaitReady, freePort, isExecutable, retryStart, scratch, supervise } from '@wireseal-tooling/child-reaper/service';
 
 const HOST = '127.0.0.1';
 
@@ -91,18 +91,10 @@ export async function startRedis(options = {}) {
   const avail = redisAvailable(options);
   if (!avail.ok) throw new Error(avail.reason);
   const server = /** @type {string} */ (serverOf(options.redisServer));
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const fixedPort = options.port !== undefined;
-  let port = options.port ?? (await freePort());
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wireseal-redis-'));
-  const logFile = path.join(workDir, 'redis.log');
+  const work = await scratch(options, 'redis', 10_000);
+  const { timeoutMs, fixedPort, logFile, dir: workDir, removeDir: removeWorkDir } = work;
+  let port = work.port;
 
-  /** @type {import('node:child_process').ChildProcess | undefined} */
-  let proc;
-  /** @type {import('@wireseal-tooling/child-reaper/service').Supervised | undefined} */
-  let supervised;
-
-  const removeWorkDir = () => fs.rmSync(workDir, { recursive: true, force: true });
 
   /** One attempt to start redis-server on `port`; rejects if it exits or does not answer in time. */
   const startOnce = async () => {
@@ -121,9 +113,9 @@ export async function startRedis(options = {}) {
       ...(options.args ?? []),
     ];
     const child = spawn(server, args, { stdio: ['ignore', 'ignore', 'ignore'] });
-    proc = child;
+    work.proc = child;
     const watched = supervise(child, 'local-redis-watchdog', removeWorkDir);
-    supervised = watched;
+    work.supervised = watched;
     log(`started redis-server pid ${child.pid} on ${HOST}:${port}`);
 
     try {
@@ -137,10 +129,10 @@ export async function startRedis(options = {}) {
 
   /** @param {'SIGTERM' | 'SIGKILL'} signal */
   const stopProcess = async (signal) => {
-    const watched = supervised;
-    supervised = undefined;
-    proc?.kill('SIGCONT'); // a paused server cannot act on SIGTERM
-    proc = undefined;
+    const watched = work.supervised;
+    work.supervised = undefined;
+    work.proc?.kill('SIGCONT'); // a paused server cannot act on SIGTERM
+    work.proc = undefined;
     await watched?.stop(signal);
   };
 
@@ -163,11 +155,11 @@ export async function startRedis(options = {}) {
     },
     logFile,
     get pid() {
-      return handle.running() ? proc?.pid : undefined;
+      return handle.running() ? work.proc?.pid : undefined;
     },
-    running: () => proc !== undefined && proc.exitCode === null && proc.signalCode === null,
+    running: () => work.proc !== undefined && work.proc.exitCode === null && work.proc.signalCode === null,
     async stop(signal = 'SIGTERM') {
-      if (!proc) return;
+      if (!work.proc) return;
       const t0 = Date.now();
       await stopProcess(signal);
       removeWorkDir();
@@ -179,10 +171,10 @@ export async function startRedis(options = {}) {
       await retryStart(startOnce, { fixedPort: true, budgetMs: timeoutMs, pauseMs: 100 });
     },
     pause() {
-      if (handle.running()) proc?.kill('SIGSTOP');
+      if (handle.running()) work.proc?.kill('SIGSTOP');
     },
     resume() {
-      if (handle.running()) proc?.kill('SIGCONT');
+      if (handle.running()) work.proc?.kill('SIGCONT');
     },
   };
   return handle;

@@ -14,7 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { awaitReady, freePort, isExecutable, retryStart, supervise } from '@wireseal-tooling/child-reaper/service';
+import { awaitReady, freePort, isExecutable, retryStart, scratch, supervise } from '@wireseal-tooling/child-reaper/service';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
@@ -117,18 +117,10 @@ export async function startSecretsManager(options = {}) {
   const python = pythonOf(options.python);
   const avail = secretsManagerAvailable({ python });
   if (!avail.ok) throw new Error(avail.reason);
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const fixedPort = options.port !== undefined;
-  let port = options.port ?? (await freePort());
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wireseal-moto-'));
-  const logFile = path.join(logDir, 'moto.log');
+  const work = await scratch(options, 'moto', 30_000);
+  const { timeoutMs, fixedPort, logFile, dir: logDir, removeDir: removeLogDir } = work;
+  let port = work.port;
 
-  /** @type {import('node:child_process').ChildProcess | undefined} */
-  let proc;
-  /** @type {import('@wireseal-tooling/child-reaper/service').Supervised | undefined} */
-  let supervised;
-
-  const removeLogDir = () => fs.rmSync(logDir, { recursive: true, force: true });
 
   /** One attempt to start moto on `port`; rejects if it exits or does not answer in time. */
   const startOnce = async () => {
@@ -140,9 +132,9 @@ export async function startSecretsManager(options = {}) {
       env: { ...process.env, PYTHONUNBUFFERED: '1' },
     });
     fs.closeSync(out);
-    proc = child;
+    work.proc = child;
     const watched = supervise(child, 'local-secrets-watchdog', removeLogDir);
-    supervised = watched;
+    work.supervised = watched;
     log(`started moto_server pid ${child.pid} on ${HOST}:${port}`);
 
     try {
@@ -158,9 +150,9 @@ export async function startSecretsManager(options = {}) {
   };
 
   const stopProcess = async () => {
-    const watched = supervised;
-    supervised = undefined;
-    proc = undefined;
+    const watched = work.supervised;
+    work.supervised = undefined;
+    work.proc = undefined;
     await watched?.stop();
   };
 
@@ -187,9 +179,9 @@ export async function startSecretsManager(options = {}) {
     credentials,
     logFile,
     clientConfig: () => ({ endpoint: endpointOf(), region: REGION, credentials: { ...credentials } }),
-    running: () => proc !== undefined && proc.exitCode === null && proc.signalCode === null,
+    running: () => work.proc !== undefined && work.proc.exitCode === null && work.proc.signalCode === null,
     async stop() {
-      if (!proc) return;
+      if (!work.proc) return;
       const t0 = Date.now();
       await stopProcess();
       removeLogDir();

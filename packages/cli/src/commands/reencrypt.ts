@@ -50,6 +50,13 @@ export const PROGRESS_OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** `--brokers` and `--mode`, shared by reencrypt and scan. */
+/** Where records come from, for commands that read JSONL files or a Kafka topic (reencrypt, scan). */
+export const SOURCE_OPTIONS: Record<string, OptionSpec> = {
+  policy: { type: 'string', metavar: 'FILE', help: 'Field policy JSON file (required in fields mode)' },
+  in: { type: 'string', metavar: 'FILE', help: 'JSONL input' },
+  topic: { type: 'string', metavar: 'TOPIC', help: 'Kafka: the source topic' },
+};
+
 export const KAFKA_OPTIONS: Record<string, OptionSpec> = {
   brokers: { type: 'string', metavar: 'LIST', help: 'Kafka: bootstrap brokers, comma-separated' },
   mode: { type: 'string', metavar: 'MODE', help: 'Kafka: fields (default: values are JSON with policy fields) or whole (wireseal-jwe framing)' },
@@ -249,10 +256,8 @@ export const reencrypt: CommandSpec = {
     'Exit 0: done; 4: done, but records were rejected; 130: interrupted (resumable).',
   ].join('\n'),
   options: {
-    policy: { type: 'string', metavar: 'FILE', help: 'Field policy JSON file (required)' },
-    in: { type: 'string', metavar: 'FILE', help: 'JSONL input' },
+    ...SOURCE_OPTIONS,
     out: { type: 'string', metavar: 'FILE', help: 'JSONL output (mode 0600; refused if it exists, unless --force or --resume)' },
-    topic: { type: 'string', metavar: 'TOPIC', help: 'Kafka: source topic' },
     'to-topic': { type: 'string', metavar: 'TOPIC', help: 'Kafka: destination topic (created with the source\'s partition count if missing)' },
     ...KAFKA_OPTIONS,
     group: { type: 'string', metavar: 'ID', help: 'Kafka: consumer group (default wireseal-reencrypt-SRC-to-DST); its offsets are the resume point' },

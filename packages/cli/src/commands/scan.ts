@@ -18,7 +18,7 @@ import { count, formatDuration } from '../reencrypt/progress.ts';
 import type { Tally } from '../scan/tally.ts';
 import { newTally, tallyDocument } from '../scan/tally.ts';
 import { readPolicy } from './fields.ts';
-import { KAFKA_OPTIONS, PROGRESS_OPTIONS, brokerList, progressFor, withStopSignals } from './reencrypt.ts';
+import { KAFKA_OPTIONS, PROGRESS_OPTIONS, SOURCE_OPTIONS, brokerList, progressFor, withStopSignals } from './reencrypt.ts';
 
 /** Exit status when a `--require-absent` kid was found: 4, as `reencrypt`'s "done, but not all is as required". */
 const EXIT_FOUND = EXIT.REJECTED;
@@ -119,9 +119,7 @@ export const scan: CommandSpec = {
     'Progress goes to stderr as for reencrypt; then the summary. Exit 130: interrupted (counts so far).',
   ].join('\n'),
   options: {
-    policy: { type: 'string', metavar: 'FILE', help: 'Field policy JSON file (required, except with --mode whole)' },
-    in: { type: 'string', metavar: 'FILE', help: 'JSONL input' },
-    topic: { type: 'string', metavar: 'TOPIC', help: 'Kafka: the topic to read' },
+    ...SOURCE_OPTIONS,
     ...KAFKA_OPTIONS,
     'require-absent': { type: 'string', multiple: true, metavar: 'KID', help: 'Exit 4 if any token under this kid is found' },
     ...PROGRESS_OPTIONS,

@@ -9,32 +9,29 @@ import type { FieldPolicy } from '@wireseal/core';
 import { inspectDocument, inspectToken } from '../commands/inspect.ts';
 import { bump } from '../reencrypt/summary.ts';
 
-/** The counts of a scan. */
-export interface Tally {
-  /** Records read (blank JSONL lines excluded; Kafka tombstones included). */
-  records: number;
-  /** Records that are not JSON (or not UTF-8): fields mode. */
-  notJson: number;
-  /** Kafka records without a value. */
-  tombstones: number;
-  /** Tokens that decode (header and segments). */
-  tokens: number;
-  tokensByKid: Record<string, number>;
-  tokensByAlg: Record<string, number>;
-  /** Per audience of the policy (every audience listed, `default` for a `fields` policy); empty for whole values. */
-  tokensByAudience: Record<string, number>;
-  /** Tokens whose header names no kid (no key could open them). */
-  tokensWithoutKid: number;
-  /** Token-shaped values that do not decode (kid unknown). */
-  malformed: number;
-  /** Values at policy paths that are not tokens (whole mode: records without a `wireseal-jwe` header). */
-  plaintext: number;
-  /** Those, per policy path (`$` for whole values). */
-  plaintextByPath: Record<string, number>;
-  /** Members of the wrong shape on a policy path (an object where an array is expected, ...). */
-  misfits: number;
-  misfitsByPath: Record<string, number>;
-}
+/**
+ * The totals of a scan:
+ * - `records`: records read (blank JSONL lines excluded; Kafka tombstones included);
+ *   `notJson`: records that are not JSON (or not UTF-8), fields mode; `tombstones`:
+ *   Kafka records without a value;
+ * - `tokens`: tokens that decode (header and segments); `tokensWithoutKid`: those whose
+ *   header names no kid (no key could open them); `malformed`: token-shaped values that
+ *   do not decode;
+ * - `plaintext`: values at policy paths that are not tokens (whole mode: records
+ *   without a `wireseal-jwe` header); `misfits`: members of the wrong shape on a policy
+ *   path (an object where an array is expected, ...).
+ */
+export type TallyTotal = 'records' | 'notJson' | 'tombstones' | 'tokens' | 'tokensWithoutKid' | 'malformed' | 'plaintext' | 'misfits';
+
+/**
+ * The breakdowns of a scan: tokens per kid, per alg and per audience (every audience
+ * of the policy listed, `default` for a `fields` policy; empty for whole values);
+ * plaintext values and misfits per policy path (`$` for whole values).
+ */
+export type TallyBreakdown = 'tokensByKid' | 'tokensByAlg' | 'tokensByAudience' | 'plaintextByPath' | 'misfitsByPath';
+
+/** The counts of a scan: its {@link TallyTotal} totals and {@link TallyBreakdown} breakdowns. */
+export type Tally = Record<TallyTotal, number> & Record<TallyBreakdown, Record<string, number>>;
 
 /** Fresh counts; every audience of `policy` starts at 0. */
 export function newTally(policy?: FieldPolicy): Tally {
