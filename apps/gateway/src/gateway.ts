@@ -35,6 +35,12 @@ export interface GatewayOptions {
   configFile: string;
   /** The gateway's key store (a provider or a KeySet); services pick one key from it by id. */
   keys: KeySource;
+  /**
+   * Where whole-mode tokens are remembered against replay. Default: in memory, this process
+   * only. Pass a `RedisReplayStore` (`@wireseal/http/redis`) shared by every gateway instance
+   * so that a token accepted by one is refused (`ERR_REPLAY`) by all the others.
+   */
+  replay?: ReplayStore;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0: a free port. */
@@ -45,12 +51,6 @@ export interface GatewayOptions {
   upstreamTimeoutMs?: number;
   /** Largest upstream response the gateway buffers to seal, in bytes. Default 8 MiB. */
   maxResponseBytes?: number;
-  /**
-   * Where whole-mode tokens are remembered against replay. Default: in memory, this process
-   * only. Pass a `RedisReplayStore` (`@wireseal/http/redis`) shared by every gateway instance
-   * so that a token accepted by one is refused (`ERR_REPLAY`) by all the others.
-   */
-  replay?: ReplayStore;
   /** Operational events: configuration loads and rejections, refused requests, upstream errors. Never plaintext or key bytes. */
   onEvent?: (event: GatewayEvent) => void;
   /** What `GET /readyz` reports. Default: the health of the key store (`keys`). */

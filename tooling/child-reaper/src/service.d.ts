@@ -45,3 +45,36 @@ export declare function awaitReady(
   probe: () => Promise<string | undefined>,
   how: { name: string; logFile: string; t0: number; timeoutMs: number; pauseMs: number },
 ): Promise<void>;
+
+/** The scratch of a service (see {@link scratch}). */
+export type Work = Awaited<ReturnType<typeof scratch>>;
+
+/** What a local service is: its command line, its readiness probe, and its names. */
+export interface ServiceSpec {
+  /** Short name: the server's name in messages, wireseal-NAME-* directory, NAME.log. */
+  name: string;
+  /** The launcher's label (e.g. local-redis) in messages and the watchdog's name. */
+  label: string;
+  defaultTimeoutMs: number;
+  /** Starts the server on `port`, writing its log to `work.logFile`. */
+  spawn(port: number, work: Work): ChildProcess;
+  /** Resolves when the server answers; rejects, or resolves to a reason, while it does not. */
+  probe(port: number): Promise<string | void>;
+  pauseMs?: number;
+  /** Signal used when a start attempt fails (default the watchdog's). */
+  killSignal?: NodeJS.Signals;
+  /** Send SIGCONT before stopping (for servers a test may have paused). */
+  resumeBeforeStop?: boolean;
+  log?: (line: string) => void;
+}
+
+/** A started local service. */
+export interface Service {
+  work: Work;
+  running(): boolean;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  restart(pauseMs: number): Promise<void>;
+}
+
+/** Starts a supervised server child on a loopback port and waits until it answers. */
+export declare function startService(options: { port?: number; timeoutMs?: number }, spec: ServiceSpec): Promise<Service>;

@@ -177,3 +177,63 @@ export async function awaitReady(watched, probe, how) {
   }
   throw new Error(`${how.name} not ready after ${how.timeoutMs} ms (last probe: ${lastErr}). Last lines of ${how.logFile}:\n${tail(how.logFile, 20)}`);
 }
+
+/**
+ * A supervised server child on a loopback port: started (on a free port unless one is
+ * fixed, trying another when the port is lost to a race), waited for until `probe`
+ * answers, stopped, and restarted on the same port. The local services (moto_server,
+ * redis-server) are this plus their own command line and handle.
+ * @param {{ port?: number, timeoutMs?: number }} options
+ * @param {import('./service.d.ts').ServiceSpec} spec
+ * @returns {Promise<import('./service.d.ts').Service>}
+ */
+export async function startService(options, spec) {
+  const work = await scratch(options, spec.name, spec.defaultTimeoutMs);
+  const log = spec.log ?? (() => {});
+  /** @param {NodeJS.Signals} [signal] */
+  const stopProcess = async (signal) => {
+    const watched = work.supervised;
+    work.supervised = undefined;
+    if (spec.resumeBeforeStop) work.proc?.kill('SIGCONT'); // a paused server cannot act on SIGTERM
+    work.proc = undefined;
+    await watched?.stop(signal);
+  };
+  const startOnce = async () => {
+    const t0 = Date.now();
+    fs.mkdirSync(work.dir, { recursive: true });
+    const child = spec.spawn(work.port, work);
+    work.proc = child;
+    const watched = supervise(child, `${spec.label}-watchdog`, work.removeDir);
+    work.supervised = watched;
+    log(`started ${spec.name} pid ${child.pid} on 127.0.0.1:${work.port}`);
+    try {
+      await awaitReady(watched, () => spec.probe(work.port), { name: `${spec.label}: ${spec.name}`, logFile: work.logFile, t0, timeoutMs: work.timeoutMs, pauseMs: spec.pauseMs });
+    } catch (e) {
+      await stopProcess(spec.killSignal);
+      throw e;
+    }
+    log(`${spec.name} ready in ${Date.now() - t0} ms`);
+  };
+  try {
+    // A port picked by binding 0 can be taken by someone else before the server binds it: pick another.
+    await retryStart(startOnce, { fixedPort: work.fixedPort, nextPort: async () => void (work.port = await freePort()) });
+  } catch (e) {
+    work.removeDir();
+    throw e;
+  }
+  return {
+    work,
+    running: () => work.proc !== undefined && work.proc.exitCode === null && work.proc.signalCode === null,
+    async stop(signal) {
+      if (!work.proc) return;
+      const t0 = Date.now();
+      await stopProcess(signal);
+      work.removeDir();
+      log(`${spec.name} stopped${signal ? ` (${signal})` : ''} in ${Date.now() - t0} ms`);
+    },
+    async restart(pauseMs) {
+      // On the same port, so clients configured with it reconnect; the old socket can linger, so retry within the budget.
+      await retryStart(startOnce, { fixedPort: true, budgetMs: work.timeoutMs, pauseMs });
+    },
+  };
+}

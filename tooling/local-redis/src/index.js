@@ -8,11 +8,9 @@
  * quoted in start-up errors.
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { awaitReady, freePort, isExecutable, retryStart, scratch, supervise } from '@wireseal-tooling/child-reaper/service';
+import { isExecutable, startService } from '@wireseal-tooling/child-reaper/service';
 
 const HOST = '127.0.0.1';
 
@@ -91,84 +89,39 @@ export async function startRedis(options = {}) {
   const avail = redisAvailable(options);
   if (!avail.ok) throw new Error(avail.reason);
   const server = /** @type {string} */ (serverOf(options.redisServer));
-  const work = await scratch(options, 'redis', 10_000);
-  const { timeoutMs, fixedPort, logFile, dir: workDir, removeDir: removeWorkDir } = work;
-  let port = work.port;
-
-
-  /** One attempt to start redis-server on `port`; rejects if it exits or does not answer in time. */
-  const startOnce = async () => {
-    const t0 = Date.now();
-    fs.mkdirSync(workDir, { recursive: true });
-    const args = [
-      '--bind', HOST,
-      '--port', String(port),
-      '--save', '',
-      '--appendonly', 'no',
-      '--dir', workDir,
-      '--logfile', logFile,
-      '--daemonize', 'no',
-      '--protected-mode', 'yes',
-      '--databases', '1',
-      ...(options.args ?? []),
-    ];
-    const child = spawn(server, args, { stdio: ['ignore', 'ignore', 'ignore'] });
-    work.proc = child;
-    const watched = supervise(child, 'local-redis-watchdog', removeWorkDir);
-    work.supervised = watched;
-    log(`started redis-server pid ${child.pid} on ${HOST}:${port}`);
-
-    try {
-      await awaitReady(watched, async () => void (await ping(port, 1000)), { name: 'local-redis: redis-server', logFile, t0, timeoutMs, pauseMs: 25 });
-    } catch (e) {
-      await stopProcess('SIGKILL');
-      throw e;
-    }
-    log(`redis-server ready in ${Date.now() - t0} ms`);
-  };
-
-  /** @param {'SIGTERM' | 'SIGKILL'} signal */
-  const stopProcess = async (signal) => {
-    const watched = work.supervised;
-    work.supervised = undefined;
-    work.proc?.kill('SIGCONT'); // a paused server cannot act on SIGTERM
-    work.proc = undefined;
-    await watched?.stop(signal);
-  };
-
-  try {
-    // A port picked by binding 0 can be taken by someone else before redis-server binds it: pick another.
-    await retryStart(startOnce, { fixedPort, nextPort: async () => void (port = await freePort()) });
-  } catch (e) {
-    removeWorkDir();
-    throw e;
-  }
+  const service = await startService(options, {
+    name: 'redis-server',
+    label: 'local-redis',
+    defaultTimeoutMs: 10_000,
+    pauseMs: 25,
+    killSignal: 'SIGKILL',
+    resumeBeforeStop: true,
+    log,
+    spawn: (port, work) =>
+      spawn(server, ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', work.dir, '--logfile', work.logFile, '--daemonize', 'no', '--protected-mode', 'yes', '--databases', '1', ...(options.args ?? [])], {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      }),
+    probe: async (port) => void (await ping(port, 1000)),
+  });
+  const { work } = service;
 
   /** @type {import('./index.d.ts').RedisHandle} */
   const handle = {
     host: HOST,
     get port() {
-      return port;
+      return work.port;
     },
     get url() {
-      return `redis://${HOST}:${port}`;
+      return `redis://${HOST}:${work.port}`;
     },
-    logFile,
+    logFile: work.logFile,
     get pid() {
       return handle.running() ? work.proc?.pid : undefined;
     },
-    running: () => work.proc !== undefined && work.proc.exitCode === null && work.proc.signalCode === null,
-    async stop(signal = 'SIGTERM') {
-      if (!work.proc) return;
-      const t0 = Date.now();
-      await stopProcess(signal);
-      removeWorkDir();
-      log(`redis-server stopped (${signal}) in ${Date.now() - t0} ms`);
-    },
+    running: service.running,
+    stop: (signal = 'SIGTERM') => service.stop(signal),
     async start() {
-      if (handle.running()) return;
-      // Restart on the same port, so clients configured with the URL reconnect to it.
-      await retryStart(startOnce, { fixedPort: true, budgetMs: timeoutMs, pauseMs: 100 });
+      if (!handle.running()) await service.restart(100);
     },
     pause() {
       if (handle.running()) work.proc?.kill('SIGSTOP');

@@ -11,10 +11,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { awaitReady, freePort, isExecutable, retryStart, scratch, supervise } from '@wireseal-tooling/child-reaper/service';
+import { isExecutable, startService } from '@wireseal-tooling/child-reaper/service';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
@@ -117,54 +116,28 @@ export async function startSecretsManager(options = {}) {
   const python = pythonOf(options.python);
   const avail = secretsManagerAvailable({ python });
   if (!avail.ok) throw new Error(avail.reason);
-  const work = await scratch(options, 'moto', 30_000);
-  const { timeoutMs, fixedPort, logFile, dir: logDir, removeDir: removeLogDir } = work;
-  let port = work.port;
+  const service = await startService(options, {
+    name: 'moto_server',
+    label: 'local-secrets',
+    defaultTimeoutMs: 30_000,
+    pauseMs: 50,
+    log,
+    spawn: (port, work) => {
+      const out = fs.openSync(work.logFile, 'a');
+      try {
+        return spawn(python, ['-m', 'moto.server', '-H', HOST, '-p', String(port)], { stdio: ['ignore', out, out], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+      } finally {
+        fs.closeSync(out);
+      }
+    },
+    probe: async (port) => {
+      const status = await probe(port, 1000);
+      return status === 200 ? undefined : `HTTP ${status}`;
+    },
+  });
+  const { work } = service;
 
-
-  /** One attempt to start moto on `port`; rejects if it exits or does not answer in time. */
-  const startOnce = async () => {
-    const t0 = Date.now();
-    fs.mkdirSync(logDir, { recursive: true });
-    const out = fs.openSync(logFile, 'a');
-    const child = spawn(python, ['-m', 'moto.server', '-H', HOST, '-p', String(port)], {
-      stdio: ['ignore', out, out],
-      env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    });
-    fs.closeSync(out);
-    work.proc = child;
-    const watched = supervise(child, 'local-secrets-watchdog', removeLogDir);
-    work.supervised = watched;
-    log(`started moto_server pid ${child.pid} on ${HOST}:${port}`);
-
-    try {
-      await awaitReady(watched, async () => {
-        const status = await probe(port, 1000);
-        return status === 200 ? undefined : `HTTP ${status}`;
-      }, { name: 'local-secrets: moto_server', logFile, t0, timeoutMs, pauseMs: 50 });
-    } catch (e) {
-      await stopProcess();
-      throw e;
-    }
-    log(`moto_server ready in ${Date.now() - t0} ms`);
-  };
-
-  const stopProcess = async () => {
-    const watched = work.supervised;
-    work.supervised = undefined;
-    work.proc = undefined;
-    await watched?.stop();
-  };
-
-  try {
-    // A port picked by binding 0 can be taken by someone else before moto binds it: pick another.
-    await retryStart(startOnce, { fixedPort, nextPort: async () => void (port = await freePort()) });
-  } catch (e) {
-    removeLogDir();
-    throw e;
-  }
-
-  const endpointOf = () => `http://${HOST}:${port}`;
+  const endpointOf = () => `http://${HOST}:${work.port}`;
   const credentials = Object.freeze({ accessKeyId: 'test', secretAccessKey: 'test' });
 
   /** @type {SecretsManagerHandle} */
@@ -173,28 +146,19 @@ export async function startSecretsManager(options = {}) {
       return endpointOf();
     },
     get port() {
-      return port;
+      return work.port;
     },
     region: REGION,
     credentials,
-    logFile,
+    logFile: work.logFile,
     clientConfig: () => ({ endpoint: endpointOf(), region: REGION, credentials: { ...credentials } }),
-    running: () => work.proc !== undefined && work.proc.exitCode === null && work.proc.signalCode === null,
-    async stop() {
-      if (!work.proc) return;
-      const t0 = Date.now();
-      await stopProcess();
-      removeLogDir();
-      log(`moto_server stopped in ${Date.now() - t0} ms`);
-    },
+    running: service.running,
+    stop: () => service.stop(),
     async start() {
-      if (handle.running()) return;
-      // Restart on the same port, so clients configured with the endpoint keep working; the old
-      // socket can linger for a moment, so retry within the time budget.
-      await retryStart(startOnce, { fixedPort: true, budgetMs: timeoutMs, pauseMs: 200 });
+      if (!handle.running()) await service.restart(200);
     },
     async reset() {
-      await post(port, '/moto-api/reset');
+      await post(work.port, '/moto-api/reset');
     },
   };
   return handle;
