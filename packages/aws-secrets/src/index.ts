@@ -32,3 +32,5 @@ export type {
 export { observeKeySource } from './metrics.ts';
 export type { ObservableKeySource, ObserveKeySourceOptions, KeySourceObservation } from './metrics.ts';
 export type { SecretsManagerClientLike, SecretKind, SecretKindSets, VersionStage } from './secret.ts';
+export { protectKeySet, unprotectKeySet, isProtectedKeySet, parseProtectedKeySet, KeySourceFailure, PROTECTED_FORMAT } from './kms.ts';
+export type { KmsClientLike, ProtectedKeySet, ProtectedJwk, ProtectKeySetOptions, UnprotectKeySetOptions, KeySourceFailureReason } from './kms.ts';
