@@ -228,6 +228,7 @@ export class FieldPolicy {
         paths = [];
         for (const name of audiences) {
           if (!AUDIENCE_RE.test(name)) throw new PolicyInvalidError(`audience name ${JSON.stringify(name.slice(0, 80))} is not 1-64 of A-Z a-z 0-9 . _ -`);
+          if (FORBIDDEN.has(name)) throw new PolicyInvalidError(`audience name "${name}" is never valid (it names an object's prototype machinery)`);
           paths.push(...parseList((o.audiences as Record<string, unknown>)[name], `audience "${name}"`, limits, name));
         }
       } else {

@@ -104,3 +104,33 @@ describe('a token moved under another audience\'s path', () => {
     expect(codeOf(() => decryptFields({ pci: piiKeys }, encryptFields({ pci: piiKeys }, { a: 1 }, q), q, { token: { algorithms: ['dir'] } }))).toBe('ERR_ALG_UNSUPPORTED');
   });
 });
+
+describe('review findings', () => {
+  it('every token\'s header is checked even when its content key is known from a neighbour: a bad epk on the second token is refused', () => {
+    const reader = PrivateKeySet.generate({ kid: 'x', type: 'X25519' });
+    const p = FieldPolicy.parse({ fields: ['a', 'b'] });
+    const s = encryptFields(PublicKeySet.of(reader), { a: 1, b: 2 }, p) as { a: string; b: string };
+    const [h, ...rest] = s.b.split('.');
+    const header = JSON.parse(Buffer.from(h!, 'base64url').toString());
+    header.epk = { ...header.epk, d: 'AAAA' };
+    const forged = [Buffer.from(JSON.stringify(header)).toString('base64url'), ...rest].join('.');
+    expect(codeOf(() => decryptFields(reader, { a: s.a, b: forged }, p))).toBe('ERR_TOKEN_MALFORMED');
+  });
+
+  it('apu/apv are refused as unsupported, not reported as a wrong key', () => {
+    const reader = PrivateKeySet.generate({ kid: 'x', type: 'P-256' });
+    const p = FieldPolicy.parse({ fields: ['a'] });
+    const s = encryptFields(PublicKeySet.of(reader), { a: 1 }, p) as { a: string };
+    const [h, ...rest] = s.a.split('.');
+    const header = JSON.parse(Buffer.from(h!, 'base64url').toString());
+    header.apu = 'QWxpY2U';
+    const forged = [Buffer.from(JSON.stringify(header)).toString('base64url'), ...rest].join('.');
+    expect(codeOf(() => decryptFields(reader, { a: forged }, p))).toBe('ERR_ALG_UNSUPPORTED');
+  });
+
+  it('__proto__, constructor and prototype are not audience names', () => {
+    for (const name of ['__proto__', 'constructor', 'prototype']) {
+      expect(codeOf(() => FieldPolicy.parse(`{"audiences":{"${name}":["card.number"],"pii":["ssn"]}}`))).toBe('ERR_POLICY_INVALID');
+    }
+  });
+});

@@ -19,7 +19,7 @@ import { keyFor } from '../token/key-management.ts';
 import type { OpenOptions } from '../token/options.ts';
 import type { KnownHeader, ParsedToken } from '../token/parse.ts';
 import { checkAlgorithms, parseToken } from '../token/parse.ts';
-import { publicUnwrap } from '../token/public-key.ts';
+import { checkPublicHeader, publicUnwrap } from '../token/public-key.ts';
 import type { AudienceKeySet } from './keyring.ts';
 import { Binder } from './bind.ts';
 import type { JsonValue } from './document.ts';
@@ -188,8 +188,10 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
     const kid = parsed.header.kid;
     const entry = typeof kid === 'string' ? set.entry(kid) : undefined;
     if (!entry) throw new KeyUnknownError(typeof kid === 'string' ? `token kid ${JSON.stringify(kid.slice(0, 64))} is not in the audience's key set` : 'token header has no kid');
-    const epk = parsed.header.epk as Record<string, unknown> | undefined;
-    const id = `${parsed.ekB64}|${typeof epk?.x === 'string' ? epk.x : ''}|${typeof epk?.y === 'string' ? epk.y : ''}`;
+    // Every token's header is checked, also when its content key is already known from a neighbour.
+    const alg = checkPublicHeader(entry, parsed.header);
+    const epk = parsed.header.epk as Record<string, string> | undefined;
+    const id = JSON.stringify([alg, parsed.ekB64, epk?.kty, epk?.crv, epk?.x, epk?.y]);
     let byEk = publicCeks.get(entry);
     let cek = byEk?.get(id);
     if (cek === undefined) {

@@ -10,7 +10,7 @@
 import type { KeyObject } from 'node:crypto';
 import { encode } from '../base64url.ts';
 import type { Engine } from '../engine.ts';
-import { DecryptError, KeyUnknownError, TokenMalformedError } from '../errors.ts';
+import { AlgUnsupportedError, DecryptError, KeyUnknownError, TokenMalformedError } from '../errors.ts';
 import type { AsymmetricEntry, PublicJweAlg } from '../asymmetric/jwk.ts';
 import { nodeCrypto } from '../asymmetric/node-crypto.ts';
 import type { ProtectedHeader } from './header.ts';
@@ -91,30 +91,53 @@ export function publicContentKey(engine: Engine, entry: AsymmetricEntry, alg: Pu
 }
 
 /**
+ * @internal What a public-key field token's header must be for `entry` to
+ * open it, checked for every token (also when its content key is already
+ * known from a neighbour): the key may decrypt and serves the `alg`; no
+ * `apu`/`apv` (wireseal's key derivation uses none, so a token with them is
+ * refused as unsupported rather than failing as a wrong key); for ECDH-ES an
+ * `epk` that is a public key on the key's curve.
+ * @returns the `alg`
+ */
+export function checkPublicHeader(entry: AsymmetricEntry, header: ProtectedHeader): PublicJweAlg {
+  if (!entry.privateKey) throw new KeyUnknownError(`key ${JSON.stringify(entry.kid)} is a public key: it cannot open (the writer's key set holds no decryption key)`);
+  const alg = header.alg;
+  if (!(entry.info.algs as readonly string[]).includes(alg)) throw new KeyUnknownError(`key ${JSON.stringify(entry.kid)} is not usable with ${JSON.stringify(alg)}`);
+  if (header.apu !== undefined || header.apv !== undefined) throw new AlgUnsupportedError('token header has "apu"/"apv": wireseal\'s ECDH-ES key derivation uses no party information');
+  if (alg === 'ECDH-ES+A256KW') {
+    const epk = header.epk as Record<string, unknown> | undefined;
+    const crv = entry.info.crv;
+    if (epk === null || typeof epk !== 'object' || Array.isArray(epk) || epk.crv !== crv || epk.kty !== (crv === 'X25519' ? 'OKP' : 'EC') || 'd' in epk ||
+      typeof epk.x !== 'string' || (crv === 'P-256' && typeof epk.y !== 'string')) {
+      throw new TokenMalformedError(`token "epk" must be a public ${crv} key (kty ${crv === 'X25519' ? 'OKP' : 'EC'})`);
+    }
+  } else if (header.epk !== undefined) {
+    throw new TokenMalformedError('token has an "epk" but its alg is RSA-OAEP-256');
+  }
+  return alg as PublicJweAlg;
+}
+
+/**
  * @internal The content key of a public-key field token, with the reader's
  * private key. Failures of the key transport or agreement are `ERR_DECRYPT`;
  * an `epk` of the wrong shape or curve is `ERR_TOKEN_MALFORMED`.
  */
 export function publicUnwrap(engine: Engine, entry: AsymmetricEntry, header: ProtectedHeader, ek: Uint8Array): Uint8Array {
   const crypto = nodeCrypto();
-  if (!entry.privateKey) throw new KeyUnknownError(`key ${JSON.stringify(entry.kid)} is a public key: it cannot open (the writer's key set holds no decryption key)`);
-  const alg = header.alg;
-  if (!(entry.info.algs as readonly string[]).includes(alg)) throw new KeyUnknownError(`key ${JSON.stringify(entry.kid)} is not usable with ${JSON.stringify(alg)}`);
+  const alg = checkPublicHeader(entry, header);
+  const privateKey = entry.privateKey!; // checked above
   if (alg === 'RSA-OAEP-256') {
     let cek: Uint8Array;
     try {
-      cek = crypto.privateDecrypt({ key: entry.privateKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, ek);
+      cek = crypto.privateDecrypt({ key: privateKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, ek);
     } catch {
       throw new DecryptError('RSA-OAEP-256 key transport failed (wrong key, or a tampered encrypted key)');
     }
     if (cek.length !== 32) throw new DecryptError('RSA-OAEP-256 key transport gave a content key that is not 32 bytes');
     return cek;
   }
-  const epk = header.epk as Record<string, unknown> | undefined;
+  const epk = header.epk as Record<string, unknown>;
   const crv = entry.info.crv;
-  if (epk === null || typeof epk !== 'object' || Array.isArray(epk) || epk.crv !== crv || epk.kty !== (crv === 'X25519' ? 'OKP' : 'EC') || 'd' in epk) {
-    throw new TokenMalformedError(`token "epk" must be a public ${crv} key (kty ${crv === 'X25519' ? 'OKP' : 'EC'})`);
-  }
   let publicKey;
   try {
     publicKey = crypto.createPublicKey({ key: (crv === 'X25519' ? { kty: 'OKP', crv, x: epk.x } : { kty: 'EC', crv, x: epk.x, y: epk.y }) as never, format: 'jwk' });
@@ -123,7 +146,7 @@ export function publicUnwrap(engine: Engine, entry: AsymmetricEntry, header: Pro
   }
   let z: Uint8Array;
   try {
-    z = crypto.diffieHellman({ privateKey: entry.privateKey, publicKey });
+    z = crypto.diffieHellman({ privateKey, publicKey });
   } catch {
     throw new DecryptError('ECDH-ES key agreement failed');
   }
