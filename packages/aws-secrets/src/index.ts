@@ -13,6 +13,7 @@ export type {
   SecretsManagerRefreshInfo,
   SecretsManagerErrorInfo,
   SecretsManagerProviderStatus,
+  SecretsManagerHealth,
 } from './provider.ts';
 export { secretsManagerKeyring } from './keyring.ts';
 export type {
@@ -32,5 +33,7 @@ export type {
 export { observeKeySource } from './metrics.ts';
 export type { ObservableKeySource, ObserveKeySourceOptions, KeySourceObservation } from './metrics.ts';
 export type { SecretsManagerClientLike, SecretKind, SecretKindSets, VersionStage } from './secret.ts';
-export { protectKeySet, unprotectKeySet, isProtectedKeySet, parseProtectedKeySet, KeySourceFailure, PROTECTED_FORMAT } from './kms.ts';
-export type { KmsClientLike, ProtectedKeySet, ProtectedJwk, ProtectKeySetOptions, UnprotectKeySetOptions, KeySourceFailureReason } from './kms.ts';
+export { protectKeySet, unprotectKeySet, isProtectedKeySet, parseProtectedKeySet, PROTECTED_FORMAT } from './kms.ts';
+export { KeySourceFailure, failureReasonOf } from './errors.ts';
+export type { KeySourceFailureReason } from './errors.ts';
+export type { KmsClientLike, ProtectedKeySet, ProtectedJwk, ProtectKeySetOptions, UnprotectKeySetOptions } from './kms.ts';

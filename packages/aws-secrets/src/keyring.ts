@@ -21,7 +21,7 @@ const AUDIENCE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 /** Options an audience may set for itself, overriding the keyring's. */
 export type SecretsManagerSharedOptions = Pick<
   SecretsManagerKeyProviderOptions,
-  'client' | 'clientConfig' | 'refreshIntervalMs' | 'jitter' | 'maxStaleMs' | 'includePrevious' | 'requestTimeoutMs' | 'meterProvider'
+  'client' | 'clientConfig' | 'kmsClient' | 'refreshIntervalMs' | 'jitter' | 'maxStaleMs' | 'includePrevious' | 'requestTimeoutMs' | 'meterProvider'
 >;
 
 /** One audience of a {@link secretsManagerKeyring}: its secret, what the secret holds, and overrides. */
@@ -218,6 +218,7 @@ export function secretsManagerKeyring<const A extends SecretsManagerAudiences>(o
         {
           secretId: a.secretId,
           ...(client !== undefined ? { client } : { clientConfig: a.clientConfig }),
+          ...((a.kmsClient ?? options.kmsClient) !== undefined ? { kmsClient: a.kmsClient ?? options.kmsClient } : {}),
           refreshIntervalMs: a.refreshIntervalMs ?? options.refreshIntervalMs,
           jitter: a.jitter ?? options.jitter,
           maxStaleMs: a.maxStaleMs ?? options.maxStaleMs,

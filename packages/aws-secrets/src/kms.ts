@@ -13,6 +13,7 @@ import type { DecryptCommandOutput, EncryptCommandOutput } from '@aws-sdk/client
 import { KeySet } from '@wireseal/core';
 import type { Jwks, OctJwk } from '@wireseal/core';
 import { KeySetInvalidError, KeySourceError } from '@wireseal/core/errors';
+import { KeySourceFailure } from './errors.ts';
 import { KID_RE } from '@wireseal/core/internal';
 import { describeAwsError } from './secret.ts';
 
@@ -49,38 +50,6 @@ export interface ProtectedKeySet {
   /** The KMS key (id, ARN, alias name or alias ARN) each `k_kms` was encrypted under. */
   kmsKeyId: string;
   keys: ProtectedJwk[];
-}
-
-/**
- * Why a key source failed, on every `ERR_KEY_SOURCE` this package raises:
- * - `secrets-manager`: the secret could not be read (network, access denied, not found, timeout);
- * - `kms`: a protected set's keys could not be decrypted (KMS unreachable, `kms:Decrypt`
- *   denied, key disabled or pending deletion, grant revoked, a blob bound to another
- *   secret or kid), or no KMS client was given for a protected secret;
- * - `content`: the secret was read but does not hold a valid key set (`cause`: `ERR_KEYSET_INVALID`).
- */
-export type KeySourceFailureReason = 'secrets-manager' | 'kms' | 'content';
-
-/** An `ERR_KEY_SOURCE` that says which service failed: match on `reason`. Never holds key bytes. */
-export class KeySourceFailure extends KeySourceError {
-  /** Which service (or the content) failed. */
-  readonly reason: KeySourceFailureReason;
-  /**
-   * @param reason - which service failed
-   * @param message - the reason, without key bytes or secret content
-   */
-  constructor(reason: KeySourceFailureReason, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.reason = reason;
-  }
-}
-
-/** The failure reason of an error or of the first error along its cause chain that has one. */
-export function failureReasonOf(err: unknown): KeySourceFailureReason | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e instanceof KeySourceFailure) return e.reason;
-  }
-  return undefined;
 }
 
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -13,11 +13,16 @@ import type { AudienceKeySet, KeyProvider, KeySourceHealth, RefreshingLoadContex
 import { KeySourceError } from '@wireseal/core/errors';
 import type { WiresealError } from '@wireseal/core/errors';
 import { safeCall } from '@wireseal/core/internal';
+import type { GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
+import { KeySourceFailure, failureReasonOf } from './errors.ts';
+import type { KeySourceFailureReason } from './errors.ts';
+import { PROTECTED_FORMAT, decryptKey, isProtectedKeySet, parseProtectedKeySet, unprotectKeySet } from './kms.ts';
+import type { KmsClientLike } from './kms.ts';
 import { observeKeySource } from './metrics.ts';
 import type { KeySourceObservation } from './metrics.ts';
 import { RETRY_BASE_MS } from './schedule.ts';
 import type { LoadedVersion, SecretFormat, SecretsManagerClientLike, VersionStage } from './secret.ts';
-import { SECRET_FORMATS, describeAwsError, describeSet, fetchVersion, isNotFound, parseVersion } from './secret.ts';
+import { SECRET_FORMATS, describeAwsError, describeSet, fetchVersion, isNotFound, parseVersion, secretContent, whereOf } from './secret.ts';
 
 /** Options for {@link secretsManagerKeyProvider}. */
 export interface SecretsManagerKeyProviderOptions {
@@ -30,6 +35,14 @@ export interface SecretsManagerKeyProviderOptions {
   client?: SecretsManagerClientLike;
   /** Config for the client the provider creates when `client` is absent (destroyed by `close()`). */
   clientConfig?: SecretsManagerClientConfig;
+  /**
+   * An AWS SDK v3 `KMSClient`, needed when the secret holds a KMS-protected
+   * key set (docs/format.md §2.1): one `Decrypt` per key when AWSCURRENT's
+   * version changes, one `Decrypt` of one key (in turn) per refresh while it
+   * is unchanged, none per message. Plain key sets never use it. Not
+   * destroyed by `close()`.
+   */
+  kmsClient?: KmsClientLike;
   /** Nominal time between background refreshes, in ms. Default 300000 (5 min). */
   refreshIntervalMs?: number;
   /** Spread of each refresh delay, as a fraction of it, in [0, 1). Default 0.1 (±10 %). */
@@ -98,6 +111,8 @@ export interface SecretsManagerErrorInfo {
   servingPrimaryKid?: string;
   /** Ms until `current()` starts throwing; ≤ 0 when it already does; absent before the first load. */
   usableForMs?: number;
+  /** Which service failed: `secrets-manager` (reading the secret), `kms` (decrypting a protected set's keys) or `content` (not a valid key set). */
+  reason?: KeySourceFailureReason;
 }
 
 /** A snapshot of the provider's health, for health checks and metrics. */
@@ -120,6 +135,16 @@ export interface SecretsManagerProviderStatus {
   consecutiveFailures: number;
   /** The last refresh failure since the last success, if any. */
   lastError: WiresealError | undefined;
+  /** Which service the last failure came from (`secrets-manager`, `kms`, `content`), if any. */
+  lastErrorReason: KeySourceFailureReason | undefined;
+  /** The KMS key of the protected set in force (docs/format.md §2.1); `undefined` for a plain set. */
+  kmsKeyId: string | undefined;
+}
+
+/** Core's health, plus which service the last failure came from. */
+export interface SecretsManagerHealth extends KeySourceHealth {
+  /** `secrets-manager`, `kms` or `content`: set while `lastErrorCode` is. */
+  lastErrorReason?: KeySourceFailureReason;
 }
 
 /**
@@ -154,7 +179,7 @@ export interface SecretsManagerProvider<K extends AudienceKeySet = KeySet> {
    * `ready`: `current()` answers now; the last success and failure); `source`
    * names the secret. For `/readyz` endpoints; no I/O, never key bytes.
    */
-  health(): KeySourceHealth;
+  health(): SecretsManagerHealth;
   /** Stops the refresh timer, aborts a request in flight, destroys a client the provider created. */
   close(): Promise<void>;
 }
@@ -163,7 +188,7 @@ export interface SecretsManagerProvider<K extends AudienceKeySet = KeySet> {
 export interface SecretsManagerKeyProvider extends KeyProvider, SecretsManagerProvider<KeySet> {
   ready(): Promise<void>;
   current(): KeySet;
-  health(): KeySourceHealth;
+  health(): SecretsManagerHealth;
   close(): Promise<void>;
 }
 
@@ -195,6 +220,15 @@ interface Loaded<K extends AudienceKeySet> {
   keys: K;
   versionId: string | undefined;
   previousVersionId: string | undefined;
+  /** AWSCURRENT's protected keys (kids and blobs, never bytes), for the per-refresh KMS re-check. */
+  kms?: ProtectedInfo | undefined;
+}
+
+/** What the KMS re-check needs of a protected AWSCURRENT: no key bytes. */
+interface ProtectedInfo {
+  kmsKeyId: string;
+  secretName: string;
+  keys: Array<{ kid: string; k_kms: string }>;
 }
 
 /** Where a failure happened: the stage, and the version when it was read (bad content). */
@@ -252,6 +286,9 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
   const includePrevious = (options.includePrevious ?? true) && format.withPrevious !== undefined;
   const ownClient = options.client === undefined;
   const client: SecretsManagerClientLike = options.client ?? new SecretsManagerClient(options.clientConfig ?? {});
+  const kmsClient = options.kmsClient;
+  /** Which protected key the next unchanged-version refresh re-decrypts (round robin). */
+  let recheckAt = 0;
   /** The stage (and version) of each failure, for onError. */
   const failedAt = new WeakMap<KeySourceError, StageInfo>();
 
@@ -261,9 +298,11 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
   }
 
   /** The hook's view of the provider's state: the set in force, failures, time left. */
-  function errorInfo(status: RefreshingStatus<Loaded<K>>, at: StageInfo, withUsableFor: boolean): SecretsManagerErrorInfo {
+  function errorInfo(err: KeySourceError, status: RefreshingStatus<Loaded<K>>, at: StageInfo, withUsableFor: boolean): SecretsManagerErrorInfo {
     const { value, lastSuccessAt, usableForMs } = status;
+    const reason = failureReasonOf(err);
     return {
+      ...(reason !== undefined ? { reason } : {}),
       secretId,
       phase: value ? 'refresh' : 'startup',
       stage: at.stage,
@@ -279,19 +318,71 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
    * Reads one stage. A missing AWSPREVIOUS (first version of a secret) is
    * `undefined`, not a failure. `closing` is aborted by close(), `signal` also by the deadline.
    */
-  async function read(stage: VersionStage, signal: AbortSignal, closing: AbortSignal): Promise<LoadedVersion<K> | undefined> {
-    let out;
+  async function fetchStage(stage: VersionStage, signal: AbortSignal, closing: AbortSignal): Promise<GetSecretValueCommandOutput | undefined> {
     try {
-      out = await fetchVersion(client, secretId, stage, signal);
+      return await fetchVersion(client, secretId, stage, signal);
     } catch (err) {
       if (stage === 'AWSPREVIOUS' && isNotFound(err)) return undefined;
       const reason = closing.aborted ? 'provider closed' : signal.aborted ? `no answer within ${requestTimeoutMs} ms` : describeAwsError(err);
-      throw stageError(new KeySourceError(`cannot read ${label} (${stage}): ${reason}`), stage);
+      throw stageError(new KeySourceFailure('secrets-manager', `cannot read ${label} (${stage}): ${reason}`), stage);
     }
+  }
+
+  /**
+   * Turns one version into a key set: a plain JWK Set as is; a protected one
+   * (docs/format.md §2.1) through one KMS Decrypt per key not in `memo`. A KMS
+   * failure carries no version id, so a failed AWSPREVIOUS is retried, not skipped.
+   */
+  async function decode(out: GetSecretValueCommandOutput, stage: VersionStage, signal: AbortSignal, closing: AbortSignal, memo: Map<string, Promise<string>>): Promise<LoadedVersion<K> & { kms?: ProtectedInfo }> {
+    const content = secretContent(out);
     try {
-      return parseVersion(out, label, stage, format);
+      if (content === undefined || !isProtectedKeySet(content)) return parseVersion(out, label, stage, format);
     } catch (err) {
       throw stageError(err as KeySourceError, stage, out.VersionId);
+    }
+    const where = whereOf(out, label, stage);
+    if (kmsClient === undefined) {
+      throw stageError(
+        new KeySourceFailure('kms', `${where} holds a KMS-protected key set (${PROTECTED_FORMAT}), and a KMS client is needed to decrypt it: pass kmsClient (a KMSClient allowed kms:Decrypt on its key)`),
+        stage,
+        out.VersionId,
+      );
+    }
+    let info: ProtectedInfo;
+    try {
+      const set = parseProtectedKeySet(content);
+      info = { kmsKeyId: set.kmsKeyId, secretName: out.Name ?? secretId, keys: set.keys.map(({ kid, k_kms }) => ({ kid, k_kms })) };
+    } catch (err) {
+      throw stageError(new KeySourceFailure('content', `${where} does not hold a valid key set: ${(err as Error).message}`, { cause: err }), stage, out.VersionId);
+    }
+    let jwks;
+    try {
+      jwks = await unprotectKeySet(content, { kmsClient, secretId: info.secretName, signal, memo });
+    } catch (err) {
+      const why = closing.aborted ? 'provider closed' : signal.aborted ? `no answer within ${requestTimeoutMs} ms` : (err as Error).message;
+      throw stageError(new KeySourceFailure('kms', `cannot decrypt the keys of ${where}: ${why}`), stage);
+    }
+    try {
+      return { ...parseVersion(out, label, stage, format, jwks), kms: info };
+    } catch (err) {
+      throw stageError(err as KeySourceError, stage, out.VersionId);
+    }
+  }
+
+  /**
+   * AWSCURRENT unchanged: one Decrypt of one protected key (each in turn), so a
+   * revoked grant, a denied kms:Decrypt or a disabled key shows within one refresh.
+   */
+  async function recheck(loaded: Loaded<K>, signal: AbortSignal, closing: AbortSignal): Promise<void> {
+    const info = loaded.kms;
+    if (info === undefined || kmsClient === undefined) return;
+    const key = info.keys[recheckAt++ % info.keys.length]!;
+    try {
+      await decryptKey(kmsClient, info.kmsKeyId, info.secretName, key, signal);
+    } catch (err) {
+      const why = closing.aborted ? 'provider closed' : signal.aborted ? `no answer within ${requestTimeoutMs} ms` : (err as Error).message;
+      const where = `${label} (AWSCURRENT${loaded.versionId ? `, version ${loaded.versionId}` : ''})`;
+      throw stageError(new KeySourceFailure('kms', `cannot decrypt the keys of ${where}: ${why}`), 'AWSCURRENT');
     }
   }
 
@@ -302,19 +393,25 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
     timer.unref?.();
     const signal = AbortSignal.any([closing, deadline.signal]);
     try {
-      const cur = (await read('AWSCURRENT', signal, closing))!;
+      const curOut = (await fetchStage('AWSCURRENT', signal, closing))!;
       // AWSCURRENT unchanged: keep the set in force (AWSPREVIOUS moves only with it).
-      if (previous && cur.versionId !== undefined && cur.versionId === previous.versionId) return previous;
-      const next: Loaded<K> = { keys: cur.keys, versionId: cur.versionId, previousVersionId: undefined };
+      if (previous && curOut.VersionId !== undefined && curOut.VersionId === previous.versionId) {
+        await recheck(previous, signal, closing);
+        return previous;
+      }
+      const memo = new Map<string, Promise<string>>(); // a key in both stages is decrypted once
+      const cur = await decode(curOut, 'AWSCURRENT', signal, closing, memo);
+      const next: Loaded<K> = { keys: cur.keys, versionId: cur.versionId, previousVersionId: undefined, kms: cur.kms };
       if (!includePrevious) return next;
       let prev: LoadedVersion<K> | undefined;
       try {
-        prev = await read('AWSPREVIOUS', signal, closing);
+        const prevOut = await fetchStage('AWSPREVIOUS', signal, closing);
+        prev = prevOut && (await decode(prevOut, 'AWSPREVIOUS', signal, closing, memo));
       } catch (err) {
         const at = failedAt.get(err as KeySourceError);
-        if (at?.versionId === undefined) throw err; // could not read it: try again later
+        if (at?.versionId === undefined) throw err; // could not read or decrypt it: try again later
         // Readable but unusable (e.g. the bad version a fix replaced): serve AWSCURRENT alone.
-        safeCall(options.onError, err as KeySourceError, errorInfo(provider.status(), at, false));
+        safeCall(options.onError, err as KeySourceError, errorInfo(err as KeySourceError, provider.status(), at, false));
       }
       if (prev) {
         next.keys = format.withPrevious!(cur.keys, prev.keys);
@@ -342,7 +439,7 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
         ...describeSet(next.keys),
         changed: next !== previous,
       }),
-    onError: (err, status) => options.onError?.(err, errorInfo(status, failedAt.get(err) ?? { stage: 'AWSCURRENT', versionId: undefined }, true)),
+    onError: (err, status) => options.onError?.(err, errorInfo(err, status, failedAt.get(err) ?? { stage: 'AWSCURRENT', versionId: undefined }, true)),
   });
 
   let observation: KeySourceObservation | undefined;
@@ -372,9 +469,15 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
         lastSuccessAt,
         consecutiveFailures,
         lastError,
+        lastErrorReason: failureReasonOf(lastError),
+        kmsKeyId: value?.kms?.kmsKeyId,
       };
     },
-    health: provider.health,
+    health(): SecretsManagerHealth {
+      const health: SecretsManagerHealth = provider.health();
+      const reason = failureReasonOf(provider.status().lastError);
+      return reason !== undefined && health.lastErrorCode !== undefined ? { ...health, lastErrorReason: reason } : health;
+    },
     async close(): Promise<void> {
       if (provider.status().closed) return;
       observation?.close();

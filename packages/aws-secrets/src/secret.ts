@@ -8,6 +8,7 @@ import type { GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manage
 import { KeySet, PrivateKeySet, PublicKeySet } from '@wireseal/core';
 import type { AudienceKeySet } from '@wireseal/core';
 import { KeySourceError, WiresealError } from '@wireseal/core/errors';
+import { KeySourceFailure } from './errors.ts';
 
 /** The staging labels the provider reads. */
 export type VersionStage = 'AWSCURRENT' | 'AWSPREVIOUS';
@@ -44,8 +45,8 @@ export interface SecretKindSets {
 
 /** How a secret's content becomes a key set, and how AWSPREVIOUS's keys join it. */
 export interface SecretFormat<K extends AudienceKeySet> {
-  /** Validates the JWK Set (`SecretString`, or `SecretBinary`'s UTF-8 bytes); throws `ERR_KEYSET_INVALID`. */
-  parse(content: string | Uint8Array): K;
+  /** Validates the JWK Set (`SecretString`, `SecretBinary`'s UTF-8 bytes, or a protected set's decrypted JWK Set); throws `ERR_KEYSET_INVALID`. */
+  parse(content: string | Uint8Array | { keys: readonly unknown[] }): K;
   /** The current set with the previous version's keys added; absent: AWSPREVIOUS is never read. */
   withPrevious?(current: K, previous: K): K;
 }
@@ -115,17 +116,33 @@ export async function fetchVersion(
  * @param label - names the secret in messages (`secret prod/pci`)
  * @throws KeySourceError whose cause is the KeySetInvalidError (kid or index, never bytes)
  */
-export function parseVersion<K extends AudienceKeySet>(out: GetSecretValueCommandOutput, label: string, stage: VersionStage, format: SecretFormat<K>): LoadedVersion<K> {
-  const where = `${label} (${stage}${out.VersionId ? `, version ${out.VersionId}` : ''})`;
+export function parseVersion<K extends AudienceKeySet>(
+  out: GetSecretValueCommandOutput,
+  label: string,
+  stage: VersionStage,
+  format: SecretFormat<K>,
+  content: string | Uint8Array | { keys: readonly unknown[] } | undefined = secretContent(out),
+): LoadedVersion<K> {
+  const where = whereOf(out, label, stage);
   let keys: K;
   try {
-    if (typeof out.SecretString === 'string') keys = format.parse(out.SecretString);
-    else if (out.SecretBinary instanceof Uint8Array) keys = format.parse(out.SecretBinary);
-    else throw new KeySourceError(`${where} holds neither SecretString nor SecretBinary`);
+    if (content === undefined) throw new KeySourceFailure('content', `${where} holds neither SecretString nor SecretBinary`);
+    keys = format.parse(content);
   } catch (err) {
     if (err instanceof KeySourceError) throw err;
-    if (err instanceof WiresealError) throw new KeySourceError(`${where} does not hold a valid key set: ${err.message}`, { cause: err });
-    throw new KeySourceError(`${where} does not hold a valid key set`);
+    if (err instanceof WiresealError) throw new KeySourceFailure('content', `${where} does not hold a valid key set: ${err.message}`, { cause: err });
+    throw new KeySourceFailure('content', `${where} does not hold a valid key set`);
   }
   return { versionId: out.VersionId, keys };
+}
+
+/** Names a version in messages: `secret prod/pci (AWSCURRENT, version 1a2b…)`. */
+export function whereOf(out: GetSecretValueCommandOutput, label: string, stage: VersionStage): string {
+  return `${label} (${stage}${out.VersionId ? `, version ${out.VersionId}` : ''})`;
+}
+
+/** A version's content: `SecretString`, else `SecretBinary`'s bytes, else `undefined`. */
+export function secretContent(out: GetSecretValueCommandOutput): string | Uint8Array | undefined {
+  if (typeof out.SecretString === 'string') return out.SecretString;
+  return out.SecretBinary instanceof Uint8Array ? out.SecretBinary : undefined;
 }

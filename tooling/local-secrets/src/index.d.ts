@@ -14,6 +14,11 @@ export interface StartSecretsManagerOptions {
   timeoutMs?: number;
   /** Receives this module's own progress messages (never printed). */
   onLog?: (line: string) => void;
+  /**
+   * Extra environment for moto_server, e.g. `{ INITIAL_NO_AUTH_ACTION_COUNT: '0' }`: moto then
+   * enforces IAM (requests must be signed by an IAM user's access key and allowed by its policies).
+   */
+  env?: Record<string, string>;
 }
 
 /** `{ endpoint, region, credentials }`: spread into an AWS SDK v3 client's config. */

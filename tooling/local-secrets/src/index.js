@@ -83,6 +83,7 @@ function post(port, urlPath) {
  * @property {string} [python] Python with moto[server] (default: $WIRESEAL_PYTHON, else <repo>/.toolchain/venv/bin/python).
  * @property {number} [timeoutMs] How long to wait until moto answers HTTP (default 30000).
  * @property {(line: string) => void} [onLog] Receives this module's own progress messages (never printed).
+ * @property {Record<string, string>} [env] Extra environment for moto_server, e.g. `{ INITIAL_NO_AUTH_ACTION_COUNT: '0' }` to enforce IAM policies.
  */
 
 /**
@@ -125,7 +126,7 @@ export async function startSecretsManager(options = {}) {
     spawn: (port, work) => {
       const out = fs.openSync(work.logFile, 'a');
       try {
-        return spawn(python, ['-m', 'moto.server', '-H', HOST, '-p', String(port)], { stdio: ['ignore', out, out], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+        return spawn(python, ['-m', 'moto.server', '-H', HOST, '-p', String(port)], { stdio: ['ignore', out, out], env: { ...process.env, ...options.env, PYTHONUNBUFFERED: '1' } });
       } finally {
         fs.closeSync(out);
       }
