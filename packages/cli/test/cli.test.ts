@@ -13,7 +13,7 @@ describe('help, usage and version', () => {
     const top = await wireseal(['--help']);
     expect(top.code).toBe(0);
     const names = [...top.out.matchAll(/^ {2}([a-z]+(?: [a-z]+)?) {2,}/gm)].map((m) => m[1]!);
-    expect(names).toEqual(['keygen', 'keyset add', 'keyset promote', 'keyset retire', 'keyset remove', 'keyset list', 'seal', 'open', 'inspect', 'fields encrypt', 'fields decrypt', 'reencrypt', 'scan', 'secrets push']);
+    expect(names).toEqual(['keygen', 'keyset add', 'keyset promote', 'keyset retire', 'keyset remove', 'keyset list', 'seal', 'open', 'inspect', 'fields encrypt', 'fields decrypt', 'reencrypt', 'scan', 'secrets push', 'secrets migrate']);
     for (const name of names) {
       const r = await wireseal([...name.split(' '), '--help']);
       expect(r.code, name).toBe(0);

@@ -18,8 +18,12 @@ import { write } from '../io.ts';
 import { sealingKid } from '../keys/audience.ts';
 import type { AudienceEntry } from '../keys/keyring.ts';
 import { loadAudienceKeys, readKeyringFile } from '../keys/keyring.ts';
+import { AWS_OPTIONS } from '../keys/aws.ts';
+import { KMS_OPTIONS } from '../keys/protected.ts';
 import { markRetired, retiredAt } from '../keys/retired.ts';
-import { KEY_SOURCE_OPTIONS, loadKeys, readKeySetFile } from '../keys/source.ts';
+import { secretEditTarget, secretKeyRows } from '../keys/secret-edit.ts';
+import type { EditTarget } from '../keys/secret-edit.ts';
+import { KEY_SOURCE_OPTIONS, loadKeys, readKeySetFile, refuseAwsOptions } from '../keys/source.ts';
 import { keyFileText } from './keygen.ts';
 
 /** `--keyring FILE --audience NAME`: one audience of a keyring file. */
@@ -28,10 +32,13 @@ const KEYRING_AUDIENCE: Record<string, OptionSpec> = {
   audience: { type: 'string', metavar: 'NAME', help: 'With --keyring: the audience whose key set to use' },
 };
 
-/** Where an edit goes: `--keyset FILE`, or `--keyring FILE --audience NAME` (a shared key set). */
+/** Where an edit goes: `--keyset FILE`, `--keyring FILE --audience NAME` (a shared key set), or `--secret-id ID` (in place). */
 const KEYSET_FILE: Record<string, OptionSpec> = {
-  keyset: { type: 'string', metavar: 'FILE', help: 'The JWK Set file to edit (or --keyring FILE --audience NAME)' },
+  keyset: { type: 'string', metavar: 'FILE', help: 'The JWK Set file to edit (or --keyring FILE --audience NAME, or --secret-id ID)' },
   ...KEYRING_AUDIENCE,
+  'secret-id': { type: 'string', metavar: 'ID', help: 'Edit this Secrets Manager secret in place (plain or KMS-protected), as a new AWSCURRENT version' },
+  ...AWS_OPTIONS,
+  ...KMS_OPTIONS,
 };
 
 /** `--kid`, the same on every sub-command (a positional KID works too). */
@@ -70,24 +77,37 @@ async function keyringAudience(values: Values, command: string): Promise<{ ring:
   return { ring, entry };
 }
 
-/** The key set file an edit applies to, and how to name it again in the next step's hint. */
-async function editTarget(values: Values, command: string): Promise<{ file: string; hint: string }> {
+/** The key set an edit applies to: a file, a keyring audience's file, or a secret (edited in place). */
+async function editTarget(values: Values, command: string): Promise<EditTarget> {
   const picked = await keyringAudience(values, command);
   if (picked) {
     if (picked.entry.kind !== 'keyset') {
       throw usageError(`audience "${picked.entry.audience}" holds a ${picked.entry.kind} JWK Set (${picked.entry.file}); ${command} edits shared key sets (kind "keyset")`);
     }
-    return { file: picked.entry.file, hint: `--keyring ${picked.ring} --audience ${picked.entry.audience}` };
+    return fileTarget(picked.entry.file, `--keyring ${picked.ring} --audience ${picked.entry.audience}`);
   }
   const file = str(values, 'keyset');
-  if (file === undefined || file === '') throw usageError(`${command} needs --keyset FILE, or --keyring FILE --audience NAME (see: wireseal ${command} --help)`);
-  return { file, hint: `--keyset ${file}` };
+  const secretId = str(values, 'secret-id');
+  if (file !== undefined && secretId !== undefined) throw usageError(`give --keyset or --secret-id, not both`);
+  if (secretId !== undefined && secretId !== '') return secretEditTarget(secretId, values, command);
+  refuseAwsOptions(values);
+  for (const o of ['kms-key-id', 'kms-endpoint']) if (str(values, o) !== undefined) throw usageError(`--${o} applies only with --secret-id`);
+  if (file === undefined || file === '') throw usageError(`${command} needs --keyset FILE, --keyring FILE --audience NAME, or --secret-id ID (see: wireseal ${command} --help)`);
+  return fileTarget(file, `--keyset ${file}`);
 }
 
-async function save(file: string, jwks: Jwks): Promise<KeySet> {
-  const keys = KeySet.fromJwks(jwks); // never write a set that does not validate
-  await writeFileAtomic(file, keyFileText(jwks), { overwrite: true });
-  return keys;
+function fileTarget(file: string, hint: string): EditTarget {
+  return {
+    where: file,
+    hint,
+    load: () => readKeySetFile(file),
+    async save(jwks) {
+      const keys = KeySet.fromJwks(jwks); // never write a set that does not validate
+      await writeFileAtomic(file, keyFileText(jwks), { overwrite: true });
+      return { keys, note: '' };
+    },
+    close: () => undefined,
+  };
 }
 
 async function status(io: Io, line: string): Promise<void> {
@@ -120,26 +140,33 @@ async function readJwkFile(file: string): Promise<OctJwk> {
 const add: CommandSpec = {
   name: 'keyset add',
   summary: 'Rotation step 1: add a new decrypt-only key (generated, or from --jwk FILE).',
-  usage: ['keyset add [KID | --kid KID | --jwk FILE] (--keyset FILE | --keyring FILE --audience NAME)'],
-  description: 'Roll the edited set out to every reader before promoting the new key, so that every reader can open what it will seal.',
+  usage: ['keyset add [KID | --kid KID | --jwk FILE] (--keyset FILE | --keyring FILE --audience NAME | --secret-id ID [--kms-key-id KEY])'],
+  description:
+    'Roll the edited set out to every reader before promoting the new key, so that every reader can open what it will seal.\n' +
+    'With --secret-id the secret is edited in place (a new AWSCURRENT version); on a KMS-protected secret only the new key is\n' +
+    'wrapped (one KMS Encrypt, under the secret\'s kmsKeyId; --kms-key-id, if given, must name the same key).',
   options: {
     ...KEYSET_FILE,
     kid: { type: 'string', metavar: 'KID', help: 'Id of the generated key (default: the current UTC year-month); or the positional KID' },
     jwk: { type: 'string', metavar: 'FILE', help: 'Add this key (a JWK, e.g. from `wireseal keygen --key`) instead of generating one' },
   },
   positionals: { min: 0, max: 1 },
-  examples: ['wireseal keyset add --keyset keys.json --kid 2026-11', 'wireseal keyset add 2026-11 --keyring keyring.json --audience pci'],
+  examples: ['wireseal keyset add --keyset keys.json --kid 2026-11', 'wireseal keyset add 2026-11 --keyring keyring.json --audience pci', 'wireseal keyset add 2026-11 --secret-id prod/wireseal --kms-key-id alias/wireseal'],
   async run({ values, positionals, io }) {
     const kid = kidArg(values, positionals, 'keyset add', false);
-    const { file, hint } = await editTarget(values, 'keyset add');
     const jwkFile = str(values, 'jwk');
     if (kid !== undefined && jwkFile !== undefined) throw usageError('give --kid or --jwk, not both (the JWK names its own kid)');
-    const keys = await readKeySetFile(file);
-    const next = jwkFile !== undefined ? keys.addKey({ jwk: await readJwkFile(jwkFile) }) : keys.addKey(kid === undefined ? {} : { kid });
-    const added = next.list()[next.size - 1]!.kid;
-    await save(file, next.toJwks());
-    await status(io, `added key "${added}" (decrypt-only) to ${file}; roll it out to every reader, then: wireseal keyset promote ${added} ${hint}`);
-    return EXIT.OK;
+    const target = await editTarget(values, 'keyset add');
+    try {
+      const keys = await target.load();
+      const next = jwkFile !== undefined ? keys.addKey({ jwk: await readJwkFile(jwkFile) }) : keys.addKey(kid === undefined ? {} : { kid });
+      const added = next.list()[next.size - 1]!.kid;
+      const { note } = await target.save(next.toJwks());
+      await status(io, `added key "${added}" (decrypt-only) to ${target.where}${note}; roll it out to every reader, then: wireseal keyset promote ${added} ${target.hint}`);
+      return EXIT.OK;
+    } finally {
+      target.close();
+    }
   },
 };
 
@@ -147,8 +174,7 @@ const add: CommandSpec = {
 interface KeyStep {
   keys: KeySet;
   kid: string;
-  file: string;
-  hint: string;
+  target: EditTarget;
   values: Values;
   io: Io;
 }
@@ -163,16 +189,20 @@ function keyStep(spec: { verb: string; summary: string; description?: string; ex
   return {
     name,
     summary: spec.summary,
-    usage: [`${name} (KID | --kid KID) (--keyset FILE | --keyring FILE --audience NAME)${spec.extra?.force ? ' [--force]' : ''}`],
+    usage: [`${name} (KID | --kid KID) (--keyset FILE | --keyring FILE --audience NAME | --secret-id ID)${spec.extra?.force ? ' [--force]' : ''}`],
     ...(spec.description !== undefined ? { description: spec.description } : {}),
     options: { ...KEYSET_FILE, kid: KID_OPTION, ...spec.extra },
     positionals: { min: 0, max: 1 },
     examples: [`wireseal ${name} 2026-11 --keyset keys.json`, `wireseal ${name} --kid 2026-11 --keyring keyring.json --audience pci`],
     async run({ values, positionals, io }) {
       const kid = kidArg(values, positionals, name, true);
-      const { file, hint } = await editTarget(values, name);
-      const keys = await readKeySetFile(file);
-      return spec.step({ keys, kid, file, hint, values, io, jwk: jwkOf(keys, kid) });
+      const target = await editTarget(values, name);
+      try {
+        const keys = await target.load();
+        return await spec.step({ keys, kid, target, values, io, jwk: jwkOf(keys, kid) });
+      } finally {
+        target.close();
+      }
     },
   };
 }
@@ -180,14 +210,14 @@ function keyStep(spec: { verb: string; summary: string; description?: string; ex
 const promote = keyStep({
   verb: 'promote',
   summary: 'Rotation step 2: make KID the primary; the old primary becomes decrypt-only.',
-  async step({ keys, kid, file, hint, io }) {
+  async step({ keys, kid, target, io }) {
     const old = keys.primaryKid;
     if (old === kid) {
-      await status(io, `"${kid}" is already the primary; ${file} unchanged`);
+      await status(io, `"${kid}" is already the primary; ${target.where} unchanged`);
       return EXIT.OK;
     }
-    await save(file, markRetired(keys.promote(kid).toJwks(), kid, undefined));
-    await status(io, `promoted "${kid}" to primary in ${file}; "${old}" is now decrypt-only. Next: wireseal keyset retire ${old} ${hint}`);
+    const { note } = await target.save(markRetired(keys.promote(kid).toJwks(), kid, undefined));
+    await status(io, `promoted "${kid}" to primary in ${target.where}${note}; "${old}" is now decrypt-only. Next: wireseal keyset retire ${old} ${target.hint}`);
     return EXIT.OK;
   },
 });
@@ -199,17 +229,17 @@ const retire = keyStep({
     'A retired key keeps key_ops ["decrypt"], so readers still open everything it sealed, and gains the JWK member\n' +
     '"wireseal_retired" (the time). It tells operators and `keyset remove` that the key is being phased out:\n' +
     'run `wireseal reencrypt` over stored data, then `wireseal keyset remove KID`. The primary cannot be retired.',
-  async step({ keys, kid, file, hint, io, jwk }) {
+  async step({ keys, kid, target, io, jwk }) {
     if (keys.primaryKid === kid) throw new KeySetInvalidError(`cannot retire key "${kid}": it is the primary; promote another key first`);
     const at = retiredAt(jwk);
     if (at !== undefined) {
-      await status(io, `"${kid}" is already retired (since ${at}); ${file} unchanged`);
+      await status(io, `"${kid}" is already retired (since ${at}); ${target.where} unchanged`);
       return EXIT.OK;
     }
     const jwks = markRetired(keys.toJwks(), kid, new Date().toISOString());
     for (const k of jwks.keys) if (k.kid === kid) k.key_ops = ['decrypt'];
-    await save(file, jwks);
-    await status(io, `retired "${kid}" in ${file}: it still opens what it sealed. Re-encrypt stored data (wireseal reencrypt), then: wireseal keyset remove ${kid} ${hint}`);
+    const { note } = await target.save(jwks);
+    await status(io, `retired "${kid}" in ${target.where}${note}: it still opens what it sealed. Re-encrypt stored data (wireseal reencrypt), then: wireseal keyset remove ${kid} ${target.hint}`);
     return EXIT.OK;
   },
 });
@@ -219,12 +249,12 @@ const remove = keyStep({
   summary: 'Rotation step 4: remove a retired key once nothing sealed with it is left.',
   description: 'Refuses the primary (ERR_KEYSET_INVALID), and a key that is not retired unless --force.',
   extra: { force: { type: 'boolean', short: 'f', help: 'Remove a key that is not retired' } },
-  async step({ keys, kid, file, hint, values, io, jwk }) {
+  async step({ keys, kid, target, values, io, jwk }) {
     if (keys.primaryKid !== kid && retiredAt(jwk) === undefined && !flag(values, 'force')) {
-      throw usageError(`key "${kid}" is not retired; retire it and re-encrypt stored data first (wireseal keyset retire ${kid} ${hint}), or pass --force`);
+      throw usageError(`key "${kid}" is not retired; retire it and re-encrypt stored data first (wireseal keyset retire ${kid} ${target.hint}), or pass --force`);
     }
-    await save(file, keys.remove(kid).toJwks());
-    await status(io, `removed "${kid}" from ${file}; tokens sealed with it no longer open`);
+    const { note } = await target.save(keys.remove(kid).toJwks());
+    await status(io, `removed "${kid}" from ${target.where}${note}; tokens sealed with it no longer open`);
     return EXIT.OK;
   },
 });
@@ -291,7 +321,8 @@ const listCmd: CommandSpec = {
       await write(io.stdout, json ? `${JSON.stringify(all)}\n` : `${text.join('\n')}\n`);
       return EXIT.OK;
     }
-    const rows = picked ? describeAudienceKeys(await loadAudienceKeys(picked.entry)) : describeKeys(await loadKeys(values, io, 'keyset list'));
+    const secretRows = picked ? undefined : await secretKeyRows(values, describeKeys);
+    const rows = secretRows ?? (picked ? describeAudienceKeys(await loadAudienceKeys(picked.entry)) : describeKeys(await loadKeys(values, io, 'keyset list')));
     await write(io.stdout, json ? `${JSON.stringify(rows)}\n` : `${keyTable(rows).join('\n')}\n`);
     return EXIT.OK;
   },

@@ -12,13 +12,15 @@ import { readText } from '../files.ts';
 import type { Io } from '../io.ts';
 import { write } from '../io.ts';
 import { AWS_OPTIONS, awsClientConfig, createSecretsClient } from './aws.ts';
+import { KMS_OPTIONS, createKmsClient } from './protected.ts';
 
 /** The key-source options shared by seal, open, fields, reencrypt and keyset list. */
 export const KEY_SOURCE_OPTIONS: Record<string, OptionSpec> = {
   keyset: { type: 'string', metavar: 'FILE', help: 'JWK Set file' },
   'keyset-env': { type: 'string', metavar: 'VAR', help: 'Environment variable holding the JWK Set (JSON, or base64url of it)' },
-  'secret-id': { type: 'string', metavar: 'ID', help: 'Secrets Manager secret (name or ARN) holding the JWK Set' },
+  'secret-id': { type: 'string', metavar: 'ID', help: 'Secrets Manager secret (name or ARN) holding the JWK Set (plain or KMS-protected)' },
   ...AWS_OPTIONS,
+  'kms-endpoint': KMS_OPTIONS['kms-endpoint']!,
 };
 
 /** The environment variable used when no key source option is given. */
@@ -45,19 +47,27 @@ export function keySetFromEnv(env: Record<string, string | undefined>, name: str
   }
 }
 
-/** Reads the key set from Secrets Manager through `@wireseal/aws-secrets` (AWSCURRENT + AWSPREVIOUS decrypt-only). */
+/**
+ * Reads the key set from Secrets Manager through `@wireseal/aws-secrets`
+ * (AWSCURRENT + AWSPREVIOUS decrypt-only), plain or KMS-protected (a KMS
+ * client is created for the provider; a plain set never calls it).
+ */
 export async function keySetFromSecret(secretId: string, values: Values, io: Io): Promise<KeySet> {
   const { secretsManagerKeyProvider } = await import('@wireseal/aws-secrets');
   let client;
+  let kmsClient;
   try {
     client = await createSecretsClient(awsClientConfig(values));
+    kmsClient = await createKmsClient(values);
   } catch (err) {
+    client?.destroy();
     throw new KeySourceError(`cannot read secret ${secretId}: ${(err as Error).message}`);
   }
   const warnings: string[] = [];
   const provider = secretsManagerKeyProvider({
     secretId,
     client,
+    kmsClient,
     onError: (err, info) => {
       // An unusable AWSPREVIOUS does not stop us; say so. (Messages never hold key bytes.)
       if (info.stage === 'AWSPREVIOUS') warnings.push(`warning ${err.code}: ${err.message}`);
@@ -69,13 +79,14 @@ export async function keySetFromSecret(secretId: string, values: Values, io: Io)
   } finally {
     await provider.close();
     client.destroy();
+    kmsClient.destroy();
     for (const w of warnings) await write(io.stderr, `${w}\n`);
   }
 }
 
 /** Refuses `--region`, `--endpoint` and `--profile`: they apply only with `--secret-id`. */
 export function refuseAwsOptions(values: Values): void {
-  for (const name of ['region', 'endpoint', 'profile']) {
+  for (const name of ['region', 'endpoint', 'profile', 'kms-endpoint']) {
     if (str(values, name) !== undefined) throw usageError(`--${name} applies only with --secret-id`);
   }
 }
