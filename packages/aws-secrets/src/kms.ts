@@ -72,8 +72,13 @@ function toObject(json: unknown): unknown {
  * about validity: {@link unprotectKeySet} validates.
  */
 export function isProtectedKeySet(json: unknown): boolean {
+  return formatMemberOf(json) === PROTECTED_FORMAT;
+}
+
+/** @internal The top-level `wireseal` member of a JSON object (any value), `undefined` when absent or not an object. */
+export function formatMemberOf(json: unknown): unknown {
   const obj = toObject(json);
-  return obj !== null && typeof obj === 'object' && !Array.isArray(obj) && (obj as { wireseal?: unknown }).wireseal === PROTECTED_FORMAT;
+  return obj !== null && typeof obj === 'object' && !Array.isArray(obj) ? (obj as { wireseal?: unknown }).wireseal : undefined;
 }
 
 /**

@@ -16,7 +16,7 @@ import { safeCall } from '@wireseal/core/internal';
 import type { GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { KeySourceFailure, failureReasonOf } from './errors.ts';
 import type { KeySourceFailureReason } from './errors.ts';
-import { PROTECTED_FORMAT, decryptKey, isProtectedKeySet, parseProtectedKeySet, unprotectKeySet } from './kms.ts';
+import { PROTECTED_FORMAT, decryptKey, formatMemberOf, parseProtectedKeySet, unprotectKeySet } from './kms.ts';
 import type { KmsClientLike } from './kms.ts';
 import { observeKeySource } from './metrics.ts';
 import type { KeySourceObservation } from './metrics.ts';
@@ -336,24 +336,24 @@ export function createSecretProvider<K extends AudienceKeySet>(options: SecretPr
   async function decode(out: GetSecretValueCommandOutput, stage: VersionStage, signal: AbortSignal, closing: AbortSignal, memo: Map<string, Promise<string>>): Promise<LoadedVersion<K> & { kms?: ProtectedInfo }> {
     const content = secretContent(out);
     try {
-      if (content === undefined || !isProtectedKeySet(content)) return parseVersion(out, label, stage, format);
+      if (content === undefined || formatMemberOf(content) === undefined) return parseVersion(out, label, stage, format); // a plain JWK Set (§2)
     } catch (err) {
       throw stageError(err as KeySourceError, stage, out.VersionId);
     }
     const where = whereOf(out, label, stage);
-    if (kmsClient === undefined) {
-      throw stageError(
-        new KeySourceFailure('kms', `${where} holds a KMS-protected key set (${PROTECTED_FORMAT}), and a KMS client is needed to decrypt it: pass kmsClient (a KMSClient allowed kms:Decrypt on its key)`),
-        stage,
-        out.VersionId,
-      );
-    }
     let info: ProtectedInfo;
     try {
       const set = parseProtectedKeySet(content);
       info = { kmsKeyId: set.kmsKeyId, secretName: out.Name ?? secretId, keys: set.keys.map(({ kid, k_kms }) => ({ kid, k_kms })) };
     } catch (err) {
       throw stageError(new KeySourceFailure('content', `${where} does not hold a valid key set: ${(err as Error).message}`, { cause: err }), stage, out.VersionId);
+    }
+    if (kmsClient === undefined) {
+      throw stageError(
+        new KeySourceFailure('kms', `${where} holds a KMS-protected key set (${PROTECTED_FORMAT}), and a KMS client is needed to decrypt it: pass kmsClient (a KMSClient allowed kms:Decrypt on its key)`),
+        stage,
+        out.VersionId,
+      );
     }
     let jwks;
     try {

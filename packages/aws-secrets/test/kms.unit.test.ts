@@ -1,7 +1,7 @@
 /** protectKeySet / unprotectKeySet / isProtectedKeySet against an in-memory KMS (the real API: kms.moto.test.ts). */
 import { describe, expect, it } from 'vitest';
 import { KeySet, open, seal } from '@wireseal/core';
-import { isProtectedKeySet, parseProtectedKeySet, protectKeySet, unprotectKeySet } from '../src/index.ts';
+import { isProtectedKeySet, parseProtectedKeySet, protectKeySet, secretsManagerKeyProvider, unprotectKeySet } from '../src/index.ts';
 import type { KeySourceFailure } from '../src/index.ts';
 import { caught, expectNoKeyBytes } from './helpers.ts';
 import { fakeKms } from './fake-kms.ts';
@@ -85,5 +85,34 @@ describe('KMS-protected key sets', () => {
     expect(err.code).toBe('ERR_KEY_SOURCE');
     expect(err.reason).toBe('kms');
     expect(err.message).toContain('AccessDeniedException');
+  });
+});
+
+describe('secretsManagerKeyProvider over a protected secret (fake clients)', () => {
+  const answer = (content: string) => ({
+    send: async () => ({ SecretString: content, VersionId: 'v1', Name: secretId, $metadata: {} }),
+  });
+
+  it('an unknown "wireseal" format is refused as content, naming it', async () => {
+    const provider = secretsManagerKeyProvider({ secretId, client: answer(JSON.stringify({ wireseal: 'kms-v9', kmsKeyId: 'k', keys: [] })), includePrevious: false });
+    const err = (await caught(() => provider.ready())) as KeySourceFailure;
+    expect([err.code, err.reason]).toEqual(['ERR_KEY_SOURCE', 'content']);
+    expect(err.message).toContain('"kms-v9"');
+    await provider.close();
+  });
+
+  it('loads with one Decrypt per key, then one re-check Decrypt per unchanged refresh, each key in turn', async () => {
+    const { kmsClient, counts } = fakeKms();
+    const set = KeySet.generate({ kid: 'a' }).addKey({ kid: 'b' });
+    const prot = await protectKeySet(set.toJwks(), { kmsClient, kmsKeyId: 'k', secretId });
+    const provider = secretsManagerKeyProvider({ secretId, client: answer(JSON.stringify(prot)), kmsClient, includePrevious: false });
+    await provider.ready();
+    expect(counts.Decrypt).toBe(2);
+    expect(provider.current().toJwks()).toEqual(set.toJwks());
+    await provider.refresh();
+    await provider.refresh();
+    expect(counts.Decrypt).toBe(4);
+    expect(provider.status()).toMatchObject({ kmsKeyId: 'k', lastErrorReason: undefined, consecutiveFailures: 0 });
+    await provider.close();
   });
 });
