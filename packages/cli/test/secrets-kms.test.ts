@@ -249,6 +249,17 @@ describe.skipIf(!avail.ok)('KMS-protected key sets (moto)', () => {
     const opened = await wireseal(['open', '--secret-id', id, ...aws()], { env, input: token });
     expect([opened.code, opened.out]).toEqual([0, 'before, during and after']);
 
+    // Under another KMS key: re-wrapped (new blobs, same kids and roles), and the token still opens.
+    const key2 = (await kms.send(new CreateKeyCommand({ Description: 'wireseal test 2' }))).KeyMetadata!.KeyId!;
+    const rewrap = await wireseal(['secrets', 'migrate', '--secret-id', id, '--kms-key-id', key2, '--json', ...aws()], { env });
+    ok(rewrap);
+    expect(JSON.parse(rewrap.out)).toMatchObject({ action: 'rewrapped', previousVersionId: s.versionId, kmsKeyId: key2, kids: ['m1'] });
+    const rewrapped = await stored(id);
+    expect(rewrapped).toMatchObject({ wireseal: 'kms-v1', kmsKeyId: key2, keys: [{ kid: 'm1', key_ops: ['encrypt', 'decrypt'] }] });
+    expect(blobs(rewrapped).m1).not.toBe(blobs(s).m1);
+    const openedRewrapped = await wireseal(['open', '--secret-id', id, ...aws()], { env, input: token });
+    expect([openedRewrapped.code, openedRewrapped.out]).toEqual([0, 'before, during and after']);
+
     // --drop-plain: AWSPREVIOUS no longer holds the keys in clear.
     const keys2 = tmp.path('migrate2.json');
     ok(await wireseal(['keygen', '--kid', 'd1', '--out', keys2]));

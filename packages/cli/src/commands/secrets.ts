@@ -175,7 +175,7 @@ const push: CommandSpec = {
 
 const migrate: CommandSpec = {
   name: 'secrets migrate',
-  summary: 'Convert a plain key set secret to the KMS-protected format in place (one new AWSCURRENT version).',
+  summary: 'Convert a plain key set secret to the KMS-protected format in place, or re-wrap it under another KMS key (one new AWSCURRENT version).',
   usage: ['secrets migrate --secret-id ID --kms-key-id KEY [--region REGION] [--endpoint URL] [--kms-endpoint URL] [--profile NAME] [--json]'],
   description: [
     'Reads AWSCURRENT, encrypts each key with KMS (one Encrypt per key, context {"wireseal:secret", "wireseal:kid"}),',
@@ -183,7 +183,8 @@ const migrate: CommandSpec = {
     'Kids and roles are unchanged, so readers that read both formats (@wireseal/aws-secrets with a kmsClient, and this CLI)',
     'keep opening everything across the switch. Roll such readers out, with kms:Decrypt on the key, before migrating.',
     'AWSPREVIOUS still holds the keys in clear until the next put (any later rotation step, or --drop-plain).',
-    'A secret already protected under KEY is left as it is.',
+    'A secret already protected under KEY is left as it is; one protected under another KMS key is re-wrapped under KEY',
+    '(one Decrypt and one Encrypt per key; readers need kms:Decrypt on both keys while AWSPREVIOUS holds the old one).',
   ].join('\n'),
   options: {
     'secret-id': { type: 'string', metavar: 'ID', help: 'Secret name (required)' },
@@ -198,23 +199,23 @@ const migrate: CommandSpec = {
     const kmsKeyId = required(values, 'kms-key-id', 'secrets migrate');
     const api = await kmsApi();
     const aws = await clients(values);
-    let action: 'migrated' | 'unchanged';
+    let action: 'migrated' | 'rewrapped' | 'unchanged';
     let versionId: string | undefined;
     let previousVersionId: string | undefined;
     let kids: string[];
     try {
       const current = await readSecretVersion(aws.sm, secretId, 'AWSCURRENT');
       if (!current) throw usageError(`secret ${secretId} does not exist or has no AWSCURRENT value; create it with: wireseal secrets push --secret-id ${secretId} --keyset FILE --kms-key-id ${kmsKeyId}`);
-      if (api.isProtectedKeySet(current.text)) {
-        const stored = api.parseProtectedKeySet(current.text);
-        if (stored.kmsKeyId !== kmsKeyId) throw usageError(`secret ${secretId} is already protected, under KMS key ${stored.kmsKeyId}; re-wrapping under another key is not supported`);
+      const stored = api.isProtectedKeySet(current.text) ? api.parseProtectedKeySet(current.text) : undefined;
+      if (stored && stored.kmsKeyId === kmsKeyId) {
         kids = stored.keys.map((k) => k.kid);
         versionId = current.versionId;
         action = 'unchanged';
       } else {
-        const keys = KeySet.fromJwks(current.text);
-        kids = keys.list().map((k) => k.kid);
         const kmsClient = await aws.kms();
+        // A set protected under another KMS key is re-wrapped: one Decrypt (old key) and one Encrypt (new key) per key.
+        const keys = KeySet.fromJwks(stored ? await api.unprotectKeySet(stored, { kmsClient, secretId: current.name }) : current.text);
+        kids = keys.list().map((k) => k.kid);
         const out = await api.protectKeySet(keys.toJwks(), { kmsClient, kmsKeyId, secretId: current.name });
         // Prove the new version opens (and under this secret's name) before it becomes AWSCURRENT.
         const back = await api.unprotectKeySet(out, { kmsClient, secretId: current.name });
@@ -226,7 +227,7 @@ const migrate: CommandSpec = {
           previousVersionId = versionId;
           versionId = await putSecretText(aws.sm, secretId, text);
         }
-        action = 'migrated';
+        action = stored ? 'rewrapped' : 'migrated';
       }
     } catch (err) {
       if (err instanceof CliError || (err as { code?: unknown }).code === 'ERR_KEY_SOURCE' || (err as { code?: unknown }).code === 'ERR_KEYSET_INVALID') throw err;
@@ -238,8 +239,10 @@ const migrate: CommandSpec = {
       io.stderr,
       action === 'unchanged'
         ? `secret ${secretId} is already KMS-protected under ${kmsKeyId} (version ${versionId}); nothing put\n`
-        : `migrated secret ${secretId}: version ${versionId} (KMS-protected under ${kmsKeyId}, keys: ${kids.join(', ')}) is now AWSCURRENT; ` +
-            `version ${previousVersionId} is AWSPREVIOUS${flag(values, 'drop-plain') ? ' (protected too)' : ' and still holds the keys in clear until the next put'}\n`,
+        : `${action} secret ${secretId}: version ${versionId} (KMS-protected under ${kmsKeyId}, keys: ${kids.join(', ')}) is now AWSCURRENT; ` +
+            `version ${previousVersionId} is AWSPREVIOUS${
+              flag(values, 'drop-plain') ? ' (under the new KMS key too)' : action === 'rewrapped' ? ' (under the old KMS key) until the next put' : ' and still holds the keys in clear until the next put'
+            }\n`,
     );
     if (flag(values, 'json')) await write(io.stdout, `${JSON.stringify({ secretId, versionId, previousVersionId, action, kmsKeyId, kids })}\n`);
     return EXIT.OK;
