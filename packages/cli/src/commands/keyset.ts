@@ -3,8 +3,9 @@
  * file along the no-downtime rotation of docs/design.md. Every edit validates the
  * whole set before and after, and replaces the file atomically (mode 0600).
  * The file is `--keyset FILE`, or one audience's shared key set in a keyring
- * file (`--keyring FILE --audience NAME`). The kid is given as a positional
- * or as `--kid`, the same way for every sub-command.
+ * file (`--keyring FILE --audience NAME`); or `--secret-id ID` edits a
+ * Secrets Manager secret in place, plain or KMS-protected (keys/secret-edit.ts).
+ * The kid is given as a positional or as `--kid`, the same way for every sub-command.
  */
 import { KeySet, PrivateKeySet } from '@wireseal/core';
 import type { AudienceKeySet, Jwks, OctJwk } from '@wireseal/core';
