@@ -3,7 +3,7 @@
 // protected secret (which KMS calls each makes, from moto's request recorder), and
 // secrets migrate while a reader that accepts both formats keeps opening tokens, and
 // while a Kafka consumer whose codec reads keys from the secret loses no record.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -14,7 +14,7 @@ import { kafkaAvailable, startKafka } from '@wireseal-tooling/local-kafka';
 import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
 import { secretsManagerAvailable, startSecretsManager } from '@wireseal-tooling/local-secrets';
 import type { SecretsManagerHandle } from '@wireseal-tooling/local-secrets';
-import { KeySet, open, seal } from '@wireseal/core';
+import { FieldPolicy, KeySet, encryptFields, open, seal } from '@wireseal/core';
 import type { Jwks } from '@wireseal/core';
 import { errorCode, tempDir, wireseal } from './helpers.ts';
 
@@ -175,6 +175,40 @@ describe.skipIf(!avail.ok)('KMS-protected key sets (moto)', () => {
     expect([other.code, errorCode(other)]).toEqual([2, 'ERR_USAGE']);
     const noSecret = await wireseal(['keyset', 'add', '--kid', 'r3', '--keyset', keys, '--kms-key-id', kmsKeyId]);
     expect([noSecret.code, errorCode(noSecret)]).toEqual([2, 'ERR_USAGE']);
+  });
+
+  it('rotation through the protected format with stored data: scan counts tokens per kid before and after re-encryption, with no key', async () => {
+    const id = 'app/kms-scan';
+    const keys = tmp.path('scan-keys.json');
+    const policyFile = tmp.path('scan-policy.json');
+    const data = tmp.path('scan-data.jsonl');
+    const out = tmp.path('scan-data.v2.jsonl');
+    writeFileSync(policyFile, JSON.stringify({ fields: ['card.number', 'customer.ssn'] }));
+    ok(await wireseal(['keygen', '--kid', 's1', '--out', keys]));
+    ok(await wireseal(['secrets', 'push', '--secret-id', id, '--keyset', keys, '--kms-key-id', kmsKeyId, ...aws()], { env }));
+    // A writer holding the protected secret (through KMS) seals 40 records: 80 tokens under s1.
+    const writer = secretsManagerKeyProvider({ secretId: id, client: sm, kmsClient: kms, refreshIntervalMs: 60_000 });
+    await writer.ready();
+    const policy = FieldPolicy.parse(readFileSync(policyFile, 'utf8'));
+    const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify(encryptFields(writer.current(), { id: i, card: { number: `4111${i}` }, customer: { ssn: `078-${i}` } }, policy)));
+    await writer.close();
+    writeFileSync(data, `${lines.join('\n')}\n`);
+    const scan = async (file: string, extra: string[] = []) => wireseal(['scan', '--policy', policyFile, '--in', file, '--json', '--progress', 'none', ...extra]);
+    const before = await scan(data, ['--require-absent', 's1']);
+    expect(before.code).toBe(4);
+    expect(JSON.parse(before.out)).toMatchObject({ records: 40, tokens: 80, tokensByKid: { s1: 80 }, requireAbsent: { s1: 80 } });
+
+    // Rotate on the protected secret: add (one Encrypt), promote; then re-encrypt the data with the secret.
+    ok(await wireseal(['keyset', 'add', '--kid', 's2', '--secret-id', id, '--kms-key-id', kmsKeyId, ...aws()], { env }));
+    ok(await wireseal(['keyset', 'promote', 's2', '--secret-id', id, ...aws()], { env }));
+    const re = await wireseal(['reencrypt', '--policy', policyFile, '--secret-id', id, '--in', data, '--out', out, '--json', '--progress', 'none', ...aws()], { env });
+    expect(re.code, re.stderr).toBe(0);
+    expect(JSON.parse(re.out)).toMatchObject({ records: 40, failed: 0, fieldsResealed: 80, resealedByKid: { s1: 80 } });
+    const after = await scan(out, ['--require-absent', 's1']);
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.out)).toMatchObject({ records: 40, tokens: 80, tokensByKid: { s2: 80 } });
+    // The original file still holds s1 tokens: s1 may only be removed once nothing sealed with it is kept.
+    expect((await scan(data, ['--require-absent', 's1'])).code).toBe(4);
   });
 
   it('keyset edits a plain secret in place too, and refuses --kms-key-id on it (migrate first)', async () => {
