@@ -8,11 +8,19 @@
  *   0644: payments-api seals card numbers with it and cannot open them) and
  *   `pii-keyset.json` (a shared key: payments-api and the fraud scorer).
  * Later runs reuse them. With `--secrets-manager` the same sets are pushed to
- * a local Secrets Manager (moto) and the services read them from there.
+ * a local Secrets Manager (moto) and the services read them from there. The
+ * AES key sets (services, gateway, pii) are stored KMS-protected: a KMS key is
+ * created in the same moto (CreateKey) and each secret holds kids and `k_kms`
+ * (`protectKeySet`, bound to the secret's name), never `k`; the services
+ * decrypt them with a `KMSClient`. The pci sets are X25519 (the protected
+ * format holds AES keys only): the public one holds nothing secret, the
+ * private one is stored as a plain JWK Set.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { protectKeySet } from '@wireseal/aws-secrets';
 import { KeySet, PrivateKeySet, PublicKeySet } from '@wireseal/core';
 import { startSecretsManager } from '@wireseal-tooling/local-secrets';
 import type { SecretsManagerHandle } from '@wireseal-tooling/local-secrets';
@@ -97,36 +105,62 @@ export interface DemoSecrets {
   pciPrivateSecretId: string;
   pciPublicSecretId: string;
   piiSecretId: string;
+  /** The KMS key (in the same moto) the protected secrets' keys are encrypted under. */
+  kmsKeyId: string;
+  /** The KMS-protected secrets: name → the raw SecretString Secrets Manager holds (read back with GetSecretValue) and the base64url bytes of the keys it protects. */
+  protectedSecrets: Record<string, { stored: string; keyBytes: string[] }>;
   /** Environment for the services: secret id is added per service. */
   env: Record<string, string>;
 }
 
-async function push(client: SecretsManagerClient, name: string, jwks: object): Promise<void> {
+async function push(client: SecretsManagerClient, name: string, jwks: object, description = 'wireseal demo key set (JWK Set)'): Promise<void> {
   const SecretString = JSON.stringify(jwks);
   try {
-    await client.send(new CreateSecretCommand({ Name: name, SecretString, Description: 'wireseal demo key set (JWK Set)' }));
+    await client.send(new CreateSecretCommand({ Name: name, SecretString, Description: description }));
   } catch (err) {
     if (!(err instanceof ResourceExistsException)) throw err;
     await client.send(new PutSecretValueCommand({ SecretId: name, SecretString }));
   }
 }
 
-/** Starts moto and pushes the key sets as secrets (CreateSecret, or PutSecretValue for a new AWSCURRENT). */
+/**
+ * Starts moto, creates a KMS key there and pushes the key sets as secrets
+ * (CreateSecret, or PutSecretValue for a new AWSCURRENT): the AES sets
+ * KMS-protected (one Encrypt per key, bound to the secret's name and kid).
+ */
 export async function startDemoSecrets(keys: DemoKeys): Promise<DemoSecrets> {
   const handle = await startSecretsManager();
   const cfg = handle.clientConfig();
   const client = new SecretsManagerClient(cfg);
+  const kmsClient = new KMSClient(cfg);
+  const protectedSecrets: DemoSecrets['protectedSecrets'] = {};
+  let kmsKeyId: string;
   try {
-    await push(client, 'wireseal-demo/services', keys.services.toJwks());
-    await push(client, 'wireseal-demo/gateway', keys.gateway.toJwks());
+    const key = await kmsClient.send(new CreateKeyCommand({ Description: 'wireseal demo: encrypts the keys in the demo secrets' }));
+    kmsKeyId = key.KeyMetadata?.KeyId ?? '';
+    if (!kmsKeyId) throw new Error('KMS CreateKey (moto) returned no key id');
+    const pushProtected = async (name: string, set: KeySet): Promise<void> => {
+      const jwks = set.toJwks();
+      await push(client, name, await protectKeySet(jwks, { kmsClient, kmsKeyId, secretId: name }), 'wireseal demo key set (KMS-protected, kms-v1)');
+      const out = await client.send(new GetSecretValueCommand({ SecretId: name }));
+      protectedSecrets[name] = { stored: out.SecretString ?? '', keyBytes: jwks.keys.map((k) => k.k) };
+    };
+    await pushProtected('wireseal-demo/services', keys.services);
+    await pushProtected('wireseal-demo/gateway', keys.gateway);
     await push(client, 'wireseal-demo/pci-private', keys.pciPrivate.toPrivateJwks());
     await push(client, 'wireseal-demo/pci-public', keys.pciPublic.publicJwks());
-    await push(client, 'wireseal-demo/pii', keys.pii.toJwks());
+    await pushProtected('wireseal-demo/pii', keys.pii);
+  } catch (err) {
+    await handle.stop();
+    throw err;
   } finally {
     client.destroy();
+    kmsClient.destroy();
   }
   return {
     handle,
+    kmsKeyId,
+    protectedSecrets,
     servicesSecretId: 'wireseal-demo/services',
     gatewaySecretId: 'wireseal-demo/gateway',
     pciPrivateSecretId: 'wireseal-demo/pci-private',

@@ -36,7 +36,7 @@ import { startKafka } from '@wireseal-tooling/local-kafka';
 import { secretsManagerAvailable } from '@wireseal-tooling/local-secrets';
 import { redisAvailable, startRedis } from '@wireseal-tooling/local-redis';
 import type { RedisHandle } from '@wireseal-tooling/local-redis';
-import type { Child } from './children.ts';
+import type { Child, ChildEvent } from './children.ts';
 import { appMain, runToEnd, startChild } from './children.ts';
 import { gatewayConfig, gatewayTour, writeGatewayConfig } from './gateway-tour.ts';
 import { CONSUMERS, kafkaMissing, poisonRecords, publishRaw, readRaw } from './kafka-tools.ts';
@@ -86,6 +86,12 @@ const checks = new Checks();
 const cleanups: Array<() => Promise<unknown>> = [];
 let kafkaSkipped: string | undefined;
 
+/** A service's `keys-loaded` events of KMS-protected secrets: `<audience or "keys"> <kids> via KMS key <id>` (kids and the key id, never bytes). */
+function kmsLoads(events: readonly ChildEvent[]): string[] {
+  return events.filter((e) => e.event === 'keys-loaded' && typeof e.kmsKeyId === 'string')
+    .map((e) => `${typeof e.audience === 'string' ? e.audience : 'keys'} ${(e.kids as string[] | undefined ?? []).join(',')} via KMS key ${String(e.kmsKeyId)}`);
+}
+
 /** What each consumer of the payments topic holds, and where its dead letters go. */
 const ROLES: Record<ConsumerName, { holds: string; audience: 'pci' | 'pii' | undefined; opens: string[]; leavesSealed: string[]; dlqSuffix: string }> = {
   'ledger-worker': { holds: 'pci (X25519 private key)', audience: 'pci', opens: ['card.number'], leavesSealed: ['customer.ssn'], dlqSuffix: '.dlq' },
@@ -121,12 +127,27 @@ async function main(): Promise<void> {
   detail(`                     ${made(keys.pciPublicFile)}: its public key, payments-api seals with it and cannot open`);
   detail(`  pii (customer.ssn): ${made(keys.piiFile)}: shared key ${keys.pii.primaryKid}, payments-api and fraud-scorer; analytics holds no key`);
   let secrets: DemoSecrets | undefined;
+  /** Per KMS-protected secret: how many of its keys' bytes its raw SecretString contains (base64url, base64 or hex). */
+  let secretBytesChecked: Array<{ name: string; keys: number; found: number; hasK: boolean }> = [];
   if (values['secrets-manager']) {
     const avail = secretsManagerAvailable();
     if (!avail.ok) throw new Error(`--secrets-manager: ${avail.reason}`);
     secrets = await startDemoSecrets(keys);
     cleanups.push(() => secrets!.handle.stop());
     detail(`Secrets Manager (local moto at ${secrets.handle.endpoint}): secrets ${secrets.servicesSecretId} and ${secrets.gatewaySecretId} created, and ${secrets.pciPublicSecretId}, ${secrets.pciPrivateSecretId}, ${secrets.piiSecretId} for the event audiences; the services read their keys from there, not from the files`);
+    const prot = Object.keys(secrets.protectedSecrets);
+    detail(`KMS key ${secrets.kmsKeyId} created in the same moto (CreateKey); ${prot.join(', ')} are KMS-protected (protectKeySet: one Encrypt per key, bound to the secret's name and the kid)`);
+    for (const [name, { stored }] of Object.entries(secrets.protectedSecrets)) {
+      const doc = JSON.parse(stored) as { wireseal?: string; kmsKeyId?: string; keys?: Array<Record<string, unknown>> };
+      const members = (doc.keys ?? []).map((k) => `${String(k.kid)} [${Object.keys(k).join(', ')}]`).join('; ');
+      const noK = (doc.keys ?? []).every((k) => !('k' in k) && typeof k.k_kms === 'string');
+      detail(`  ${name} holds ${doc.wireseal}, kmsKeyId ${doc.kmsKeyId}, keys: ${members}: ${noK ? 'no "k", no key bytes' : 'KEY BYTES ("k") FOUND'}`);
+    }
+    detail(`  ${secrets.pciPublicSecretId} (public keys) and ${secrets.pciPrivateSecretId} (an X25519 pair: the protected format holds AES keys only) are plain JWK Sets`);
+    secretBytesChecked = Object.entries(secrets.protectedSecrets).map(([name, { stored, keyBytes }]) => {
+      const found = keyBytes.filter((b) => stored.includes(b) || stored.includes(Buffer.from(b, 'base64url').toString('base64').replace(/=+$/, '')) || stored.includes(Buffer.from(b, 'base64url').toString('hex')));
+      return { name, keys: keyBytes.length, found: found.length, hasK: /"k"\s*:/.test(stored) };
+    });
   }
 
   // ── Kafka ─────────────────────────────────────────────────────────────────
@@ -212,8 +233,14 @@ async function main(): Promise<void> {
   if (gateway2) detail(`gateway-2      ${String(gateway2.ready.url)}  (a second instance: same config, same key store, same Redis replay store)`);
   detail(`wire tap       ${tap.url} → payments-api  (keeps a copy of every request body checkout sends)`);
   detail(secrets
-    ? `keys: every service reads its secrets from Secrets Manager (secretsManagerKeyProvider, secretsManagerKeyring for the event audiences: cached, refreshed, AWSPREVIOUS kept decrypt-only)`
+    ? `keys: every service reads its secrets from Secrets Manager (secretsManagerKeyProvider, secretsManagerKeyring for the event audiences: cached, refreshed, AWSPREVIOUS kept decrypt-only), with a KMSClient beside it for the protected ones`
     : `keys: every service reads its key files (re-read when a file changes)`);
+  if (secrets) {
+    for (const child of children) {
+      const loaded = kmsLoads(child.events);
+      detail(`  ${child.name.padEnd(14)} ${loaded.length > 0 ? `decrypted its keys through KMS: ${loaded.join('; ')}` : 'no KMS-protected keys'}`);
+    }
+  }
   if (broker) detail(`each consumer writes the documents it handled, as its handler got them, to ${rel(runDir)}/<name>.handled.jsonl (for the leak check)`);
   detail(dim(`logs: ${rel(runDir)}/*.log`));
 
@@ -317,6 +344,16 @@ async function main(): Promise<void> {
     say(dim(`    ledger: ${ledgerStats.appended ?? 0} appended, ${ledgerStats.verified ?? 0} verified (Luhn + last4 of the card number it opened)`));
   }
   say();
+  if (secrets) {
+    const byteFindings = secretBytesChecked.map((c) => `${c.name} ${c.found} of ${c.keys}${c.hasK ? ' (has "k")' : ''}`).join(', ');
+    checks.add('secrets hold no key bytes', secretBytesChecked.length === 3 && secretBytesChecked.every((c) => c.keys > 0 && c.found === 0 && !c.hasK),
+      `raw SecretString of the KMS-protected secrets: key bytes found ${byteFindings}`);
+    const viaKms: Array<[string, ChildEvent[]]> = [...children.map((c): [string, ChildEvent[]] => [c.name, c.events]), ['checkout', checkout.events]];
+    const want = ['payments-api', 'gateway', 'checkout', ...(broker ? ['fraud-scorer'] : [])];
+    const missed = want.filter((n) => !viaKms.some(([name, events]) => name === n && kmsLoads(events).length > 0 && kmsLoads(events).every((l) => l.endsWith(secrets!.kmsKeyId))));
+    checks.add('keys through KMS', missed.length === 0,
+      `${want.join(', ')} loaded their keys through KMS key ${secrets.kmsKeyId}${missed.length > 0 ? `; not: ${missed.join(', ')}` : ''}`);
+  }
   checks.add('checkout', summary?.sent === count && summary.authorized === count && checkout.code === 0,
     `checkout: ${summary?.authorized ?? 0}/${count} authorized${summary && Object.keys(summary.refused ?? {}).length > 0 ? `, refused ${JSON.stringify(summary.refused)}` : ''}`);
   checks.add('payments-api', paymentStats.received === count && paymentStats.fieldsDecrypted === 3 * count,

@@ -29,6 +29,34 @@ const redis = redisAvailable(); // installed in CI: two gateways share a Redis r
 const R = redis.ok ? 1 : 0;
 /** Checks: 22 with Kafka, 8 for the HTTP part alone; one more (the replay across gateways) with Redis. */
 const CHECKS = { kafka: 22 + R, http: 8 + R };
+/** With --secrets-manager, two more: the protected secrets hold no key bytes, and the keys came through KMS. */
+const SM = 2;
+
+/** The --secrets-manager output's KMS lines: a key created in moto, the AES sets stored kms-v1 (kids and k_kms, no k), services decrypting through it. */
+function assertKmsProtected(out: string, dir: string, withKafka: boolean): void {
+  const m = /KMS key (\S+) created in the same moto \(CreateKey\); wireseal-demo\/services, wireseal-demo\/gateway, wireseal-demo\/pii are KMS-protected/.exec(out);
+  assert.ok(m, out);
+  const id = m[1]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const [secret, kids] of [['services', ['demo-\\d{4}-\\d{2}']], ['gateway', ['partner-acme-1', 'partner-acme-2']], ['pii', ['pii-\\d{4}-\\d{2}']]] as const) {
+    assert.match(out, new RegExp(`wireseal-demo/${secret} holds kms-v1, kmsKeyId ${id}, keys: ${kids.map((k) => `${k} \\[kty, kid, key_ops, k_kms\\]`).join('; ')}: no "k", no key bytes`), secret);
+  }
+  assert.match(out, /wireseal-demo\/pci-public \(public keys\) and wireseal-demo\/pci-private \(an X25519 pair: the protected format holds AES keys only\) are plain JWK Sets/);
+  assert.match(out, /PASS {2}raw SecretString of the KMS-protected secrets: key bytes found wireseal-demo\/services 0 of 1, wireseal-demo\/gateway 0 of 2, wireseal-demo\/pii 0 of 1/);
+  assert.match(out, new RegExp(`payments-api +decrypted its keys through KMS: .*keys demo-\\d{4}-\\d{2} via KMS key ${id}`));
+  assert.match(out, new RegExp(`gateway +decrypted its keys through KMS: keys partner-acme-1,partner-acme-2 via KMS key ${id}`));
+  assert.match(out, new RegExp(`PASS {2}payments-api, gateway, checkout${withKafka ? ', fraud-scorer' : ''} loaded their keys through KMS key ${id}`));
+  if (withKafka) {
+    assert.match(out, new RegExp(`fraud-scorer +decrypted its keys through KMS: pii pii-\\d{4}-\\d{2} via KMS key ${id}`));
+    assert.match(out, /ledger-worker +no KMS-protected keys/);
+  }
+  // The services' own logs: keys-loaded names the KMS key; nothing in the logs is a key's bytes.
+  const keyBytes = ['keyset.json', 'gateway-keys.json', 'pii-keyset.json'].flatMap((f) => (JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { keys: Array<{ k: string }> }).keys.map((k) => k.k));
+  for (const service of ['payments-api', 'checkout', 'gateway']) {
+    const log = fs.readFileSync(path.join(dir, 'run', `${service}.log`), 'utf8');
+    assert.match(log, new RegExp(`"event":"keys-loaded","source":"secrets-manager","primaryKid":"[^"]+","kids":\\[[^\\]]*\\],"kmsKeyId":"${id}"`), service);
+    for (const k of keyBytes) assert.ok(!log.includes(k), `${service}.log holds a key's bytes`);
+  }
+}
 
 test('the whole demo, from a fresh key directory: every check passes and no card number is printed', { skip: kafka.ok ? false : kafka.reason }, () => {
   const dir = tmp();
@@ -147,7 +175,8 @@ test('--secrets-manager: the services read their keys from a local Secrets Manag
     const { code, out } = demo(['--dir', dir, '--count', '20', '--secrets-manager', '--no-kafka']);
     assert.equal(code, 0, out);
     assert.match(out, /Secrets Manager \(local moto at http:\/\/127\.0\.0\.1:\d+\): secrets wireseal-demo\/services and wireseal-demo\/gateway created/);
-    assert.match(out, new RegExp(`PASS — all ${CHECKS.http} checks of the HTTP part \\(Kafka part skipped: --no-kafka\\) passed`));
+    assert.match(out, new RegExp(`PASS — all ${CHECKS.http + SM} checks of the HTTP part \\(Kafka part skipped: --no-kafka\\) passed`));
+    assertKmsProtected(out, dir, false);
     for (const [service, kid] of [['payments-api', 'demo-'], ['checkout', 'demo-'], ['gateway', 'partner-acme-1']] as const) {
       const log = fs.readFileSync(path.join(dir, 'run', `${service}.log`), 'utf8');
       assert.match(log, new RegExp(`"event":"keys-loaded","source":"secrets-manager","primaryKid":"${kid}`), service);
@@ -163,7 +192,8 @@ test('--secrets-manager with Kafka: each service reads its event audiences from 
     const { code, out } = demo(['--dir', dir, '--count', '20', '--secrets-manager']);
     assert.equal(code, 0, out);
     assert.match(out, /and wireseal-demo\/pci-public, wireseal-demo\/pci-private, wireseal-demo\/pii for the event audiences/);
-    assert.match(out, new RegExp(`PASS — all ${CHECKS.kafka} checks passed`));
+    assert.match(out, new RegExp(`PASS — all ${CHECKS.kafka + SM} checks passed`));
+    assertKmsProtected(out, dir, true);
     const loaded = (service: string): string[] => fs.readFileSync(path.join(dir, 'run', `${service}.log`), 'utf8').split('\n').filter((l) => l.includes('"keys-loaded"') && l.includes('"audience"'))
       .map((l) => { const e = JSON.parse(l) as { source: string; audience: string; kind: string }; return `${e.source} ${e.audience} ${e.kind}`; }).sort();
     assert.deepEqual(loaded('payments-api'), ['secrets-manager pci public', 'secrets-manager pii shared']);

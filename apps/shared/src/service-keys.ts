@@ -7,6 +7,11 @@
  * - `WIRESEAL_KEYSET`: the JWK Set itself.
  * With Secrets Manager, `WIRESEAL_REFRESH_MS` and `WIRESEAL_MAX_STALE_MS` set the
  * refresh interval and how long the last good keys serve through an outage.
+ * A secret may hold a plain JWK Set or a KMS-protected one (`kms-v1`: kids in
+ * the clear, each key's bytes KMS-encrypted): beside the Secrets Manager client
+ * a `KMSClient` is built (region and credentials from the same sources; its
+ * endpoint `WIRESEAL_KMS_ENDPOINT`, else the SDK's `AWS_ENDPOINT_URL_KMS` or
+ * `AWS_ENDPOINT_URL`), which only a protected secret calls (`kms:Decrypt`).
  *
  * A service that reads or writes a policy with audiences takes a keyring
  * instead, one entry per audience it holds ({@link keyringFromEnv}):
@@ -16,6 +21,7 @@
  * mistake does not start).
  */
 import fs from 'node:fs/promises';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { KeySet, PrivateKeySet, PublicKeySet, combineHealth, envKeyProvider, fileKeyProvider, refreshingProvider } from '@wireseal/core';
 import type { AudienceKeyProvider, AudienceKeySet, CombinedKeySourceHealth, KeyProvider, KeySourceHealth, Keyring, RefreshingProvider } from '@wireseal/core';
 import { KeySourceError } from '@wireseal/core/errors';
@@ -35,16 +41,41 @@ function refreshSettings(env: NodeJS.ProcessEnv): { refreshIntervalMs: number; m
   return { refreshIntervalMs, maxStaleMs };
 }
 
+/**
+ * The KMS client for KMS-protected secrets: `WIRESEAL_KMS_ENDPOINT` (else the
+ * AWS SDK's own endpoint settings) and the SDK's usual region and credentials.
+ * It makes no call until a protected secret is read.
+ */
+function kmsClientFromEnv(env: NodeJS.ProcessEnv): KMSClient {
+  return new KMSClient({
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    ...(env.WIRESEAL_KMS_ENDPOINT ? { endpoint: env.WIRESEAL_KMS_ENDPOINT } : {}),
+  });
+}
+
+/** `{ kmsKeyId }` for a protected set in force, `{}` for a plain one: the keys-loaded event says which KMS key opened them. */
+function kmsOf(status: { kmsKeyId: string | undefined } | undefined): { kmsKeyId?: string } {
+  return status?.kmsKeyId ? { kmsKeyId: status.kmsKeyId } : {};
+}
+
 /** The key provider named by the environment (with `health()`, as every wireseal provider); throws when none is configured. */
 export function keyProviderFromEnv(env: NodeJS.ProcessEnv = process.env, log: KeyEventLog = () => {}): KeyProvider & { health(): KeySourceHealth } {
   const secretId = env.WIRESEAL_SECRET_ID;
   if (secretId) {
-    return secretsManagerKeyProvider({
+    const kmsClient = kmsClientFromEnv(env);
+    const provider = secretsManagerKeyProvider({
       secretId,
+      kmsClient,
       ...refreshSettings(env),
-      onError: (err, info) => log({ event: 'keys-error', source: 'secrets-manager', code: err.code, stage: info.stage, phase: info.phase, message: err.message }),
-      onRefresh: (info) => { if (info.changed) log({ event: 'keys-loaded', source: 'secrets-manager', primaryKid: info.primaryKid, kids: info.kids }); },
+      onError: (err, info) => log({ event: 'keys-error', source: 'secrets-manager', code: err.code, reason: info.reason, stage: info.stage, phase: info.phase, message: err.message }),
+      onRefresh: (info) => { if (info.changed) log({ event: 'keys-loaded', source: 'secrets-manager', primaryKid: info.primaryKid, kids: info.kids, ...kmsOf(provider?.status()) }); },
     });
+    const close = provider.close;
+    provider.close = async () => {
+      await close();
+      kmsClient.destroy();
+    };
+    return provider;
   }
   const file = env.WIRESEAL_KEYSET_FILE;
   if (file) {
@@ -196,16 +227,23 @@ export function keyringFromEnv(env: NodeJS.ProcessEnv, audiences: readonly strin
     }
   }
   if (Object.keys(secrets).length > 0) {
+    const kmsClient = kmsClientFromEnv(env);
     const ring = secretsManagerKeyring({
       audiences: secrets,
+      kmsClient,
       ...refreshSettings(env),
-      onError: (err, info) => log({ event: 'keys-error', source: 'secrets-manager', audience: info.audience, code: err.code, stage: info.stage, phase: info.phase, message: err.message }),
-      onRefresh: (info) => { if (info.changed) log({ event: 'keys-loaded', source: 'secrets-manager', audience: info.audience, kind: info.kind, kids: info.kids }); },
+      onError: (err, info) => log({ event: 'keys-error', source: 'secrets-manager', audience: info.audience, code: err.code, reason: info.reason, stage: info.stage, phase: info.phase, message: err.message }),
+      onRefresh: (info) => { if (info.changed) log({ event: 'keys-loaded', source: 'secrets-manager', audience: info.audience, kind: info.kind, kids: info.kids, ...kmsOf(ring?.keyring[info.audience]?.status()) }); },
     });
+    const closeRing = ring.close;
+    const close = async (): Promise<void> => {
+      await closeRing();
+      kmsClient.destroy();
+    };
     // One ready() and close() for all of them, through the first audience's entry.
     let first = true;
     for (const [audience, provider] of Object.entries(ring.keyring)) {
-      sources.set(audience, { ready: first ? ring.ready : () => Promise.resolve(), current: () => provider.current(), health: provider.health, close: first ? ring.close : () => undefined });
+      sources.set(audience, { ready: first ? ring.ready : () => Promise.resolve(), current: () => provider.current(), health: provider.health, close: first ? close : () => undefined });
       first = false;
     }
   }
