@@ -76,3 +76,13 @@ export async function caught(fn: () => unknown): Promise<WiresealError> {
   }
   throw new Error('expected a failure');
 }
+
+/** The code a synchronous call throws with, or undefined. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+}

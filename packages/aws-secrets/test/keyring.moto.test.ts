@@ -10,7 +10,7 @@ import { FieldPolicy, KeySet, PrivateKeySet, PublicKeySet, decodeProtectedHeader
 import type { WiresealError } from '@wireseal/core/errors';
 import { secretsManagerKeyring } from '../src/index.ts';
 import type { SecretsManagerAudienceErrorInfo, SecretsManagerAudienceRefreshInfo, SecretsManagerAudiences, SecretsManagerKeyring, SecretsManagerKeyringOptions } from '../src/index.ts';
-import { caught, countingClient, createSecret, expectNoKeyBytes, jwksWithKeyOf, putSecret, secretName } from './helpers.ts';
+import { caught, codeOf, countingClient, createSecret, expectNoKeyBytes, jwksWithKeyOf, putSecret, secretName } from './helpers.ts';
 
 let sm: SecretsManagerHandle;
 const rings: SecretsManagerKeyring[] = [];
@@ -31,15 +31,6 @@ const pciOnly = { id: 'pay_2', card: { number: '5500 0000 0000 0004' } };
 const piiOnly = { id: 'pay_3', customer: { ssn: '219-09-9999' } };
 type Doc = { id: string; card?: { number: string }; customer?: { ssn: string } };
 
-/** The code a synchronous call throws with, or undefined. */
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return (err as WiresealError).code;
-  }
-}
 
 /** The error a synchronous call throws. */
 function thrown(fn: () => unknown): WiresealError {

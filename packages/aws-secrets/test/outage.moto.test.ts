@@ -10,7 +10,7 @@ import { KeySet, open, seal } from '@wireseal/core';
 import type { WiresealError } from '@wireseal/core/errors';
 import { secretsManagerKeyProvider } from '../src/index.ts';
 import type { SecretsManagerErrorInfo } from '../src/index.ts';
-import { countingClient, createSecret, expectNoKeyBytes, secretName } from './helpers.ts';
+import { codeOf, countingClient, createSecret, expectNoKeyBytes, secretName } from './helpers.ts';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
@@ -22,14 +22,6 @@ afterAll(async () => {
   await sm?.stop();
 });
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return (err as WiresealError).code;
-  }
-}
 
 it('serves the cached set through an outage, goes stale after maxStaleMs, recovers by itself', async () => {
   const keys = KeySet.generate({ kid: 'outage-1' });

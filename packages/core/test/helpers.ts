@@ -22,3 +22,13 @@ export const FIXED_JWKS = {
     { kty: 'oct', kid: 'k-old', k: 'ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8', key_ops: ['decrypt'] },
   ],
 } as const;
+
+/** Rejects (or throws) with a WiresealError: returns it for code assertions. */
+export async function caught(fn: () => unknown): Promise<WiresealError> {
+  try {
+    await fn();
+  } catch (err) {
+    return err as WiresealError;
+  }
+  throw new Error('expected a failure');
+}

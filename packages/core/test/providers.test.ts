@@ -4,21 +4,13 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KeySet, open, seal } from '@wireseal/core';
-import type { WiresealError } from '@wireseal/core/errors';
 import { envKeyProvider, fileKeyProvider } from '../src/providers.ts';
 import type { KeySetLoadInfo, KeySourceErrorInfo } from '../src/providers.ts';
+import type { WiresealError } from '@wireseal/core/errors';
+import { caught } from './helpers.ts';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Rejects (or throws) with a WiresealError: returns it for code assertions. */
-async function caught(fn: () => unknown): Promise<WiresealError> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as WiresealError;
-  }
-  throw new Error('expected a failure');
-}
 
 /** Every 16-character substring of every `k` in `jwks` must be absent from `haystack`. */
 function expectNoKeyBytes(haystack: string, ...sets: Array<{ keys: Array<{ k: string }> }>): void {

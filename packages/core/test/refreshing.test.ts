@@ -9,18 +9,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KeySet, currentKeys, open, refreshingProvider, seal } from '@wireseal/core';
 import type { KeyProvider, RefreshingLoadContext, RefreshingStatus } from '@wireseal/core';
 import { KeySetInvalidError, KeySourceError } from '@wireseal/core/errors';
-import type { WiresealError } from '@wireseal/core/errors';
 import { jittered, refreshDelay, safeCall } from '@wireseal/core/internal';
+import type { WiresealError } from '@wireseal/core/errors';
+import { caught } from './helpers.ts';
 
-/** Rejects (or throws) with a WiresealError: returns it for code assertions. */
-async function caught(fn: () => unknown): Promise<WiresealError> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as WiresealError;
-  }
-  throw new Error('expected a failure');
-}
 
 /** A load whose answers the test controls: `next` is returned (a fresh object each call) unless `fail` is set. */
 function scripted() {

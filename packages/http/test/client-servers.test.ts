@@ -6,8 +6,7 @@ import { createHash } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
 import { KeySet } from '@wireseal/core';
 import { createFetch } from '@wireseal/http/fetch';
-import type { FetchLike } from '@wireseal/http/fetch';
-import { POLICY, ROUTES, startExpress, startFastify } from './support/servers.ts';
+import { POLICY, ROUTES, recorder, startExpress, startFastify } from './support/servers.ts';
 import type { Running } from './support/servers.ts';
 
 const keys = KeySet.generate({ kid: 'srv-2026-11' });
@@ -19,37 +18,6 @@ const SSN = '078-05-1120';
 const WSC_REQUEST = createHash('sha256').update(JSON.stringify([['wireseal-http', 'request']])).digest().subarray(0, 16).toString('base64url');
 const doc = { card: { number: PAN, cvv: '737', holder: 'Ann Lee' }, customer: { ssn: SSN, name: 'Ann' }, amount: 12.5, items: [1, 2] };
 
-interface Wire {
-  method: string;
-  url: string;
-  requestHeaders: Headers;
-  requestBody: string | undefined;
-  status: number;
-  responseType: string | null;
-  responseBody: string;
-}
-
-/** globalThis.fetch, recording what actually crossed the wire. */
-function recorder(): { fetch: FetchLike; wire: Wire[] } {
-  const wire: Wire[] = [];
-  return {
-    wire,
-    fetch: async (input, init) => {
-      const res = await globalThis.fetch(input, init);
-      const body = init?.body;
-      wire.push({
-        method: init?.method ?? 'GET',
-        url: String(input),
-        requestHeaders: new Headers(init?.headers),
-        requestBody: typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body).toString('latin1') : undefined,
-        status: res.status,
-        responseType: res.headers.get('content-type'),
-        responseBody: await res.clone().text(),
-      });
-      return res;
-    },
-  };
-}
 
 const json = (x: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(x));
 const clientRoutes = Object.fromEntries(Object.values(ROUTES).map(({ method, path, keys: _k, maxBodyBytes: _m, ...o }) => [`${method} ${path}`, o]));

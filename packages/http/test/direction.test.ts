@@ -17,7 +17,7 @@ import { PrivateKeySet, PublicKeySet, hpkeClient, publicKeyJoseClient } from '@w
 import { HttpCodec } from '@wireseal/http/codec';
 import { createFetch } from '@wireseal/http/fetch';
 import type { FetchLike } from '@wireseal/http/fetch';
-import { POLICY, ROUTES, raw, serveExpress, serveFastify } from './support/servers.ts';
+import { POLICY, ROUTES, raw, recorder, serveExpress, serveFastify } from './support/servers.ts';
 import type { Running } from './support/servers.ts';
 import { SERVERS as PUBLIC_SERVERS, clientKeys, serverPublic } from './public-servers.ts';
 
@@ -34,23 +34,6 @@ function wsc(context: Record<string, string>): string {
   return createHash('sha256').update(JSON.stringify(pairs), 'utf8').digest().subarray(0, 16).toString('base64url');
 }
 
-interface Wire {
-  requestBody: string;
-  responseBody: string;
-}
-
-/** globalThis.fetch, keeping what crossed the wire. */
-function recorder(): { fetch: FetchLike; wire: Wire[] } {
-  const wire: Wire[] = [];
-  return {
-    wire,
-    fetch: async (input, init) => {
-      const res = await globalThis.fetch(input, init);
-      wire.push({ requestBody: String(init?.body ?? ''), responseBody: await res.clone().text() });
-      return res;
-    },
-  };
-}
 
 const clientRoutes = Object.fromEntries(Object.values(ROUTES).map(({ method, path, keys: _k, maxBodyBytes: _m, ...o }) => [`${method} ${path}`, o]));
 const answer = (path: string, body: unknown): unknown => ({ ...(body as object), handledBy: path });
@@ -108,7 +91,7 @@ describe.each([
     await sfetch(`${server.url}/fields-ctx`, { method: 'POST', body: JSON.stringify(doc) });
     const [whole, ctx] = rec.wire;
 
-    const request = await compactDecrypt(whole!.requestBody, rawKey);
+    const request = await compactDecrypt(whole!.requestBody!, rawKey);
     expect(request.protectedHeader.wsc).toBe(wsc({ 'wireseal-http': 'request' }));
     expect(request.protectedHeader.wsc).toBe('xZQWk6QFujCHcmOwRyEkCw');
     expect(JSON.parse(new TextDecoder().decode(request.plaintext))).toEqual(doc);
@@ -118,7 +101,7 @@ describe.each([
     expect(JSON.parse(new TextDecoder().decode(response.plaintext))).toMatchObject(doc);
 
     // A route context: its pairs and the direction pair, sorted by key.
-    const field = await compactDecrypt(JSON.parse(ctx!.requestBody).card.number, rawKey);
+    const field = await compactDecrypt(JSON.parse(ctx!.requestBody!).card.number, rawKey);
     expect(field.protectedHeader).toMatchObject({ wsf: 'card.number', wsc: wsc({ route: 'POST /fields-ctx', 'wireseal-http': 'request' }) });
     expect(JSON.parse(new TextDecoder().decode(field.plaintext))).toBe(PAN);
     const back = decodeProtectedHeader(JSON.parse(ctx!.responseBody).card.number);
@@ -130,7 +113,7 @@ describe.each([
     const old = createFetch({ keys, routes: clientRoutes, bindDirection: false, fetch: rec.fetch });
     const res = await old(`${legacy.url}/whole`, { method: 'POST', headers: JSON_H, body: JSON.stringify(doc) });
     expect(await res.json()).toMatchObject({ ...doc, handledBy: '/whole' });
-    expect(decodeProtectedHeader(rec.wire[0]!.requestBody).wsc).toBeUndefined();
+    expect(decodeProtectedHeader(rec.wire[0]!.requestBody!).wsc).toBeUndefined();
     expect(decodeProtectedHeader(rec.wire[0]!.responseBody).wsc).toBeUndefined();
     const back = await raw(legacy.url, 'POST', '/whole', JOSE_H, rec.wire[0]!.responseBody);
     expect(back.status).toBe(200); // the confusion bindDirection prevents

@@ -11,6 +11,7 @@ import type { EachMessagePayload, KafkaMessage, Producer } from 'kafkajs';
 import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, deadLetterMessage, wiresealEachMessage, wiresealProducer } from '@wireseal/kafka';
 import type { JsonDocument, KafkaCodecEvent } from '@wireseal/kafka';
 import { SwappableKeys } from './cluster.ts';
+import { codeOf } from './codes.ts';
 
 const POLICY = { fields: ['card.number', 'card.cvv', 'customer.ssn'] };
 const payment = { id: 'p-1', amount: 1250, card: { number: '4111111111111111', cvv: '123', exp: '12/29' }, customer: { ssn: '123-45-6789', name: 'Ada' } };
@@ -29,15 +30,6 @@ function consumed(m: { key?: Buffer | string | null; value: Buffer | string | nu
   };
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof WiresealError) return err.code;
-    throw err;
-  }
-  return 'no error';
-}
 
 const keys = KeySet.generate({ kid: '2026-11' });
 const codec = createKafkaCodec({

@@ -3,11 +3,12 @@
 // record binding, and the configuration rules for keys per topic.
 import { describe, expect, it } from 'vitest';
 import { FieldPolicy, KeySet, PrivateKeySet, PublicKeySet, decodeProtectedHeader } from '@wireseal/core';
-import { KeySourceError, WiresealError } from '@wireseal/core/errors';
+import { KeySourceError } from '@wireseal/core/errors';
 import type { EachMessagePayload, KafkaMessage, Message, Producer } from 'kafkajs';
 import { HEADER_MARKER, createKafkaCodec, wiresealEachMessage, wiresealProducer } from '@wireseal/kafka';
 import type { KafkaCodecOptions, TopicConfigs } from '@wireseal/kafka';
 import { SwappableKeys } from './cluster.ts';
+import { codeOf } from './codes.ts';
 
 const pci = KeySet.generate({ kid: 'pci-1' });
 const pii = KeySet.generate({ kid: 'pii-1' });
@@ -27,15 +28,6 @@ function consumed(m: Pick<Message, 'value' | 'headers'>, offset = '0'): KafkaMes
   return { key: null, value: m.value === null || m.value === undefined ? null : Buffer.from(m.value), headers, timestamp: '1700000000000', attributes: 0, offset };
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof WiresealError) return err.code;
-    throw err;
-  }
-  return 'no error';
-}
 
 const writer = createKafkaCodec({ keys: { pci, pii }, topics: TOPICS });
 

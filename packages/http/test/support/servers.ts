@@ -11,6 +11,7 @@ import { KeySourceError } from '@wireseal/core/errors';
 import type { HttpCodecOptions, RouteOptions, WiresealRequestInfo } from '@wireseal/http';
 import { wiresealMiddleware, wiresealInfo } from '@wireseal/http/express';
 import { wiresealFastify } from '@wireseal/http/fastify';
+import type { FetchLike } from '@wireseal/http/fetch';
 
 export const POLICY = ['card.number', 'card.cvv', 'customer.ssn'];
 
@@ -171,4 +172,37 @@ export function raw(url: string, method: string, path: string, headers: Record<s
     if (body !== undefined) req.end(body);
     else req.end();
   });
+}
+
+/** One exchange as it crossed the wire. */
+export interface Wire {
+  method: string;
+  url: string;
+  requestHeaders: Headers;
+  requestBody: string | undefined;
+  status: number;
+  responseType: string | null;
+  responseBody: string;
+}
+
+/** globalThis.fetch, recording what actually crossed the wire. */
+export function recorder(): { fetch: FetchLike; wire: Wire[] } {
+  const wire: Wire[] = [];
+  return {
+    wire,
+    fetch: async (input, init) => {
+      const res = await globalThis.fetch(input, init);
+      const body = init?.body;
+      wire.push({
+        method: init?.method ?? 'GET',
+        url: String(input),
+        requestHeaders: new Headers(init?.headers),
+        requestBody: typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body).toString('latin1') : undefined,
+        status: res.status,
+        responseType: res.headers.get('content-type'),
+        responseBody: await res.clone().text(),
+      });
+      return res;
+    },
+  };
 }
