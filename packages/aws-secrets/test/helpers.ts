@@ -6,6 +6,7 @@ import type { AwsClientConfig } from '@wireseal-tooling/local-secrets';
 import type { Jwks } from '@wireseal/core';
 import { expect } from 'vitest';
 import type { WiresealError } from '@wireseal/core/errors';
+import { caught as caughtError } from '@wireseal-tooling/vitest-config/errors';
 
 /** A client that counts GetSecretValue HTTP attempts (at the SDK's deserialize step: once per attempt). */
 export function countingClient(config: AwsClientConfig & { maxAttempts?: number }): { client: SecretsManagerClient; gets: () => number } {
@@ -68,14 +69,7 @@ export function jwksWithKeyOf(bytes: number, kid: string): Jwks {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Rejects (or throws) with a WiresealError: returns it for code assertions. */
-export async function caught(fn: () => unknown): Promise<WiresealError> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as WiresealError;
-  }
-  throw new Error('expected a failure');
-}
+export const caught = (fn: () => unknown): Promise<WiresealError> => caughtError<WiresealError>(fn);
 
 /** The code a synchronous call throws with, or undefined. */
 export function codeOf(fn: () => unknown): string | undefined {

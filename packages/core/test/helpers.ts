@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { WiresealError } from '@wireseal/core/errors';
+import { caught as caughtError } from '@wireseal-tooling/vitest-config/errors';
 
 /** Runs `fn` and returns the WiresealError code it throws; fails if it returns or throws anything else. */
 export function codeOf(fn: () => unknown): string {
@@ -24,11 +25,4 @@ export const FIXED_JWKS = {
 } as const;
 
 /** Rejects (or throws) with a WiresealError: returns it for code assertions. */
-export async function caught(fn: () => unknown): Promise<WiresealError> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as WiresealError;
-  }
-  throw new Error('expected a failure');
-}
+export const caught = (fn: () => unknown): Promise<WiresealError> => caughtError<WiresealError>(fn);
