@@ -5,6 +5,7 @@
 #   a Python virtualenv (moto[server], jwcrypto, pyhpke...) -> .toolchain/venv
 #   the Apache Kafka 3.9 jars via Maven                     -> .toolchain/kafka/libs
 #   redis-server (Debian's package, when root)              -> /usr/bin/redis-server
+#   chromium (Debian's package, when root)                  -> /usr/bin/chromium
 # Idempotent: each step is skipped when its stamp matches its inputs.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -71,6 +72,19 @@ if ! command -v redis-server >/dev/null 2>&1; then
     fi
   else
     echo "setup: redis-server is missing and only root can install it (apt-get install redis-server); the Redis tests and bench case will say so" >&2
+  fi
+fi
+# 7. chromium for the gateway console's browser tests (Debian's package, driven by puppeteer-core;
+#    no downloaded browsers). Only root can install it; otherwise say what is missing and the
+#    browser tests skip themselves with the same message.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium (Debian package)"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null; then
+      echo "setup: apt-get could not install chromium; the gateway console's browser tests will say so" >&2
+    fi
+  else
+    echo "setup: chromium is missing and only root can install it (apt-get install chromium); the gateway console's browser tests will say so" >&2
   fi
 fi
 echo "setup: ready (node $(node --version), pnpm $(pnpm --version))"
