@@ -1,0 +1,426 @@
+/**
+ * An amortizing AES-256-GCM engine for many small messages under one key.
+ *
+ * A node:crypto GCM operation on a 20-byte field spends almost all of its
+ * ~5 µs in five native calls (createCipheriv, setAAD, update, final,
+ * getAuthTag). Here a key is prepared once: an AES-256-ECB context from
+ * node:crypto (OpenSSL, AES-NI) that is reused with `update()` and never
+ * finalized, and H = E_K(0^128) with its GHASH precomputation. A batch of
+ * fields (one document) then costs ONE native call: every counter block of
+ * every item (J0 for the tag, inc32(J0), inc32²(J0), … for the keystream) is
+ * laid out in one buffer and encrypted by one ECB `update()`. The keystream is
+ * XORed into the data in JavaScript and GHASH runs in constant-time
+ * JavaScript (see `./ghash.ts`). The GHASH state after an AAD (the JWE
+ * protected header, shared by many fields) is cached in a
+ * {@link PreparedAad}, so a field costs only its own blocks plus the length
+ * block.
+ *
+ * Side-channel stance: AES itself runs in OpenSSL (AES-NI where present,
+ * else OpenSSL's own implementation). Secret values handled in JavaScript
+ * (H, GHASH states, keystream, E_K(J0), plaintext) only go through XOR, AND,
+ * OR, shifts and `Math.imul`: no table index and no branch depends on them.
+ * Branches and loop bounds depend on lengths, item counts and the final
+ * verdict of tag verification, all public. The tag is compared by
+ * OR-accumulating the XOR of all 16 bytes, no early exit, and plaintext is
+ * only released after the tag verified. JavaScript cannot guarantee that
+ * secrets are wiped from memory (the JIT and GC may copy them); buffers this
+ * module owns are zeroed after use on a best-effort basis.
+ *
+ * Only 96-bit IVs and 128-bit tags (what JWE `A256GCM` uses). Items above
+ * {@link GCM_MAX_ITEM_BYTES} belong to node:crypto's streaming GCM.
+ */
+import type * as NodeCrypto from 'node:crypto';
+import { ArgumentInvalidError, DecryptError, RuntimeUnsupportedError } from '../errors.ts';
+import { nodeCrypto } from '../runtime.ts';
+import { ghashLengths, ghashTable, ghashUpdate } from './ghash.ts';
+
+/** Largest plaintext or ciphertext of one item, in bytes (64 KiB); larger messages belong to node:crypto's GCM. */
+export const GCM_MAX_ITEM_BYTES = 65536;
+/** Largest AAD, in bytes (64 KiB). */
+export const GCM_MAX_AAD_BYTES = 65536;
+/** IV length: only 96-bit IVs are supported. */
+export const GCM_IV_BYTES = 12;
+/** Tag length: only full 128-bit tags are produced and accepted. */
+export const GCM_TAG_BYTES = 16;
+
+/** One message to seal. */
+export interface GcmSealItem {
+  /** 12-byte IV; must never repeat under one key. */
+  readonly iv: Uint8Array;
+  /** The AAD, prepared by the same key (cached GHASH state) or as raw bytes (hashed for this call only). */
+  readonly aad: PreparedAad | Uint8Array;
+  /** At most {@link GCM_MAX_ITEM_BYTES}. */
+  readonly plaintext: Uint8Array;
+}
+
+/** One message to open. */
+export interface GcmOpenItem {
+  /** 12-byte IV. */
+  readonly iv: Uint8Array;
+  /** The AAD, prepared by the same key or as raw bytes. */
+  readonly aad: PreparedAad | Uint8Array;
+  /** At most {@link GCM_MAX_ITEM_BYTES}. */
+  readonly ciphertext: Uint8Array;
+  /** 16-byte tag. */
+  readonly tag: Uint8Array;
+}
+
+/** A sealed message: ciphertext (same length as the plaintext) and 16-byte tag, each in its own buffer. */
+export interface GcmSealed {
+  readonly ciphertext: Uint8Array;
+  readonly tag: Uint8Array;
+}
+
+/** Batches whose counter blocks fit in this many bytes reuse the key's scratch buffer; larger ones get their own. */
+const SCRATCH_MAX = 64 * 1024;
+
+// Module-private access to the private state of PreparedAad (set in its static block).
+let aadKey: (aad: PreparedAad) => GcmKey;
+let aadCached: (aad: PreparedAad) => Int32Array | undefined;
+let aadBytes: (aad: PreparedAad) => Uint8Array;
+let setAadState: (aad: PreparedAad, state: Int32Array) => void;
+
+/**
+ * The GHASH state after an AAD (zero-padded to a block), cached for reuse by
+ * every item of its key that has this AAD. Made by {@link GcmKey.prepareAad};
+ * usable only with that key. Computed lazily, on first use, if the key's H is
+ * not known yet. Holds secret-derived state: it is not serializable and shows
+ * nothing when inspected.
+ */
+export class PreparedAad {
+  readonly #key: GcmKey;
+  #bytes: Uint8Array | undefined;
+  #state: Int32Array | undefined;
+  readonly #length: number;
+
+  static {
+    aadKey = (aad) => aad.#key;
+    aadCached = (aad) => aad.#state;
+    aadBytes = (aad) => aad.#bytes!;
+    setAadState = (aad, state) => {
+      aad.#state = state;
+      aad.#bytes = undefined;
+    };
+  }
+
+  /** @internal Use {@link GcmKey.prepareAad}. */
+  constructor(key: GcmKey, aad: Uint8Array, token: symbol) {
+    if (token !== INTERNAL) throw new ArgumentInvalidError('PreparedAad is made by GcmKey.prepareAad');
+    this.#key = key;
+    this.#bytes = aad.slice();
+    this.#state = undefined;
+    this.#length = aad.length;
+  }
+
+  /** Length of the AAD in bytes. */
+  get length(): number {
+    return this.#length;
+  }
+}
+
+const INTERNAL = Symbol('gcm-internal');
+
+/**
+ * A prepared AES-256-GCM key: a reusable AES-256-ECB context and the GHASH
+ * precomputation of H. Synchronous and not reentrant-sensitive (every call
+ * finishes before returning). Make one with {@link prepareGcmKey}.
+ */
+export class GcmKey {
+  #ecb: NodeCrypto.Cipheriv | undefined;
+  /** ghashTable(H), or undefined until the first batch computes H (in the same ECB call). */
+  #table: Int32Array | undefined;
+  #scratch: Uint8Array;
+  /** Working GHASH state. */
+  readonly #w = new Int32Array(4);
+
+  /** @internal Use {@link prepareGcmKey}. */
+  constructor(ecb: NodeCrypto.Cipheriv, token: symbol) {
+    if (token !== INTERNAL) throw new ArgumentInvalidError('GcmKey is made by prepareGcmKey');
+    this.#ecb = ecb;
+    this.#table = undefined;
+    this.#scratch = new Uint8Array(1024);
+  }
+
+  /**
+   * Prepares an AAD for this key: its GHASH state is computed once (now, or
+   * on first use if H is not known yet) and reused by every item that uses it.
+   * The bytes are copied.
+   * @throws ArgumentInvalidError when `aad` is not a Uint8Array of at most {@link GCM_MAX_AAD_BYTES}
+   */
+  prepareAad(aad: Uint8Array): PreparedAad {
+    this.#live();
+    if (!(aad instanceof Uint8Array) || aad.length > GCM_MAX_AAD_BYTES) {
+      throw new ArgumentInvalidError(`AAD must be a Uint8Array of at most ${GCM_MAX_AAD_BYTES} bytes`);
+    }
+    const p = new PreparedAad(this, aad, INTERNAL);
+    if (this.#table !== undefined) this.#aadState(p);
+    return p;
+  }
+
+  /**
+   * Seals a batch of items with one native call: the ciphertext and tag of
+   * each, in order. Byte-identical to node:crypto's `aes-256-gcm`.
+   * @throws ArgumentInvalidError on a bad IV, plaintext, or an AAD of another key
+   */
+  sealBatch(items: readonly GcmSealItem[]): GcmSealed[] {
+    const ecb = this.#live();
+    const n = items.length;
+    const needH = this.#table === undefined;
+    let blocks = needH ? 1 : 0;
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
+      checkIv(it.iv);
+      checkData(it.plaintext, 'plaintext');
+      this.#checkAad(it.aad);
+      blocks += 1 + ((it.plaintext.length + 15) >>> 4);
+    }
+    const ks = this.#keystream(ecb, items, n, blocks, needH, plaintextOf);
+    const t = this.#table!;
+    const w = this.#w;
+    const out: GcmSealed[] = new Array<GcmSealed>(n);
+    let o = needH ? 16 : 0;
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
+      const pt = it.plaintext;
+      const len = pt.length;
+      const j0 = o;
+      o += 16;
+      const ct = new Uint8Array(len);
+      for (let k = 0; k < len; k++) ct[k] = pt[k]! ^ ks[o + k]!;
+      o += (len + 15) & ~15;
+      const aadLen = this.#startState(it.aad, w, t);
+      ghashUpdate(w, t, ct, 0, len);
+      ghashLengths(w, t, aadLen, len);
+      const tag = new Uint8Array(16);
+      tagBytes(w, ks, j0, tag);
+      out[i] = { ciphertext: ct, tag };
+    }
+    w.fill(0);
+    ks.fill(0);
+    return out;
+  }
+
+  /**
+   * Opens a batch of items with one native call. Each entry is the plaintext,
+   * or `null` when that item's tag does not verify (wrong key, tampered
+   * ciphertext, tag, IV or AAD); the other items are unaffected. Plaintext is
+   * only produced for items whose tag verified.
+   * @throws ArgumentInvalidError on a bad IV, ciphertext, tag, or an AAD of another key
+   */
+  openBatch(items: readonly GcmOpenItem[]): Array<Uint8Array | null> {
+    const ecb = this.#live();
+    const n = items.length;
+    const needH = this.#table === undefined;
+    let blocks = needH ? 1 : 0;
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
+      checkIv(it.iv);
+      checkData(it.ciphertext, 'ciphertext');
+      if (!(it.tag instanceof Uint8Array) || it.tag.length !== GCM_TAG_BYTES) {
+        throw new ArgumentInvalidError(`tag must be a Uint8Array of ${GCM_TAG_BYTES} bytes`);
+      }
+      this.#checkAad(it.aad);
+      blocks += 1 + ((it.ciphertext.length + 15) >>> 4);
+    }
+    const ks = this.#keystream(ecb, items, n, blocks, needH, ciphertextOf);
+    const t = this.#table!;
+    const w = this.#w;
+    const out = new Array<Uint8Array | null>(n);
+    let o = needH ? 16 : 0;
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
+      const ct = it.ciphertext;
+      const len = ct.length;
+      const j0 = o;
+      o += 16;
+      const aadLen = this.#startState(it.aad, w, t);
+      ghashUpdate(w, t, ct, 0, len);
+      ghashLengths(w, t, aadLen, len);
+      if (tagDiff(w, ks, j0, it.tag) === 0) {
+        const pt = new Uint8Array(len);
+        for (let k = 0; k < len; k++) pt[k] = ct[k]! ^ ks[o + k]!;
+        out[i] = pt;
+      } else {
+        out[i] = null;
+      }
+      o += (len + 15) & ~15;
+    }
+    w.fill(0);
+    ks.fill(0);
+    return out;
+  }
+
+  /** Seals one item (a batch of one). */
+  seal(iv: Uint8Array, aad: PreparedAad | Uint8Array, plaintext: Uint8Array): GcmSealed {
+    return this.sealBatch([{ iv, aad, plaintext }])[0]!;
+  }
+
+  /**
+   * Opens one item (a batch of one).
+   * @throws DecryptError when the tag does not verify
+   */
+  open(iv: Uint8Array, aad: PreparedAad | Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): Uint8Array {
+    const pt = this.openBatch([{ iv, aad, ciphertext, tag }])[0];
+    if (!pt) throw new DecryptError('token authentication failed: wrong key or tampered token');
+    return pt;
+  }
+
+  /**
+   * Forgets the key: zeroes the GHASH precomputation and drops the ECB
+   * context (OpenSSL frees its key schedule when it is collected). Later calls
+   * throw. Prepared AADs of this key become unusable.
+   */
+  destroy(): void {
+    this.#table?.fill(0);
+    this.#table = undefined;
+    this.#ecb = undefined;
+    this.#scratch.fill(0);
+  }
+
+  #live(): NodeCrypto.Cipheriv {
+    const ecb = this.#ecb;
+    if (ecb === undefined) throw new ArgumentInvalidError('this GCM key was destroyed');
+    return ecb;
+  }
+
+  #checkAad(aad: PreparedAad | Uint8Array): void {
+    if (aad instanceof PreparedAad) {
+      if (aadKey(aad) !== this) throw new ArgumentInvalidError('this PreparedAad belongs to another GCM key');
+    } else if (!(aad instanceof Uint8Array) || aad.length > GCM_MAX_AAD_BYTES) {
+      throw new ArgumentInvalidError(`AAD must be a PreparedAad of this key or a Uint8Array of at most ${GCM_MAX_AAD_BYTES} bytes`);
+    }
+  }
+
+  /** Computes and caches a prepared AAD's state (H must be known). */
+  #aadState(aad: PreparedAad): Int32Array {
+    const cached = aadCached(aad);
+    if (cached !== undefined) return cached;
+    const s = new Int32Array(4);
+    ghashUpdate(s, this.#table!, aadBytes(aad), 0, aad.length);
+    setAadState(aad, s);
+    return s;
+  }
+
+  /** Loads the GHASH state after `aad` into `w`; returns the AAD length. */
+  #startState(aad: PreparedAad | Uint8Array, w: Int32Array, t: Int32Array): number {
+    if (aad instanceof PreparedAad) {
+      const s = this.#aadState(aad);
+      w[0] = s[0]!;
+      w[1] = s[1]!;
+      w[2] = s[2]!;
+      w[3] = s[3]!;
+      return aad.length;
+    }
+    w.fill(0);
+    ghashUpdate(w, t, aad, 0, aad.length);
+    return aad.length;
+  }
+
+  /**
+   * Lays out the counter blocks of all items (after a zero block when H is
+   * still unknown) and encrypts them with one ECB update(): returns the
+   * keystream buffer, E_K(J0) of each item followed by its keystream blocks.
+   */
+  #keystream<T extends { readonly iv: Uint8Array }>(
+    ecb: NodeCrypto.Cipheriv,
+    items: readonly T[],
+    n: number,
+    blocks: number,
+    needH: boolean,
+    dataOf: (item: T) => Uint8Array,
+  ): Uint8Array {
+    const bytes = blocks * 16;
+    let buf = this.#scratch;
+    if (buf.length < bytes) {
+      buf = new Uint8Array(bytes <= SCRATCH_MAX ? Math.max(bytes, 2 * buf.length) : bytes);
+      if (bytes <= SCRATCH_MAX) this.#scratch = buf;
+    }
+    let o = 0;
+    if (needH) {
+      for (let k = 0; k < 16; k++) buf[k] = 0;
+      o = 16;
+    }
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
+      const iv = it.iv;
+      const count = 1 + ((dataOf(it).length + 15) >>> 4);
+      // Counter blocks IV || 1 (J0), IV || 2, ...: at most 4097 blocks, no 32-bit wrap.
+      for (let c = 1; c <= count; c++) {
+        for (let k = 0; k < 12; k++) buf[o + k] = iv[k]!;
+        buf[o + 12] = 0;
+        buf[o + 13] = 0;
+        buf[o + 14] = c >>> 8;
+        buf[o + 15] = c & 0xff;
+        o += 16;
+      }
+    }
+    const ks = ecb.update(buf.subarray(0, bytes));
+    if (ks.length !== bytes) throw new RuntimeUnsupportedError('AES-256-ECB returned an unexpected length');
+    if (needH) this.#table = ghashTable(ks, 0);
+    return ks;
+  }
+}
+
+function plaintextOf(item: GcmSealItem): Uint8Array {
+  return item.plaintext;
+}
+
+function ciphertextOf(item: GcmOpenItem): Uint8Array {
+  return item.ciphertext;
+}
+
+function checkIv(iv: Uint8Array): void {
+  if (!(iv instanceof Uint8Array) || iv.length !== GCM_IV_BYTES) {
+    throw new ArgumentInvalidError(`IV must be a Uint8Array of ${GCM_IV_BYTES} bytes`);
+  }
+}
+
+function checkData(data: Uint8Array, what: string): void {
+  if (!(data instanceof Uint8Array) || data.length > GCM_MAX_ITEM_BYTES) {
+    throw new ArgumentInvalidError(`${what} must be a Uint8Array of at most ${GCM_MAX_ITEM_BYTES} bytes; use node:crypto for larger ones`);
+  }
+}
+
+/** tag = GHASH state (as big-endian bytes) XOR E_K(J0) at `ks[j0..j0+16)`. */
+function tagBytes(w: Int32Array, ks: Uint8Array, j0: number, tag: Uint8Array): void {
+  for (let q = 0; q < 4; q++) {
+    const v = w[3 - q]!;
+    const o = j0 + 4 * q;
+    tag[4 * q] = (v >>> 24) ^ ks[o]!;
+    tag[4 * q + 1] = ((v >>> 16) & 0xff) ^ ks[o + 1]!;
+    tag[4 * q + 2] = ((v >>> 8) & 0xff) ^ ks[o + 2]!;
+    tag[4 * q + 3] = (v & 0xff) ^ ks[o + 3]!;
+  }
+}
+
+/** OR of the XOR of all 16 bytes of the expected and given tags: 0 when equal, no early exit. */
+function tagDiff(w: Int32Array, ks: Uint8Array, j0: number, tag: Uint8Array): number {
+  let diff = 0;
+  for (let q = 0; q < 4; q++) {
+    const v = w[3 - q]!;
+    const o = j0 + 4 * q;
+    diff |= (v >>> 24) ^ ks[o]! ^ tag[4 * q]!;
+    diff |= ((v >>> 16) & 0xff) ^ ks[o + 1]! ^ tag[4 * q + 1]!;
+    diff |= ((v >>> 8) & 0xff) ^ ks[o + 2]! ^ tag[4 * q + 2]!;
+    diff |= (v & 0xff) ^ ks[o + 3]! ^ tag[4 * q + 3]!;
+  }
+  return diff;
+}
+
+/**
+ * Prepares a 32-byte AES-256 key for {@link GcmKey} batches: one AES-256-ECB
+ * context from node:crypto (reused, never finalized). H is computed in the
+ * first batch's ECB call, so a fresh key costs one native call to create and
+ * none extra to start. The key bytes are not retained by this module
+ * (OpenSSL holds the key schedule).
+ * @throws ArgumentInvalidError when `key` is not 32 bytes
+ * @throws RuntimeUnsupportedError when node:crypto is not available
+ */
+export function prepareGcmKey(key: Uint8Array): GcmKey {
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new ArgumentInvalidError('AES-256-GCM key must be a Uint8Array of 32 bytes');
+  const c = nodeCrypto;
+  if (!c) throw new RuntimeUnsupportedError('the batched GCM engine needs node:crypto');
+  const ecb = c.createCipheriv('aes-256-ecb', key, null);
+  ecb.setAutoPadding(false);
+  return new GcmKey(ecb, INTERNAL);
+}
