@@ -10,7 +10,8 @@ import type { KeySet } from './keyset.ts';
 import { checkClaims } from './token/claims.ts';
 import { decryptParsed, sealWith } from './token/content.ts';
 import type { ProtectedHeader } from './token/header.ts';
-import { keyFor, newContentKey } from './token/key-management.ts';
+import { keyFor, newContentKeyBytes } from './token/key-management.ts';
+import { contentKeyFor, countToken, reuseBounds } from './token/reuse.ts';
 import type { OpenedToken, OpenOptions, SealOptions } from './token/options.ts';
 import { DEFAULT_LIMITS } from './token/options.ts';
 import { sealingHeader } from './token/sealing.ts';
@@ -28,8 +29,11 @@ export type { OpenedToken, OpenOptions, SealOptions } from './token/options.ts';
 export function seal(keys: KeySet, plaintext: Uint8Array | string, options: SealOptions = {}): string {
   const engine = getEngine(options.engine);
   const { key, alg, header } = sealingHeader(keys, options, engine);
-  const { cek, ek } = newContentKey(engine, key, alg);
-  return sealWith(engine, key, alg, cek, ek, engine.randomBytes(12), toBytes(plaintext), header);
+  const bytes = toBytes(plaintext);
+  if (alg === 'dir') return sealWith(engine, key, alg, key.bytes, '', engine.randomBytes(12), bytes, header);
+  const held = contentKeyFor(engine, key, reuseBounds(options.reuseContentKey), () => newContentKeyBytes(engine, key, alg));
+  countToken(held, bytes.length);
+  return sealWith(engine, key, alg, held.cek, held.ek, engine.randomBytes(12), bytes, header);
 }
 
 /**

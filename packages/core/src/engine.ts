@@ -80,6 +80,9 @@ function createNodeEngine(): Engine | undefined {
       const h = ring[i];
       if (h !== undefined && h.array === bytes && same(h, bytes)) return h.key;
     }
+    // Content keys held for reuse (writer) or cached unwrapped (reader) were retained.
+    const kept = keks.get(bytes);
+    if (kept !== undefined && same(kept, bytes)) return kept.key;
     const held = hold(bytes);
     ring[next] = held;
     next = (next + 1) % RING;
@@ -130,6 +133,9 @@ function createNodeEngine(): Engine | undefined {
     },
   };
   internals.set(engine, {
+    retainKey(bytes) {
+      if (bytes.length === 32 && !keks.has(bytes)) keks.set(bytes, hold(bytes));
+    },
     gcmSealText(key, text, aad) {
       // The IV is a view of the pool, never handed out: createCipheriv copies
       // it, and its text is encoded straight from the pool.
@@ -180,6 +186,8 @@ const CHUNK = 3 * 16384;
 
 /** @internal Entry points of an engine that are not part of {@link Engine}. */
 export interface EngineInternals {
+  /** Keeps a key object for a 32-byte key that will be used for many operations (until the array is collected). */
+  retainKey(bytes: Uint8Array): void;
   /**
    * AES-256-GCM over a string's UTF-8 bytes under a fresh random IV; returns
    * the last three segments of a compact JWE, `iv.ciphertext.tag`, in base64url.

@@ -11,6 +11,8 @@ export type { SealOptions, OpenOptions, OpenedToken } from './compact.ts';
 export { sealParts, openParts, partsToCompact, compactToParts } from './parts.ts';
 export type { TokenParts } from './parts.ts';
 export type { ProtectedHeader, SymmetricAlg } from './token/header.ts';
+export { DEFAULT_CONTENT_KEY_REUSE, READER_CACHE_PER_KEY } from './token/reuse.ts';
+export type { ContentKeyReuse, ContentKeyReuseOption } from './token/reuse.ts';
 export { contextDigest } from './context.ts';
 export type { Context } from './context.ts';
 export { getEngine } from './engine.ts';

@@ -10,7 +10,8 @@ import { ArgumentInvalidError, TokenMalformedError } from './errors.ts';
 import type { KeySet } from './keyset.ts';
 import { checkClaims } from './token/claims.ts';
 import { decryptParsed } from './token/content.ts';
-import { keyFor, newContentKeyBytes } from './token/key-management.ts';
+import { dirContent, keyFor, newContentKeyBytes } from './token/key-management.ts';
+import { contentKeyFor, countToken, reuseBounds } from './token/reuse.ts';
 import type { OpenedToken, OpenOptions, SealOptions } from './token/options.ts';
 import { DEFAULT_LIMITS } from './token/options.ts';
 import type { ParsedToken } from './token/parse.ts';
@@ -43,10 +44,12 @@ const b64Length = (bytes: number): number => Math.ceil((bytes * 4) / 3);
 export function sealParts(keys: KeySet, plaintext: Uint8Array | string, options: SealOptions = {}): TokenParts {
   const engine = getEngine(options.engine);
   const { key, alg, header } = sealingHeader(keys, options, engine);
-  const { cek, ekBytes } = newContentKeyBytes(engine, key, alg);
+  const bytes = toBytes(plaintext);
+  const held = alg === 'dir' ? dirContent(key) : contentKeyFor(engine, key, reuseBounds(options.reuseContentKey), () => newContentKeyBytes(engine, key, alg));
+  countToken(held, bytes.length);
   const iv = engine.randomBytes(12);
-  const { ciphertext, tag } = engine.gcmEncrypt(alg === 'dir' ? key.bytes : cek, iv, toBytes(plaintext), header.aad);
-  return { protectedHeader: header.b64, encryptedKey: ekBytes, iv, ciphertext, tag };
+  const { ciphertext, tag } = engine.gcmEncrypt(held.cek, iv, bytes, header.aad);
+  return { protectedHeader: header.b64, encryptedKey: held.ekBytes, iv, ciphertext, tag };
 }
 
 /**

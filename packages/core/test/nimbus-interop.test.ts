@@ -62,7 +62,16 @@ describe('Nimbus JOSE+JWT (Java)', () => {
       [sealed.accounts[1]!.iban, doc.accounts[1]!.iban],
     ];
     for (const [token, value] of fieldTokens) cases.push({ k: k(FIXED_JWKS as unknown as Jwks, 'k-new'), token, plaintext: b64(JSON.stringify(value)) });
-    expect(cases.length).toBeGreaterThanOrEqual(vectors.tokens.length + 8);
+    // Data-key reuse on: two documents and two whole values, one wrapped content key each way; every token still a standalone JWE.
+    const policy = FieldPolicy.parse({ fields: ['card.number', 'card.cvv'] });
+    const reused = [1, 2].map(() => encryptFields(keys, doc, policy, { reuseContentKey: true }));
+    const reusedTokens = reused.flatMap((d) => [d.card.number as unknown as string, d.card.cvv as unknown as string]);
+    const reusedWhole = [seal(keys, 'reuse 1', { reuseContentKey: true }), seal(keys, 'reuse 2', { reuseContentKey: true })];
+    expect(new Set(reusedTokens.map((t) => t.split('.')[1])).size).toBe(1);
+    expect(new Set(reusedWhole.map((t) => t.split('.')[1])).size).toBe(1);
+    reusedTokens.forEach((token, i) => cases.push({ k: k(FIXED_JWKS as unknown as Jwks, 'k-new'), token, plaintext: b64(JSON.stringify(i % 2 === 0 ? doc.card.number : doc.card.cvv)) }));
+    reusedWhole.forEach((token, i) => cases.push({ k: k(FIXED_JWKS as unknown as Jwks, 'k-new'), token, plaintext: b64(`reuse ${i + 1}`) }));
+    expect(cases.length).toBeGreaterThanOrEqual(vectors.tokens.length + 14);
 
     const replies = nimbus(cases.map((c) => ({ op: 'open', k: c.k, token: c.token })));
     replies.forEach((r, i) => {

@@ -188,6 +188,31 @@ describe('jwcrypto opens wireseal tokens', () => {
   });
 });
 
+describe('jwcrypto opens tokens made with data-key reuse on', () => {
+  it('field documents and whole values that share one wrapped content key are each a standalone JWE', async () => {
+    const reuse = { maxTokens: 1000 };
+    const a = encryptFields(keys, doc, policy, { context: { topic: 'reuse' }, reuseContentKey: reuse });
+    const b = encryptFields(keys, doc, policy, { context: { topic: 'reuse' }, reuseContentKey: reuse });
+    const whole = [seal(keys, 'whole one', { reuseContentKey: reuse }), seal(keys, 'whole two', { reuseContentKey: reuse })];
+    const cases = [...fieldTokens(policy, doc, a).map((t) => ({ ...t, id: `a/${t.at}` })), ...fieldTokens(policy, doc, b).map((t) => ({ ...t, id: `b/${t.at}` }))];
+    // Two documents, one encrypted key (the reuse under test), a fresh IV per token.
+    expect(new Set(cases.map((c) => c.token.split('.')[1])).size).toBe(1);
+    expect(new Set(cases.map((c) => c.token.split('.')[2])).size).toBe(cases.length);
+    expect(new Set(whole.map((t) => t.split('.')[1])).size).toBe(1);
+    const res = await runPy<JwcOpen>('jwcrypto_interop.py', ['open'], {
+      keySets: { live: jwks },
+      cases: [...cases.map((c) => ({ id: c.id, keySet: 'live', token: c.token })), ...whole.map((token, i) => ({ id: `whole/${i}`, keySet: 'live', token }))],
+    });
+    for (const c of cases) {
+      const r = res[c.id]!;
+      if (!('plaintext' in r)) throw new Error(`${c.id}: jwcrypto failed: ${r.error}`);
+      expect(JSON.parse(td.decode(Buffer.from(r.plaintext, 'base64url'))), c.id).toEqual(c.value);
+      expect(r.header.wsf, c.id).toBe(c.path);
+    }
+    expect(whole.map((_, i) => { const r = res[`whole/${i}`]!; return 'plaintext' in r ? Buffer.from(r.plaintext, 'base64url').toString() : r.error; })).toEqual(['whole one', 'whole two']);
+  });
+});
+
 describe('wireseal opens jwcrypto tokens', () => {
   const pyCases: Array<{ id: string; alg: string; kid: string; header: Record<string, unknown>; context?: Record<string, string>; text: string }> = [
     { id: 'a256kw', alg: 'A256KW', kid: 'live-1', header: {}, text: 'from python' },

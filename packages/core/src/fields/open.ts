@@ -20,6 +20,7 @@ import type { OpenOptions } from '../token/options.ts';
 import type { KnownHeader, ParsedToken } from '../token/parse.ts';
 import { checkAlgorithms, parseToken } from '../token/parse.ts';
 import { checkPublicHeader, publicUnwrap } from '../token/public-key.ts';
+import { cachedUnwrap } from '../token/reuse.ts';
 import type { AudienceKeySet } from './keyring.ts';
 import { Binder } from './bind.ts';
 import type { JsonValue } from './document.ts';
@@ -195,7 +196,7 @@ export function openDocument<T>(keys: FieldKeys, doc: unknown, policy: FieldPoli
     let byEk = publicCeks.get(entry);
     let cek = byEk?.get(id);
     if (cek === undefined) {
-      cek = publicUnwrap(engine, entry, parsed.header, parsed.ek);
+      cek = cachedUnwrap(engine, entry, id, () => publicUnwrap(engine, entry, parsed.header, parsed.ek));
       if (byEk === undefined) publicCeks.set(entry, (byEk = new Map()));
       byEk.set(id, cek);
     }

@@ -5,6 +5,7 @@ import type { Context } from '../context.ts';
 import type { Engine, EngineName } from '../engine.ts';
 import type { SymmetricAlg } from '../token/header.ts';
 import type { OpenOptions } from '../token/options.ts';
+import type { ContentKeyReuseOption } from '../token/reuse.ts';
 import type { DocumentLimits, JsonValue } from './document.ts';
 
 /** Options for {@link encryptFields}. */
@@ -24,6 +25,14 @@ export interface EncryptFieldsOptions {
    * matches nothing is skipped and listed in `unmatched`).
    */
   requireMatch?: boolean | readonly string[];
+  /**
+   * Bounded data-key reuse: `true` (default bounds) or bounds. One content
+   * key per primary key (per public key, for public-key audiences) serves
+   * many documents until a bound is reached; each token keeps its own random
+   * IV and stays a standalone JWE. Default off: a fresh content key per
+   * document and audience. The transports turn it on. See docs/format.md §4.4.
+   */
+  reuseContentKey?: ContentKeyReuseOption;
 }
 
 /** How {@link decryptFields} treats plaintext at a policy path. */

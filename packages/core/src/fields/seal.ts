@@ -14,8 +14,9 @@ import type { FieldPath, FieldPolicy } from '../policy.ts';
 import { sealTextWith } from '../token/content.ts';
 import type { EncodedHeader, SymmetricAlg } from '../token/header.ts';
 import { encodeHeader, encodePublicHeader } from '../token/header.ts';
-import { checkSealAlg, newContentKey } from '../token/key-management.ts';
-import type { Epk } from '../token/public-key.ts';
+import { checkSealAlg, dirContent, newContentKeyBytes } from '../token/key-management.ts';
+import type { HeldContentKey } from '../token/reuse.ts';
+import { contentKeyFor, countToken, reuseBounds } from '../token/reuse.ts';
 import { publicAlgOf, publicContentKey } from '../token/public-key.ts';
 import { Binder } from './bind.ts';
 import { boxed, limitsOf, put, tooMany } from './document.ts';
@@ -41,21 +42,17 @@ function headerFor(path: FieldPath, alg: SymmetricAlg, kid: string, wsc: string 
  * needed, the document's content key with its encrypted key (and `epk`).
  */
 type AudienceSealer =
-  | { readonly kind: 'shared'; readonly key: KeyEntry; content: { cek: Uint8Array; ek: string } | undefined }
-  | {
-      readonly kind: 'public';
-      readonly entry: AsymmetricEntry;
-      readonly alg: PublicJweAlg;
-      content: { cek: Uint8Array; ek: string; epk: Epk | undefined } | undefined;
-      /** Headers by path and wsc, for this document only (the epk is fresh per document). */
-      readonly headers: Map<string, EncodedHeader>;
-    };
+  | { readonly kind: 'shared'; readonly key: KeyEntry; content: HeldContentKey | undefined }
+  | { readonly kind: 'public'; readonly entry: AsymmetricEntry; readonly alg: PublicJweAlg; content: HeldContentKey | undefined };
+
+/** Headers a public-key content key keeps (they carry its `epk`); past this many (bound records), headers are made per token. */
+const MAX_PUBLIC_HEADERS = 256;
 
 /** The key a public-key audience seals with: the first key in set order usable with RSA-OAEP-256 or ECDH-ES+A256KW. */
 function publicSealer(audience: string, entries: readonly AsymmetricEntry[]): AudienceSealer {
   for (const entry of entries) {
     const alg = publicAlgOf(entry);
-    if (alg) return { kind: 'public', entry, alg, content: undefined, headers: new Map() };
+    if (alg) return { kind: 'public', entry, alg, content: undefined };
   }
   throw new KeySetInvalidError(`audience "${audience}": no key in its key set can seal field tokens (RSA-OAEP-256 or ECDH-ES+A256KW)`);
 }
@@ -70,6 +67,7 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
   const alg = options.alg ?? 'A256KW';
   checkSealAlg(alg);
   const binder = new Binder(policy, options.context, engine, true);
+  const bounds = reuseBounds(options.reuseContentKey);
   const sealers = new Map<string, AudienceSealer>();
   const sealerFor = (audience: string): AudienceSealer => {
     let s = sealers.get(audience);
@@ -100,22 +98,28 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
       if (++count > limits.maxTokens) tooMany(limits.maxTokens);
       sealer ??= sealerFor(path.audience);
       const wsc = binder.wsc(path, box.v, indices);
-      // One content key per document and audience (one wrap, one key agreement), made when its first field is sealed.
-      let cek: Uint8Array;
-      let ek: string;
+      // One content key per document and audience (one wrap, one key agreement), made when its first field
+      // is sealed; with reuseContentKey, one per key across documents, within its bounds.
+      let held: HeldContentKey;
       let header: EncodedHeader;
       if (sealer.kind === 'shared') {
-        const content = (sealer.content ??= newContentKey(engine, sealer.key, alg));
-        ({ cek, ek } = content);
-        header = headerFor(path, alg, sealer.key.kid, wsc);
+        const key = sealer.key;
+        held = sealer.content ??= alg === 'dir' ? dirContent(key) : contentKeyFor(engine, key, bounds, () => newContentKeyBytes(engine, key, alg));
+        header = headerFor(path, alg, key.kid, wsc);
       } else {
-        const content = (sealer.content ??= publicContentKey(engine, sealer.entry, sealer.alg));
-        ({ cek, ek } = content);
-        const key = wsc === undefined ? path.text : `${path.text}\u0000${wsc}`;
-        header = sealer.headers.get(key) ?? encodePublicHeader(sealer.alg, sealer.entry.kid, content.epk, path.text, wsc);
-        sealer.headers.set(key, header);
+        const { entry, alg: publicAlg } = sealer;
+        held = sealer.content ??= contentKeyFor(engine, entry, bounds, () => publicContentKey(engine, entry, publicAlg));
+        const id = wsc === undefined ? path.text : `${path.text}\u0000${wsc}`;
+        let h = held.headers.get(id);
+        if (h === undefined) {
+          h = encodePublicHeader(publicAlg, entry.kid, held.epk, path.text, wsc);
+          if (held.headers.size < MAX_PUBLIC_HEADERS) held.headers.set(id, h);
+        }
+        header = h;
       }
-      put(holder, k, sealTextWith(engine, cek, ek, JSON.stringify(value), header));
+      const text = JSON.stringify(value);
+      countToken(held, text.length * 3);
+      put(holder, k, sealTextWith(engine, held.cek, held.ek, text, header));
       if (concrete) {
         sealed.push(c);
         const kid = sealer.kind === 'shared' ? sealer.key.kid : sealer.entry.kid;

@@ -5,6 +5,7 @@
 import type { Context } from '../context.ts';
 import type { Engine, EngineName } from '../engine.ts';
 import type { ProtectedHeader, SymmetricAlg } from './header.ts';
+import type { ContentKeyReuseOption } from './reuse.ts';
 
 /** Options for {@link seal}. */
 export interface SealOptions {
@@ -20,6 +21,13 @@ export interface SealOptions {
   context?: Context;
   /** `node` (default on Node) or `noble`. */
   engine?: EngineName | Engine;
+  /**
+   * Bounded data-key reuse for `A256KW`: `true` (default bounds) or bounds.
+   * One content key per primary key serves many tokens until a bound is
+   * reached; each token keeps its own random IV. Default off (a fresh content
+   * key per token). See docs/format.md §4.4.
+   */
+  reuseContentKey?: ContentKeyReuseOption;
 }
 
 /** Options for {@link open}. */
