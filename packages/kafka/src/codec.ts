@@ -10,20 +10,64 @@ import { currentKeys, decryptFields, encryptFieldsWithReport, openParts, sealPar
 import { countOpenedFields, countRejected, countSealedFields, countWhole } from '@wireseal/core/internal';
 import type { MetricAttributes, MetricRecorder } from '@wireseal/core/internal';
 import { PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
-import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { HEADER_JWE, HEADER_MARKER, frameParts, headerText, stripFraming, unframeParts } from './framing.ts';
 import type { ResolvedTopic, TopicConfigs } from './topics.ts';
 import { checkKeys, isKeyring, lookupTopic, resolveTopic } from './topics.ts';
 import { KAFKA_PACKAGE, kafkaMetrics } from './metrics.ts';
 
+/**
+ * Record headers, in the shape kafkajs uses (`IHeaders`) and every wireseal
+ * client adapter converts to: header names as strings, values as bytes or
+ * text, a repeated name as an array of its values.
+ */
+export interface RecordHeaders {
+  [key: string]: Buffer | string | (Buffer | string)[] | undefined;
+}
+
+/**
+ * A consumed record as the codec reads it: a kafkajs `KafkaMessage`, or what
+ * a client adapter (`@wireseal/kafka/platformatic`) builds from its client's record.
+ */
+export interface ConsumedRecord {
+  /** The record key. */
+  key: Buffer | null;
+  /** The record value; `null` for a tombstone. */
+  value: Buffer | null;
+  /** Milliseconds since the epoch, as decimal text. */
+  timestamp: string;
+  /** Record attributes. */
+  attributes: number;
+  /** The record offset, as decimal text. */
+  offset: string;
+  /** Legacy message-set size, when the client reports one. */
+  size?: number;
+  /** The record headers. */
+  headers?: RecordHeaders;
+}
+
+/** A record to produce, as `encode` returns it: a kafkajs `Message`. */
+export interface ProducedRecord {
+  /** The record key. */
+  key?: Buffer | string | null;
+  /** The (sealed) value. */
+  value: Buffer | string | null;
+  /** Target partition, when the caller chose one. */
+  partition?: number;
+  /** The record headers, with wireseal's framing headers added. */
+  headers?: RecordHeaders;
+  /** Milliseconds since the epoch, as decimal text. */
+  timestamp?: string;
+}
+
 /** A JSON object or array: a document a field-mode topic carries. */
 export type JsonDocument = { [key: string]: JsonValue } | JsonValue[];
 
 /**
- * A message to seal: a kafkajs `Message` whose value may also be a JSON
- * document (an object or array), which saves a parse in field mode.
+ * A message to seal: a kafkajs `Message` (a {@link ProducedRecord}) whose
+ * value may also be a JSON document (an object or array), which saves a parse
+ * in field mode.
  */
-export interface SealableMessage extends Omit<Message, 'value'> {
+export interface SealableMessage extends Omit<ProducedRecord, 'value'> {
   /** Bytes or text (JSON text in field mode), a JSON document, or `null` (a tombstone: never sealed). */
   value: Buffer | string | JsonDocument | null;
 }
@@ -82,7 +126,7 @@ export interface OpenedMessage {
   /** Legacy message-set size, when kafkajs reports one. */
   size?: number;
   /** The record headers without `wireseal` and `wireseal-jwe`. */
-  headers: IHeaders;
+  headers: RecordHeaders;
   /** What wireseal did with this record. */
   wireseal: OpenedInfo;
 }
@@ -213,7 +257,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function opened(message: KafkaMessage, value: Buffer | null, headers: IHeaders, info: OpenedInfo): OpenedMessage {
+function opened(message: ConsumedRecord, value: Buffer | null, headers: RecordHeaders, info: OpenedInfo): OpenedMessage {
   const out: OpenedMessage = {
     key: message.key,
     value,
@@ -228,7 +272,7 @@ function opened(message: KafkaMessage, value: Buffer | null, headers: IHeaders, 
 }
 
 /** A field-mode message whose `value` is serialized only if someone reads it. */
-function openedDoc(message: KafkaMessage, doc: JsonValue, headers: IHeaders, info: OpenedInfo): OpenedMessage {
+function openedDoc(message: ConsumedRecord, doc: JsonValue, headers: RecordHeaders, info: OpenedInfo): OpenedMessage {
   const out = opened(message, null, headers, info);
   let cached: Buffer | null | undefined;
   Object.defineProperty(out, 'value', {
@@ -339,7 +383,7 @@ export class KafkaCodec {
    * Field mode reports policy paths that matched nothing as an `unmatched` event.
    * @throws WiresealError `ERR_POLICY_INVALID` for an unconfigured topic, a value that is not JSON (field mode) or a message that already has wireseal headers; `ERR_PLAINTEXT_FIELD` when a policy path meets a member of the wrong shape (field mode: its values would leave unsealed); `ERR_FIELD_MISSING` when a `requireMatch` path matches nothing; `ERR_AUDIENCE_MISSING` when the document has values for an audience the keys lack; `ERR_KEY_SOURCE` when no key set is available
    */
-  encode(topic: string, message: SealableMessage): Message {
+  encode(topic: string, message: SealableMessage): ProducedRecord {
     const start = performance.now();
     try {
       return this.#encode(topic, message, start);
@@ -363,11 +407,11 @@ export class KafkaCodec {
     this.#metrics.duration(`${operation}.duration`, start, { ...attributes, outcome: 'rejected' });
   }
 
-  #encode(topic: string, message: SealableMessage, start: number): Message {
+  #encode(topic: string, message: SealableMessage, start: number): ProducedRecord {
     const t = this.topic(topic);
     const value = message.value;
-    if (t.mode === 'plain') return isDocument(value) ? { ...message, value: JSON.stringify(value) } : (message as Message);
-    if (value === null || value === undefined) return message as Message;
+    if (t.mode === 'plain') return isDocument(value) ? { ...message, value: JSON.stringify(value) } : (message as ProducedRecord);
+    if (value === null || value === undefined) return message as ProducedRecord;
     const headers = message.headers;
     if (headers !== undefined && (headers[HEADER_MARKER] !== undefined || headers[HEADER_JWE] !== undefined)) {
       throw new PolicyInvalidError(`topic "${topic}": message already carries "${HEADER_MARKER}" headers; refusing to seal it again`);
@@ -383,7 +427,7 @@ export class KafkaCodec {
       }
       // The report costs a few string concatenations per sealed value (measured: within noise of encryptFields).
       const r = encryptFieldsWithReport(t.keys!, doc, t.policy!, { context: t.context, alg: t.alg, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
-      const out: Message = { ...message, value: JSON.stringify(r.doc), headers: { ...headers, [HEADER_MARKER]: '1' } };
+      const out: ProducedRecord = { ...message, value: JSON.stringify(r.doc), headers: { ...headers, [HEADER_MARKER]: '1' } };
       const attributes = this.#attributes(topic, 'fields', 'seal');
       const outcome = countSealedFields(this.#metrics, attributes, t.policy!, t.keys, r);
       this.#metrics.duration('seal.duration', start, { ...attributes, outcome });
@@ -414,7 +458,7 @@ export class KafkaCodec {
    * @param partition - for events only
    * @throws WiresealError with the record's failure code, `ERR_POLICY_INVALID` for an unconfigured topic, or `ERR_KEY_SOURCE`
    */
-  decode(topic: string, message: KafkaMessage, partition = -1): OpenedMessage {
+  decode(topic: string, message: ConsumedRecord, partition = -1): OpenedMessage {
     const t = this.topic(topic);
     const outcome = this.open(t, message, partition);
     if (!outcome.ok) throw outcome.error;
@@ -428,7 +472,7 @@ export class KafkaCodec {
    * set (`ERR_KEY_SOURCE`; in field mode only for records holding tokens of
    * its audience), keys that core refuses (`ERR_ARGUMENT_INVALID`), a bug.
    */
-  open(t: ResolvedTopic, message: KafkaMessage, partition: number): OpenOutcome {
+  open(t: ResolvedTopic, message: ConsumedRecord, partition: number): OpenOutcome {
     const start = performance.now();
     try {
       return { ok: true, message: this.#open(t, message, partition, start) };
@@ -440,11 +484,11 @@ export class KafkaCodec {
     }
   }
 
-  #passed(t: ResolvedTopic, message: KafkaMessage, partition: number, paths: readonly string[]): void {
+  #passed(t: ResolvedTopic, message: ConsumedRecord, partition: number, paths: readonly string[]): void {
     this.report('passedThrough', { type: 'passed-through', topic: t.topic, partition, offset: message.offset, paths });
   }
 
-  #open(t: ResolvedTopic, message: KafkaMessage, partition: number, start: number): OpenedMessage {
+  #open(t: ResolvedTopic, message: ConsumedRecord, partition: number, start: number): OpenedMessage {
     const value = message.value;
     const headers = message.headers;
     if (t.mode === 'plain' || value === null) {

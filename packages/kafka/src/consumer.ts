@@ -6,19 +6,13 @@
  * stops before it (`fail`), or it is skipped on explicit request (`skip`).
  */
 import type { WiresealError } from '@wireseal/core';
-import { PolicyInvalidError } from '@wireseal/core/errors';
 import type { Batch, Consumer, EachBatchHandler, EachBatchPayload, EachMessageHandler, EachMessagePayload, KafkaMessage } from 'kafkajs';
 import type { KafkaCodec, OpenedMessage } from './codec.ts';
-import type { DeadLetterOptions, FailedRecord } from './dead-letter.ts';
-import { deadLetterTopic, sendDeadLetters } from './dead-letter.ts';
+import type { DeadLetterOptions, DeadLetterSend, FailedRecord } from './dead-letter.ts';
+import { deadLetterTopic, failurePolicyOf, kafkajsDeadLetterSend, sendDeadLetters } from './dead-letter.ts';
+import type { FailurePolicy } from './dead-letter.ts';
 
-/**
- * What to do with a record that fails to open:
- * - `dlq` (default): publish it intact to the dead-letter topic, then let its offset be committed;
- * - `fail`: pause its partition and throw, so its offset is never committed;
- * - `skip`: drop it (counted and reported). Only when asked for.
- */
-export type FailurePolicy = 'dlq' | 'fail' | 'skip';
+export type { FailurePolicy } from './dead-letter.ts';
 
 /** Options for {@link wiresealEachMessage} and {@link wiresealEachBatch}. */
 export interface ConsumeOptions {
@@ -67,20 +61,13 @@ interface Policy {
   readonly onFailure: FailurePolicy;
   readonly deadLetter: DeadLetterOptions | undefined;
   readonly consumer: Pick<Consumer, 'stop'> | undefined;
+  readonly send: DeadLetterSend | undefined;
 }
 
 function policyOf(options: ConsumeOptions | undefined): Policy {
-  const onFailure = options?.onFailure ?? 'dlq';
-  if (onFailure !== 'dlq' && onFailure !== 'fail' && onFailure !== 'skip') {
-    throw new PolicyInvalidError(`onFailure must be 'dlq', 'fail' or 'skip'`);
-  }
+  const onFailure = failurePolicyOf(options);
   const deadLetter = options?.deadLetter;
-  if (onFailure === 'dlq') {
-    if (!deadLetter || !deadLetter.producer || typeof deadLetter.producer.send !== 'function') {
-      throw new PolicyInvalidError(`onFailure 'dlq' (the default) needs deadLetter: { producer } (or choose onFailure 'fail' or 'skip')`);
-    }
-  }
-  return { onFailure, deadLetter, consumer: options?.consumer };
+  return { onFailure, deadLetter, consumer: options?.consumer, send: deadLetter ? kafkajsDeadLetterSend(deadLetter) : undefined };
 }
 
 /** Reports a `fail`, pauses, optionally stops the consumer; the caller throws. */
@@ -129,7 +116,7 @@ export function wiresealEachMessage(codec: KafkaCodec, handler: (payload: Opened
     }
     const failed: FailedRecord = { message, error: outcome.error };
     if (p.onFailure === 'dlq') {
-      await sendDeadLetters(codec, p.deadLetter!, topic, partition, [failed]);
+      await sendDeadLetters(codec, p.deadLetter!, topic, partition, [failed], p.send!);
     } else if (p.onFailure === 'skip') {
       skipped(codec, topic, partition, [failed]);
     } else {
@@ -186,7 +173,7 @@ export function wiresealEachBatch(codec: KafkaCodec, handler: (payload: OpenedBa
       else trailing.set(messages[messages.length - 1]!.offset, message.offset);
     }
     // Failed records are dealt with before anything is resolved.
-    if (p.onFailure === 'dlq') await sendDeadLetters(codec, p.deadLetter!, topic, partition, failures);
+    if (p.onFailure === 'dlq') await sendDeadLetters(codec, p.deadLetter!, topic, partition, failures, p.send!);
     else if (p.onFailure === 'skip') skipped(codec, topic, partition, failures);
     if (leading !== undefined) payload.resolveOffset(leading);
     const resolveOffset = (offset: string): void => {

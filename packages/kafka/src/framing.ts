@@ -9,7 +9,7 @@
 import { compactToParts, partsToCompact } from '@wireseal/core';
 import type { TokenParts } from '@wireseal/core';
 import { TokenMalformedError } from '@wireseal/core/errors';
-import type { IHeaders } from 'kafkajs';
+import type { RecordHeaders } from './codec.ts';
 
 /** Header that marks a record as wireseal-encoded; its value is `1`. */
 export const HEADER_MARKER = 'wireseal';
@@ -85,7 +85,7 @@ function checkFrame(frame: string): void {
 }
 
 /** One record header's value as a string (Buffers read as latin1); `undefined` when absent; `null` when repeated or not text. */
-export function headerText(headers: IHeaders | undefined, name: string): string | undefined | null {
+export function headerText(headers: RecordHeaders | undefined, name: string): string | undefined | null {
   const v = headers?.[name];
   if (v === undefined) return undefined;
   if (typeof v === 'string') return v;
@@ -94,8 +94,8 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
 }
 
 /** A copy of a record's headers without wireseal's framing headers (`wireseal`, `wireseal-jwe`): what the producer's caller set. */
-export function stripFraming(headers: IHeaders | undefined): IHeaders {
-  const out: IHeaders = {};
+export function stripFraming(headers: RecordHeaders | undefined): RecordHeaders {
+  const out: RecordHeaders = {};
   if (!headers) return out;
   for (const k of Object.keys(headers)) {
     if (k === HEADER_MARKER || k === HEADER_JWE) continue;
