@@ -410,10 +410,11 @@ function tagDiff(w: Int32Array, ks: Uint8Array, j0: number, tag: Uint8Array): nu
 /**
  * Prepares a 32-byte AES-256 key (bytes, or a secret KeyObject as node:crypto
  * callers often hold) for {@link GcmKey} batches: one AES-256-ECB context from
- * node:crypto (reused, never finalized). H is computed in the
- * first batch's ECB call, so a fresh key costs one native call to create and
- * none extra to start. The key bytes are not retained by this module
- * (OpenSSL holds the key schedule).
+ * node:crypto (reused, never finalized). H is computed in the first batch's
+ * ECB call, so a fresh key costs two native calls (createSecretKey,
+ * createCipheriv; one given a KeyObject) and none extra to start. The key
+ * bytes are not retained by this module (node:crypto's KeyObject and
+ * OpenSSL's key schedule hold them).
  * @throws ArgumentInvalidError when `key` is not 32 bytes or a 32-byte secret KeyObject
  * @throws RuntimeUnsupportedError when node:crypto is not available
  */
