@@ -107,7 +107,8 @@ export class PreparedAad {
   constructor(key: GcmKey, aad: Uint8Array, token: symbol) {
     if (token !== INTERNAL) throw new ArgumentInvalidError('PreparedAad is made by GcmKey.prepareAad');
     this.#key = key;
-    this.#bytes = aad.slice();
+    // A copy even for a Buffer (whose slice() is a view).
+    this.#bytes = new Uint8Array(aad);
     this.#state = undefined;
     this.#length = aad.length;
   }
