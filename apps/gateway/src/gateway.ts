@@ -28,6 +28,8 @@ import type { KeyringEntryJson, ServiceConfig, ServiceConfigJson } from './confi
 import { matchService, parseGatewayConfig } from './config.ts';
 import { forwardableHeaders, readAll, sendUpstream, upstreamUrl } from './forward.ts';
 import { serviceKeyProvider, serviceKeyring } from './service-keys.ts';
+import { startAdmin } from './admin.ts';
+import type { Admin, AdminOptions } from './admin.ts';
 
 /** Options for {@link startGateway}. */
 export interface GatewayOptions {
@@ -55,6 +57,11 @@ export interface GatewayOptions {
   onEvent?: (event: GatewayEvent) => void;
   /** What `GET /readyz` reports. Default: the health of the key store (`keys`). */
   health?: () => CombinedKeySourceHealth;
+  /**
+   * The admin listener (API and console page at `/admin/`) on its own address, loopback by
+   * default. Without it (no token) there is no admin listener. See `admin.ts`.
+   */
+  admin?: AdminOptions;
 }
 
 /** What a service looks like from the outside: its configuration with defaults applied, without the policy (no key material: ids only). */
@@ -69,7 +76,9 @@ export type GatewayEvent =
   | { type: 'config-loaded'; version: number; services: ServiceSummary[] }
   | { type: 'config-rejected'; code: string; message: string; keptVersion: number }
   | { type: 'request-refused'; service: string; phase: 'request' | 'response'; status: number; code: string }
-  | { type: 'upstream-error'; service: string; message: string };
+  | { type: 'upstream-error'; service: string; message: string }
+  | { type: 'admin-change'; service: string; version: number; members: string[] }
+  | { type: 'admin-audit-error'; message: string };
 
 /** Per-service counters. */
 export interface ServiceStats {
@@ -92,6 +101,8 @@ export interface ServiceStats {
 /** A running gateway. */
 export interface Gateway {
   readonly url: string;
+  /** The admin listener's base URL (console at `<adminUrl>/admin/`), when `admin` was given. */
+  readonly adminUrl: string | undefined;
   /** Version of the configuration in force (1 after start, +1 per successful reload). */
   version(): number;
   services(): ServiceSummary[];
@@ -104,6 +115,7 @@ export interface Gateway {
 interface Loaded {
   version: number;
   hash: string;
+  text: string;
   loadedAt: string;
   services: ServiceConfig[];
   routes: Map<string, CompiledRoute>;
@@ -173,7 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ...(s.maxBodyBytes !== undefined ? { maxBodyBytes: s.maxBodyBytes } : {}),
       }));
     }
-    return { version, hash, loadedAt: new Date().toISOString(), services, routes };
+    return { version, hash, text, loadedAt: new Date().toISOString(), services, routes };
   };
 
   let current = compile(fs.readFileSync(configFile, 'utf8'), 1);
@@ -353,8 +365,28 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
   });
   const { address, port } = server.address() as AddressInfo;
+  let adminServer: Admin | undefined;
+  if (options.admin) {
+    try {
+      adminServer = await startAdmin({
+        configFile,
+        keys: options.keys,
+        state: () => ({ version: current.version, hash: current.hash, text: current.text, loadedAt: current.loadedAt, lastError }),
+        reload: () => reload(false), // loads the file unless it is the one in force (or was already refused)
+        stats: () => structuredClone(Object.fromEntries(stats)),
+        emit,
+      }, options.admin);
+    } catch (err) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.unwatchFile(configFile, onFileEvent);
+      dirWatcher?.close();
+      throw err;
+    }
+  }
   return {
     url: `http://${address}:${port}`,
+    adminUrl: adminServer?.url,
     version: () => current.version,
     services: () => current.services.map(summary),
     stats: () => structuredClone(Object.fromEntries(stats)),
@@ -362,6 +394,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async stop() {
       fs.unwatchFile(configFile, onFileEvent);
       dirWatcher?.close();
+      await adminServer?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
