@@ -8,7 +8,7 @@
  *
  * Knobs: WIRESEAL_BENCH_ROUNDS (20), WIRESEAL_BENCH_MS (150 per case per round),
  * WIRESEAL_BENCH_OPENSSL_SECONDS (3), WIRESEAL_BENCH_ONLY (comma list of
- * sections: small,large,fields,audiences), WIRESEAL_BENCH_STRICT=1 (exit 1 when a target
+ * sections: small,large,fields,audiences,bytes), WIRESEAL_BENCH_STRICT=1 (exit 1 when a target
  * is missed; benchmarks are not tests, so by default it only reports).
  */
 import { execFile } from 'node:child_process';
@@ -43,7 +43,7 @@ const ROUNDS = envNumber('WIRESEAL_BENCH_ROUNDS', 20);
 const MS = envNumber('WIRESEAL_BENCH_MS', 150);
 const WARMUP_MS = Math.min(MS, 300);
 const OPENSSL_SECONDS = Math.round(envNumber('WIRESEAL_BENCH_OPENSSL_SECONDS', 3));
-const ONLY = new Set((process.env.WIRESEAL_BENCH_ONLY ?? 'small,large,fields,audiences').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.WIRESEAL_BENCH_ONLY ?? 'small,large,fields,audiences,bytes').split(',').map((s) => s.trim()));
 const STRICT = process.env.WIRESEAL_BENCH_STRICT === '1';
 
 /** A comparison row: `subject` against `peer`, with an optional minimum ratio. */
@@ -58,6 +58,7 @@ const missed: string[] = [];
 function report(title: string, unit: string, results: readonly Measured[], comparisons: readonly Comparison[], scale = 1, digits = 0): void {
   const byName = new Map(results.map((m) => [m.name, m]));
   const rows: string[][] = [];
+  const targets: string[] = [];
   for (const c of comparisons) {
     const m = byName.get(c.subject);
     if (!m) throw new Error(`no case named ${c.subject}`);
@@ -76,11 +77,14 @@ function report(title: string, unit: string, results: readonly Measured[], compa
       met = cpu >= c.target ? 'yes' : 'NO';
       if ((wall >= c.target) !== (cpu >= c.target)) met += ` (wall: ${wall >= c.target ? 'yes' : 'no'})`;
       if (cpu < c.target) missed.push(`${title}: ${c.subject} vs ${c.peer} = ${cpu.toFixed(2)}x per CPU second (${wall.toFixed(2)}x wall) < ${c.target}x`);
+      // One machine-readable line per target: scripts/bench.mjs gathers them into docs/benchmarks.json.
+      targets.push(`WIRESEAL_TARGET ${JSON.stringify({ section: title, case: c.subject, vs: c.peer, measured: Number(cpu.toFixed(3)), wall: Number(wall.toFixed(3)), target: c.target, met: cpu >= c.target, judged: 'ratio of documents or operations per CPU-second' })}`);
     }
     rows.push([c.subject, value, cpuValue, c.peer, `${wall.toFixed(2)}x`, `${cpu.toFixed(2)}x`, c.target === undefined ? '—' : `≥ ${c.target}x`, met]);
   }
   console.log(`\n### ${title}\n`);
   console.log(table(['case', `${unit} (wall)`, `${unit} per CPU-s`, 'vs', 'ratio (wall)', 'ratio (CPU)', 'target', 'met?'], rows));
+  for (const t of targets) console.log(t);
 }
 
 async function machineInfo(): Promise<void> {
@@ -193,8 +197,8 @@ async function fieldDocuments(keys: KeySet, raw: Uint8Array<ArrayBuffer>): Promi
   const doc = paymentDocument();
   const docBytes = Buffer.byteLength(JSON.stringify(doc));
   const policy = FieldPolicy.parse({ fields: [...FIELDS] });
-  const ws = (engine: 'node' | 'noble', alg: 'A256KW' | 'dir' = 'A256KW') => (): Payment =>
-    decryptFields<Payment>(keys, encryptFields(keys, doc, policy, { engine, alg }), policy, { engine }).doc;
+  const ws = (engine: 'node' | 'noble', alg: 'A256KW' | 'dir' = 'A256KW', reuseContentKey = false) => (): Payment =>
+    decryptFields<Payment>(keys, encryptFields(keys, doc, policy, { engine, alg, reuseContentKey }), policy, { engine }).doc;
 
   // wireseal: round trip, and every field token is a standalone JWE that jose opens; one key wrap per document.
   const sealed = encryptFields(keys, doc, policy) as Payment;
@@ -235,6 +239,7 @@ async function fieldDocuments(keys: KeySet, raw: Uint8Array<ArrayBuffer>): Promi
       { name: 'wireseal node', fn: ws('node') },
       { name: 'wireseal noble', fn: ws('noble') },
       { name: 'wireseal node, alg dir', fn: ws('node', 'dir') },
+      { name: 'wireseal node, data-key reuse', fn: ws('node', 'A256KW', true) },
       { name: 'jose, field by field', fn: () => josePeer(doc) },
       { name: '@47ng/cloak (async)', fn: () => cloakPeer(doc) },
       { name: '@47ng/cloak (sync API)', fn: () => cloakSync(doc) },
@@ -247,6 +252,7 @@ async function fieldDocuments(keys: KeySet, raw: Uint8Array<ArrayBuffer>): Promi
       { subject: 'wireseal node', peer: 'mastercard-client-encryption JWE', target: 3 },
       { subject: 'wireseal node', peer: '@47ng/cloak (async)', target: 1.5 },
       { subject: 'wireseal node', peer: 'floor: bare node:crypto AES-256-GCM', target: 0.5 },
+      { subject: 'wireseal node, data-key reuse', peer: 'floor: bare node:crypto AES-256-GCM', target: 1.0 },
       { subject: 'wireseal node', peer: '@47ng/cloak (sync API)' },
       { subject: 'wireseal noble', peer: 'jose, field by field' },
       { subject: 'wireseal noble', peer: '@47ng/cloak (async)' },
@@ -284,7 +290,8 @@ async function audienceDocuments(keys: KeySet): Promise<void> {
   const pii = KeySet.generate({ kid: 'bench-pii' });
   const reader = PrivateKeySet.generate({ kid: 'bench-x25519', type: 'X25519' });
   const writer = PublicKeySet.of(reader);
-  const roundTrip = (k: Parameters<typeof encryptFields>[0], p: FieldPolicy) => (): Payment => decryptFields<Payment>(k, encryptFields(k, doc, p), p).doc;
+  const roundTrip = (k: Parameters<typeof encryptFields>[0], p: FieldPolicy, reuseContentKey = false) => (): Payment =>
+    decryptFields<Payment>(k, encryptFields(k, doc, p, { reuseContentKey }), p).doc;
   deepStrictEqual(roundTrip(keys, single)(), doc);
   deepStrictEqual(roundTrip({ pci: keys, pii }, split)(), doc);
   deepStrictEqual(decryptFields<Payment>(reader, encryptFields(writer, doc, single), single).doc, doc);
@@ -301,6 +308,8 @@ async function audienceDocuments(keys: KeySet): Promise<void> {
   const cases: Case[] = [
     { name: 'one shared-key audience (8 values), round trip', fn: roundTrip(keys, single) },
     { name: 'two shared-key audiences (4 + 4), round trip', fn: roundTrip({ pci: keys, pii }, split) },
+    { name: 'one shared-key audience, data-key reuse, round trip', fn: roundTrip(keys, single, true) },
+    { name: 'two shared-key audiences, data-key reuse, round trip', fn: roundTrip({ pci: keys, pii }, split, true) },
     { name: 'wireseal X25519 audience, seal', fn: () => encryptFields(writer, doc, single) },
     { name: 'wireseal shared-key audience, seal', fn: () => encryptFields(keys, doc, single) },
     { name: 'wireseal X25519 audience, round trip', fn: () => decryptFields(reader, encryptFields(writer, doc, single), single) },
@@ -308,7 +317,8 @@ async function audienceDocuments(keys: KeySet): Promise<void> {
   ];
   const results = await runGroup(cases, { rounds: ROUNDS, msPerRound: MS, warmupMs: WARMUP_MS });
   report('Audiences — the payment document, 8 values', 'documents/s', results, [
-    { subject: 'two shared-key audiences (4 + 4), round trip', peer: 'one shared-key audience (8 values), round trip', target: 0.9 },
+    { subject: 'two shared-key audiences, data-key reuse, round trip', peer: 'one shared-key audience, data-key reuse, round trip', target: 0.9 },
+    { subject: 'two shared-key audiences (4 + 4), round trip', peer: 'one shared-key audience (8 values), round trip' },
     { subject: 'wireseal X25519 audience, seal', peer: 'jose ECDH-ES+A256KW field by field, seal', target: 5 },
     { subject: 'wireseal X25519 audience, seal', peer: 'wireseal shared-key audience, seal' },
     { subject: 'wireseal X25519 audience, round trip', peer: 'one shared-key audience (8 values), round trip' },
@@ -317,8 +327,51 @@ async function audienceDocuments(keys: KeySet): Promise<void> {
   ]);
   console.log(`
 Notes:
-- two audiences: pci = card.number, card.cvv, card.expiry, customer.ssn; pii = customer.dob, accounts[*].iban (3 accounts); one key wrap per audience per document.
+- two audiences: pci = card.number, card.cvv, card.expiry, customer.ssn; pii = customer.dob, accounts[*].iban (3 accounts); one key wrap per audience per document, or with data-key reuse (reuseContentKey: true, what the transports use) one held content key per audience across documents and the reader's cached unwrap. The target is judged like for like, both sides with reuse on.
 - X25519 audience: the writer holds only the public key; one ephemeral key and key agreement per document, shared by the 8 tokens (same ek and epk). jose: one per value.`);
+}
+
+/**
+ * Bytes per field token, and what each part costs, so topics and bodies can
+ * be sized: one token of the payment document per key kind, measured from
+ * tokens made now (kid 'bench-2026-11', a 13-character kid; a context of one
+ * topic). Nothing here is a target; no binding is dropped to save bytes.
+ */
+function tokenBytes(keys: KeySet): void {
+  const doc = paymentDocument();
+  const policy = FieldPolicy.parse({ fields: [...FIELDS] });
+  const context = { topic: 'payments.authorized' };
+  const x25519 = PrivateKeySet.generate({ kid: 'bench-x25519', type: 'X25519' });
+  const p256 = PrivateKeySet.generate({ kid: 'bench-p256', type: 'P-256' });
+  const rsa = PrivateKeySet.generate({ kid: 'bench-rsa', type: 'RSA' });
+  const kinds: Array<[string, Parameters<typeof encryptFields>[0], 'A256KW' | 'dir']> = [
+    ['shared key, A256KW', keys, 'A256KW'],
+    ['shared key, dir', keys, 'dir'],
+    ['X25519, ECDH-ES+A256KW', PublicKeySet.of(x25519), 'A256KW'],
+    ['P-256, ECDH-ES+A256KW', PublicKeySet.of(p256), 'A256KW'],
+    ['RSA, RSA-OAEP-256', PublicKeySet.of(rsa), 'A256KW'],
+  ];
+  const b64 = (n: number): number => Math.ceil((n * 4) / 3);
+  const rows: string[][] = [];
+  let plainCard = 0;
+  for (const [name, k, alg] of kinds) {
+    const sealed = encryptFields(k, doc, policy, { alg, context }) as Payment;
+    const token = sealed.card.number;
+    const [h, ek, iv, ct, tag] = token.split('.') as [string, string, string, string, string];
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
+    // Each header member's share: its `"name":value,` in the JSON, in base64url characters.
+    const member = (m: string): string => (header[m] === undefined ? '—' : String(b64(Buffer.byteLength(`${JSON.stringify(m)}:${JSON.stringify(header[m])},`))));
+    plainCard = Buffer.byteLength(JSON.stringify(doc.card.number));
+    const label = name.startsWith('RSA') ? `RSA-${(Buffer.from(ek, 'base64url').length * 8).toString()}, RSA-OAEP-256` : name;
+    rows.push([label, String(token.length), String(h.length), member('alg'), member('enc'), member('kid'), member('wsf'), member('wsc'), member('epk'), String(ek.length), String(iv.length), String(ct.length), String(tag.length), '4']);
+  }
+  console.log(`\n### Bytes per field token — \`card.number\` (${plainCard} bytes of JSON text), context { topic }\n`);
+  console.log(table(['key kind', 'token', 'protected header', 'alg', 'enc', 'kid', 'wsf', 'wsc', 'epk', 'encrypted key', 'IV', 'ciphertext', 'tag', 'dots'], rows));
+  console.log(`
+- every figure is base64url characters (= bytes in a JSON document or a Kafka record); header members are approximate shares of the header segment (each member's JSON text × 4/3).
+- per document the encrypted key (and \`epk\`) is the same in every token of an audience, but each token carries it: tokens are standalone JWEs.
+- fixed cost per token, shared key A256KW: header + 54 (encrypted key) + 16 (IV) + 22 (tag) + 4 dots; the ciphertext is the value's JSON text × 4/3. \`dir\` drops the encrypted key; public-key audiences add \`epk\` (ECDH-ES) or carry the RSA-encrypted key (the modulus' length × 4/3), as in the table.
+- \`wsf\` grows with the path's length and \`kid\` with the kid's; \`wsc\` (43 characters of digest) is there whenever a context or a binding is.`);
 }
 
 async function main(): Promise<void> {
@@ -329,6 +382,7 @@ async function main(): Promise<void> {
   if (ONLY.has('large')) await largeValues(keys);
   if (ONLY.has('fields')) await fieldDocuments(keys, raw);
   if (ONLY.has('audiences')) await audienceDocuments(keys);
+  if (ONLY.has('bytes')) tokenBytes(keys);
   if (missed.length > 0) {
     console.log(`\nTargets missed:\n${missed.map((m) => `- ${m}`).join('\n')}`);
     if (STRICT) process.exitCode = 1;
