@@ -1,5 +1,7 @@
 /**
- * @wireseal/kafka: kafkajs producer and consumer codecs. Per topic, either
+ * @wireseal/kafka: the Kafka codec, with kafkajs producer and consumer
+ * wrappers (the `@platformatic/kafka` ones are on the
+ * `@wireseal/kafka/platformatic` subpath). Per topic, either
  * a field policy (the value is JSON with the policy fields as JWE tokens) or
  * whole-value mode (the value is raw ciphertext, the rest of the JWE in the
  * `wireseal-jwe` header); the topic is bound as context `{ topic }`. Records
@@ -10,12 +12,15 @@
  */
 export { KafkaCodec, createKafkaCodec } from './codec.ts';
 export type {
+  ConsumedRecord,
   JsonDocument,
   KafkaCodecEvent,
   KafkaCodecOptions,
   KafkaCodecStats,
   OpenedInfo,
   OpenedMessage,
+  ProducedRecord,
+  RecordHeaders,
   RecordOrigin,
   SealableMessage,
   UnmatchedEvent,

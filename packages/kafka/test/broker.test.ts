@@ -1,7 +1,9 @@
 // Against a real Kafka broker: field-mode and whole-value round trips with
 // keys and headers preserved (and the wire format checked on the raw
-// records), and 10,000 messages with the primary key rotated halfway through
-// a running consumer.
+// records); 10,000 messages with the primary key rotated halfway through a
+// running consumer, on kafkajs and on @platformatic/kafka; and the two
+// clients on one topic: each opens what the other produced, and both put
+// exactly the codec's bytes on the wire.
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,9 +11,11 @@ import { readmeExample, runExample } from '@wireseal-tooling/vitest-config/readm
 import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
 import { KeySet, decodeProtectedHeader } from '@wireseal/core';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Message as PlMessage } from '@platformatic/kafka';
 import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, wiresealEachBatch, wiresealEachMessage, wiresealProducer } from '@wireseal/kafka';
-import type { OpenedMessage } from '@wireseal/kafka';
-import { SwappableKeys, broker, client, consumerConfig, createTopics, kafkaUnavailable, uniqueTopic, waitFor } from './cluster.ts';
+import type { KafkaCodec, OpenedMessage, ProducedRecord, SealableMessage } from '@wireseal/kafka';
+import { wiresealConsume } from '@wireseal/kafka/platformatic';
+import { CLIENTS, SwappableKeys, brokerSuite, consumerConfig, createTopics, kafkaUnavailable, plConsumer, plStream, sealedConsumer, sealedProducer, uniqueTopic, waitFor } from './cluster.ts';
 
 const unavailable = kafkaUnavailable();
 
@@ -46,7 +50,42 @@ function headerBytes(h: IHeaders[string]): unknown {
   return Array.isArray(h) ? h.map((x) => [...Buffer.from(x)]) : h === undefined ? undefined : [...Buffer.from(h)];
 }
 
+/** Reads `count` raw records of a topic from the beginning with a fresh @platformatic/kafka group. */
+async function readRawPlatformatic(brokers: string[], topic: string, count: number): Promise<PlMessage[]> {
+  const consumer = plConsumer(brokers, uniqueTopic('raw-reader-pl'));
+  const out: PlMessage[] = [];
+  try {
+    const stream = await plStream(consumer, [topic]);
+    stream.on('data', (m: PlMessage) => void out.push(m));
+    await waitFor(() => out.length >= count, `${count} raw records on ${topic} (platformatic)`);
+    await stream.close();
+  } finally {
+    await consumer.close(true);
+  }
+  return out;
+}
+
+/** Records every value the codec sealed, in order: what the producer wrappers handed to their client. */
+function recordEncodes(codec: KafkaCodec): ProducedRecord[] {
+  const out: ProducedRecord[] = [];
+  const encode = codec.encode.bind(codec);
+  codec.encode = (topic: string, message: SealableMessage) => {
+    const r = encode(topic, message);
+    out.push(r);
+    return r;
+  };
+  return out;
+}
+
+/** Header name -> list of byte arrays, in order, from either client's raw record. */
+function headerList(h: IHeaders | undefined): Array<[string, number[]]> {
+  const out: Array<[string, number[]]> = [];
+  for (const [k, v] of Object.entries(h ?? {})) for (const one of Array.isArray(v) ? v : [v]) out.push([k, [...Buffer.from(one as Buffer | string)]]);
+  return out;
+}
+
 describe.skipIf(!!unavailable)('against a real broker', () => {
+  const suite = brokerSuite();
   let handle: KafkaHandle;
   let kafka: Kafka;
   let admin: Admin;
@@ -54,19 +93,13 @@ describe.skipIf(!!unavailable)('against a real broker', () => {
   const consumers: Consumer[] = [];
 
   beforeAll(async () => {
-    handle = await broker();
-    kafka = client(handle.brokers);
-    admin = kafka.admin();
-    await admin.connect();
+    ({ handle, kafka, admin } = suite);
     rawProducer = kafka.producer();
     await rawProducer.connect();
-  });
-
-  afterAll(async () => {
-    for (const c of consumers) await c.disconnect().catch(() => undefined);
-    await rawProducer?.disconnect().catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await handle?.stop();
+    suite.onTeardown(async () => {
+      for (const c of consumers) await c.disconnect().catch(() => undefined);
+      await rawProducer.disconnect();
+    });
   });
 
   it('the README example runs as written against this broker (only its address changed)', async () => {
@@ -162,8 +195,9 @@ describe.skipIf(!!unavailable)('against a real broker', () => {
     expect(rawWhole[0]!.headers![HEADER_JWE]!.toString().split('.')[3]).toBe('');
   });
 
-  it('consumes 10,000 records with the primary key rotated halfway, without a restart', async () => {
-    const topic = uniqueTopic('rotation');
+  for (const which of CLIENTS) {
+    it(`${which}: consumes 10,000 records with the primary key rotated halfway, without a restart`, async () => {
+    const topic = uniqueTopic(`rotation-${which}`);
     await createTopics(admin, [topic], 2);
     const N = 10_000;
     const k1 = KeySet.generate({ kid: 'rot-1' });
@@ -178,33 +212,55 @@ describe.skipIf(!!unavailable)('against a real broker', () => {
     let deliveries = 0;
     let joins = 0;
     let crashes = 0;
-    const consumer = kafka.consumer(consumerConfig(uniqueTopic('rotation')));
-    consumers.push(consumer);
-    consumer.on(consumer.events.GROUP_JOIN, () => void joins++);
-    consumer.on(consumer.events.CRASH, () => void crashes++);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachBatch: wiresealEachBatch(
-        reader,
-        async ({ batch }) => {
-          for (const m of batch.messages) {
-            const d = m.wireseal.doc as ReturnType<typeof paymentDoc>;
-            deliveries++;
-            seen.set(d.id, `${d.id}|${d.card.number}|${d.card.cvv}|${d.card.holder}|${d.customer.ssn}|${d.customer.email}|${d.customer.phone}`);
-          }
+    const take = async (m: OpenedMessage) => {
+      const d = m.wireseal.doc as ReturnType<typeof paymentDoc>;
+      deliveries++;
+      seen.set(d.id, `${d.id}|${d.card.number}|${d.card.cvv}|${d.card.holder}|${d.customer.ssn}|${d.customer.email}|${d.customer.phone}`);
+    };
+    let consumed: Promise<unknown> = new Promise(() => undefined);
+    let stopConsumer: () => Promise<void>;
+    if (which === 'kafkajs') {
+      const consumer = kafka.consumer(consumerConfig(uniqueTopic('rotation')));
+      consumers.push(consumer);
+      consumer.on(consumer.events.GROUP_JOIN, () => void joins++);
+      consumer.on(consumer.events.CRASH, () => void crashes++);
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        eachBatch: wiresealEachBatch(
+          reader,
+          async ({ batch }) => {
+            for (const m of batch.messages) await take(m);
+          },
+          { onFailure: 'fail' }, // any record that does not open would stop the test
+        ),
+      });
+      stopConsumer = () => consumer.disconnect();
+    } else {
+      const consumer = plConsumer(suite.brokers, uniqueTopic('rotation'));
+      consumer.on('consumer:group:join', () => void joins++);
+      const stream = await plStream(consumer, [topic]);
+      // Any record that does not open, or any error, settles this promise and fails the test below.
+      consumed = wiresealConsume(stream, reader, async ({ message }) => take(message), { onFailure: 'fail' }).then(
+        () => 'ended',
+        (err: unknown) => {
+          crashes++;
+          return err;
         },
-        { onFailure: 'fail' }, // any record that does not open would stop the test
-      ),
-    });
+      );
+      stopConsumer = async () => {
+        await stream.close();
+        await consumed;
+        await consumer.close(true);
+      };
+    }
 
-    const producer = wiresealProducer(kafka.producer(), writer);
-    await producer.connect();
+    const producer = await sealedProducer(which, suite.brokers, writer);
     const produce = async (from: number, to: number) => {
       for (let i = from; i < to; i += 500) {
         const messages = [];
         for (let j = i; j < Math.min(to, i + 500); j++) messages.push({ key: String(j), value: paymentDoc(j) });
-        await producer.send({ topic, messages });
+        await producer.send(topic, messages);
       }
     };
     await produce(0, N / 2);
@@ -214,7 +270,9 @@ describe.skipIf(!!unavailable)('against a real broker', () => {
     await produce(N / 2, N);
     readerKeys.set(k12.promote('rot-2')); // readers get the promoted set mid-stream too
     await waitFor(() => seen.size >= N, 'all 10,000 records', 120_000);
-    await producer.disconnect();
+    await producer.close();
+    expect(await Promise.race([consumed, 'running'])).toBe('running'); // the consumer never stopped
+    await stopConsumer();
 
     const expected = createHash('sha256');
     const actual = createHash('sha256');
@@ -237,5 +295,88 @@ describe.skipIf(!!unavailable)('against a real broker', () => {
       kids.set(kid, (kids.get(kid) ?? 0) + 1);
     }
     expect(Object.fromEntries(kids)).toEqual({ 'rot-1': N / 2, 'rot-2': N / 2 });
+    });
+  }
+
+  it('one topic, two clients: each opens what the other produced, and both put exactly the codec\'s bytes on the wire', async () => {
+    const fields = uniqueTopic('interop-fields');
+    const whole = uniqueTopic('interop-whole');
+    await createTopics(admin, [fields, whole, `${fields}.dlq`, `${whole}.dlq`]);
+    const keys = KeySet.generate({ kid: 'io-1' });
+    const topics = { [fields]: { mode: 'fields' as const, policy: POLICY }, [whole]: { mode: 'whole' as const, cty: 'application/json' } };
+    const blob = randomBytes(300);
+    // The same messages from each client: fields with headers (one repeated), a tombstone, whole values.
+    const messagesOf = (by: string): Record<string, SealableMessage[]> => ({
+      [fields]: [
+        { key: `${by}-f1`, value: paymentDoc(1), headers: { by, multi: ['one', 'two'], bin: Buffer.from([0, 1, 254, 255]) } },
+        { key: `${by}-f2`, value: JSON.stringify(paymentDoc(2)), headers: { by } },
+        { key: `${by}-f3`, value: null, headers: { by } },
+      ],
+      [whole]: [
+        { key: `${by}-w1`, value: blob, headers: { by } },
+        { key: `${by}-w2`, value: '', headers: { by } },
+      ],
+    });
+    const sealed: Record<string, ProducedRecord[]> = {};
+    for (const which of CLIENTS) {
+      const codec = createKafkaCodec({ keys, topics });
+      sealed[which] = recordEncodes(codec);
+      const producer = await sealedProducer(which, suite.brokers, codec);
+      for (const [topic, messages] of Object.entries(messagesOf(which))) await producer.send(topic, messages);
+      await producer.close();
+    }
+    // kafkajs's records first, then platformatic's, on each topic (one partition).
+    const perTopic = { [fields]: 3, [whole]: 2 };
+
+    // Each client's consumer opens all ten records, both producers' alike.
+    for (const which of CLIENTS) {
+      const codec = createKafkaCodec({ keys, topics });
+      const got: Array<{ topic: string; m: OpenedMessage }> = [];
+      const consumer = await sealedConsumer(which, suite.brokers, codec, { topics: [fields, whole], groupId: uniqueTopic(`interop-${which}`) }, (topic, _p, m) => void got.push({ topic, m }));
+      await waitFor(() => got.length >= 10, `${which} to open all ten records`);
+      await consumer.stop();
+      expect(codec.stats).toMatchObject({ decrypted: 8, deadLettered: 0, failed: 0 });
+      for (const by of CLIENTS) {
+        const sent = messagesOf(by);
+        const f = got.filter((g) => g.topic === fields && g.m.headers.by?.toString() === by).map((g) => g.m);
+        expect(f.map((m) => m.key!.toString())).toEqual([`${by}-f1`, `${by}-f2`, `${by}-f3`]);
+        expect(f[0]!.wireseal.doc).toEqual(paymentDoc(1));
+        expect(f[1]!.wireseal.doc).toEqual(paymentDoc(2));
+        expect(f[2]!.value).toBeNull();
+        expect(headerList(f[0]!.headers)).toEqual(headerList(sent[fields]![0]!.headers));
+        const w = got.filter((g) => g.topic === whole && g.m.headers.by?.toString() === by).map((g) => g.m);
+        expect(w.map((m) => [...m.value!])).toEqual([[...blob], []]);
+        expect(w[0]!.wireseal).toMatchObject({ kid: 'io-1', cty: 'application/json' });
+      }
+    }
+
+    // On the wire: read back raw by both clients, every record is byte for byte what the codec sealed
+    // (value, key, each header in order), whichever client produced it.
+    for (const topic of [fields, whole]) {
+      const n = perTopic[topic]!;
+      const want = CLIENTS.flatMap((which) => sealed[which]!.filter((_r, i) => (topic === fields ? i < 3 : i >= 3)));
+      expect(want).toHaveLength(2 * n);
+      const viaKafkajs = await readRaw(kafka, topic, 2 * n);
+      const viaPlatformatic = await readRawPlatformatic(suite.brokers, topic, 2 * n);
+      want.forEach((r, i) => {
+        const value = r.value === null ? null : [...Buffer.from(r.value)];
+        const k = viaKafkajs[i]!;
+        const p = viaPlatformatic[i]!;
+        expect(k.value === null ? null : [...k.value]).toEqual(value);
+        expect(p.value == null ? null : [...p.value]).toEqual(value); // platformatic: a tombstone has no value
+        expect([...k.key!]).toEqual([...Buffer.from(r.key as string)]);
+        expect([...p.key]).toEqual([...Buffer.from(r.key as string)]);
+        expect(headerList(k.headers)).toEqual(headerList(r.headers));
+        expect(p.headerEntries.map(([hk, hv]) => [hk.toString(), [...hv]])).toEqual(headerList(r.headers));
+      });
+      // Same framing from both producers: the same header names, in the same order.
+      const names = (i: number) => headerList(viaKafkajs[i]!.headers).map(([name]) => name).filter((name) => name !== 'by');
+      for (let i = 0; i < n; i++) expect(names(n + i)).toEqual(names(i));
+      if (topic === whole) {
+        expect(viaKafkajs[0]!.value!.length).toBe(300);
+        expect(viaKafkajs[n]!.value!.length).toBe(300);
+        expect(String(viaKafkajs[n]!.headers![HEADER_JWE]).split('.')[3]).toBe('');
+      }
+    }
   });
 });
