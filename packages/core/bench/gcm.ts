@@ -32,7 +32,7 @@ const key = nodeCrypto.randomBytes(32);
 const keyObject = nodeCrypto.createSecretKey(key);
 const enc = new TextEncoder();
 const header = (path: string): Uint8Array =>
-  enc.encode(Buffer.from(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid: 'payments-2026-12', wsf: path, zip: undefined, cty: 'json' })).toString('base64url'));
+  enc.encode(Buffer.from(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid: 'payments-2026-12-primary', cty: 'json', wsf: path, wsc: 'tenant-eu' })).toString('base64url'));
 const aads = FIELDS.map(([path]) => header(path));
 const plaintexts = FIELDS.map(([, text]) => enc.encode(text));
 const ivs = FIELDS.map(() => nodeCrypto.randomBytes(12));

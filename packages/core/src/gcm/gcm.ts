@@ -166,30 +166,33 @@ export class GcmKey {
   sealBatch(items: readonly GcmSealItem[]): GcmSealed[] {
     const ecb = this.#live();
     const n = items.length;
-    const needH = this.#table === undefined;
-    let blocks = needH ? 1 : 0;
+    // Each item's fields are read once, here: the layout and the pass over
+    // the keystream below use these snapshots, never the items again.
+    const ivs = new Array<Uint8Array>(n);
+    const aads = new Array<PreparedAad | Uint8Array>(n);
+    const pts = new Array<Uint8Array>(n);
     for (let i = 0; i < n; i++) {
       const it = items[i]!;
-      checkIv(it.iv);
-      checkData(it.plaintext, 'plaintext');
-      this.#checkAad(it.aad);
-      blocks += 1 + ((it.plaintext.length + 15) >>> 4);
+      ivs[i] = checkIv(it.iv);
+      pts[i] = checkData(it.plaintext, 'plaintext');
+      aads[i] = this.#checkAad(it.aad);
     }
-    const ks = this.#keystream(ecb, items, n, blocks, needH, plaintextOf);
+    const lens = lengths(pts, n);
+    const needH = this.#table === undefined;
+    const ks = this.#keystream(ecb, ivs, lens, n, needH);
     const t = this.#table!;
     const w = this.#w;
     const out: GcmSealed[] = new Array<GcmSealed>(n);
     let o = needH ? 16 : 0;
     for (let i = 0; i < n; i++) {
-      const it = items[i]!;
-      const pt = it.plaintext;
-      const len = pt.length;
+      const pt = pts[i]!;
+      const len = lens[i]!;
       const j0 = o;
       o += 16;
       const ct = new Uint8Array(len);
       for (let k = 0; k < len; k++) ct[k] = pt[k]! ^ ks[o + k]!;
       o += (len + 15) & ~15;
-      const aadLen = this.#startState(it.aad, w, t);
+      const aadLen = this.#startState(aads[i]!, w, t);
       ghashUpdate(w, t, ct, 0, len);
       ghashLengths(w, t, aadLen, len);
       const tag = new Uint8Array(16);
@@ -211,33 +214,37 @@ export class GcmKey {
   openBatch(items: readonly GcmOpenItem[]): Array<Uint8Array | null> {
     const ecb = this.#live();
     const n = items.length;
-    const needH = this.#table === undefined;
-    let blocks = needH ? 1 : 0;
+    const ivs = new Array<Uint8Array>(n);
+    const aads = new Array<PreparedAad | Uint8Array>(n);
+    const cts = new Array<Uint8Array>(n);
+    const tags = new Array<Uint8Array>(n);
     for (let i = 0; i < n; i++) {
       const it = items[i]!;
-      checkIv(it.iv);
-      checkData(it.ciphertext, 'ciphertext');
-      if (!(it.tag instanceof Uint8Array) || it.tag.length !== GCM_TAG_BYTES) {
+      ivs[i] = checkIv(it.iv);
+      cts[i] = checkData(it.ciphertext, 'ciphertext');
+      const tag = it.tag;
+      if (!(tag instanceof Uint8Array) || tag.length !== GCM_TAG_BYTES) {
         throw new ArgumentInvalidError(`tag must be a Uint8Array of ${GCM_TAG_BYTES} bytes`);
       }
-      this.#checkAad(it.aad);
-      blocks += 1 + ((it.ciphertext.length + 15) >>> 4);
+      tags[i] = tag;
+      aads[i] = this.#checkAad(it.aad);
     }
-    const ks = this.#keystream(ecb, items, n, blocks, needH, ciphertextOf);
+    const lens = lengths(cts, n);
+    const needH = this.#table === undefined;
+    const ks = this.#keystream(ecb, ivs, lens, n, needH);
     const t = this.#table!;
     const w = this.#w;
     const out = new Array<Uint8Array | null>(n);
     let o = needH ? 16 : 0;
     for (let i = 0; i < n; i++) {
-      const it = items[i]!;
-      const ct = it.ciphertext;
-      const len = ct.length;
+      const ct = cts[i]!;
+      const len = lens[i]!;
       const j0 = o;
       o += 16;
-      const aadLen = this.#startState(it.aad, w, t);
+      const aadLen = this.#startState(aads[i]!, w, t);
       ghashUpdate(w, t, ct, 0, len);
       ghashLengths(w, t, aadLen, len);
-      if (tagDiff(w, ks, j0, it.tag) === 0) {
+      if (tagDiff(w, ks, j0, tags[i]!) === 0) {
         const pt = new Uint8Array(len);
         for (let k = 0; k < len; k++) pt[k] = ct[k]! ^ ks[o + k]!;
         out[i] = pt;
@@ -284,12 +291,13 @@ export class GcmKey {
     return ecb;
   }
 
-  #checkAad(aad: PreparedAad | Uint8Array): void {
+  #checkAad(aad: PreparedAad | Uint8Array): PreparedAad | Uint8Array {
     if (aad instanceof PreparedAad) {
       if (aadKey(aad) !== this) throw new ArgumentInvalidError('this PreparedAad belongs to another GCM key');
     } else if (!(aad instanceof Uint8Array) || aad.length > GCM_MAX_AAD_BYTES) {
       throw new ArgumentInvalidError(`AAD must be a PreparedAad of this key or a Uint8Array of at most ${GCM_MAX_AAD_BYTES} bytes`);
     }
+    return aad;
   }
 
   /** Computes and caches a prepared AAD's state (H must be known). */
@@ -322,14 +330,9 @@ export class GcmKey {
    * still unknown) and encrypts them with one ECB update(): returns the
    * keystream buffer, E_K(J0) of each item followed by its keystream blocks.
    */
-  #keystream<T extends { readonly iv: Uint8Array }>(
-    ecb: NodeCrypto.Cipheriv,
-    items: readonly T[],
-    n: number,
-    blocks: number,
-    needH: boolean,
-    dataOf: (item: T) => Uint8Array,
-  ): Uint8Array {
+  #keystream(ecb: NodeCrypto.Cipheriv, ivs: readonly Uint8Array[], lens: Int32Array, n: number, needH: boolean): Uint8Array {
+    let blocks = needH ? 1 : 0;
+    for (let i = 0; i < n; i++) blocks += 1 + ((lens[i]! + 15) >>> 4);
     const bytes = blocks * 16;
     let buf = this.#scratch;
     if (buf.length < bytes) {
@@ -342,9 +345,8 @@ export class GcmKey {
       o = 16;
     }
     for (let i = 0; i < n; i++) {
-      const it = items[i]!;
-      const iv = it.iv;
-      const count = 1 + ((dataOf(it).length + 15) >>> 4);
+      const iv = ivs[i]!;
+      const count = 1 + ((lens[i]! + 15) >>> 4);
       // Counter blocks IV || 1 (J0), IV || 2, ...: at most 4097 blocks, no 32-bit wrap.
       for (let c = 1; c <= count; c++) {
         for (let k = 0; k < 12; k++) buf[o + k] = iv[k]!;
@@ -362,24 +364,25 @@ export class GcmKey {
   }
 }
 
-function plaintextOf(item: GcmSealItem): Uint8Array {
-  return item.plaintext;
+/** The lengths of the items' data, read once. */
+function lengths(data: readonly Uint8Array[], n: number): Int32Array {
+  const lens = new Int32Array(n);
+  for (let i = 0; i < n; i++) lens[i] = data[i]!.length;
+  return lens;
 }
 
-function ciphertextOf(item: GcmOpenItem): Uint8Array {
-  return item.ciphertext;
-}
-
-function checkIv(iv: Uint8Array): void {
+function checkIv(iv: Uint8Array): Uint8Array {
   if (!(iv instanceof Uint8Array) || iv.length !== GCM_IV_BYTES) {
     throw new ArgumentInvalidError(`IV must be a Uint8Array of ${GCM_IV_BYTES} bytes`);
   }
+  return iv;
 }
 
-function checkData(data: Uint8Array, what: string): void {
+function checkData(data: Uint8Array, what: string): Uint8Array {
   if (!(data instanceof Uint8Array) || data.length > GCM_MAX_ITEM_BYTES) {
     throw new ArgumentInvalidError(`${what} must be a Uint8Array of at most ${GCM_MAX_ITEM_BYTES} bytes; use node:crypto for larger ones`);
   }
+  return data;
 }
 
 /** tag = GHASH state (as big-endian bytes) XOR E_K(J0) at `ks[j0..j0+16)`. */
