@@ -1,6 +1,6 @@
 // Builds DOM nodes from data without ever parsing it as HTML: text goes through
 // text nodes (textContent), attributes through setAttribute, and event handlers
-// through addEventListener. Nothing in this console uses innerHTML.
+// through addEventListener. Nothing in this console parses a string as HTML.
 
 /**
  * h('button', { type: 'button', onclick: fn, class: 'x' }, 'text', child, …)
