@@ -256,6 +256,8 @@ export async function wiresealConsume(
       }
     }
   } catch (err) {
+    // The records settled before this one keep their commits: let those land, then stop.
+    await Promise.all(commits.values());
     await closeQuietly(stream);
     throw err;
   }

@@ -7,14 +7,25 @@
 // Forged records whose policy paths have the wrong shape (an object where the
 // policy has [*], a string where it expects an object) and records without a
 // `requireMatch` path are dead-lettered the same way, and never handed on.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The dead-letter, fail and retry cases run on kafkajs (eachMessage and
+// eachBatch) and on @platformatic/kafka (wiresealConsume): the dead-letter
+// records are the same bytes whichever client consumed.
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
 import { KeySet } from '@wireseal/core';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Producer as PlProducer } from '@platformatic/kafka';
+import { WiresealError } from '@wireseal/core/errors';
+import { wiresealConsume } from '@wireseal/kafka/platformatic';
 import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, wiresealEachBatch, wiresealEachMessage } from '@wireseal/kafka';
 import { wiresealProducer } from '@wireseal/kafka';
 import type { ConsumeOptions, JsonDocument, KafkaCodecEvent, KafkaCodec, TopicConfigs } from '@wireseal/kafka';
-import { broker, client, committed, consumerConfig, createTopics, kafkaUnavailable, uniqueTopic, waitFor } from './cluster.ts';
+import { brokerSuite, committed, consumerConfig, createTopics, kafkaUnavailable, plConsumer, plProducer, plStream, uniqueTopic, waitFor } from './cluster.ts';
+
+/** How a test consumes: kafkajs eachMessage, kafkajs eachBatch, or @platformatic/kafka's stream through wiresealConsume. */
+type Kind = 'message' | 'batch' | 'platformatic';
+const KINDS: readonly Kind[] = ['message', 'batch', 'platformatic'];
+const kindName = (kind: Kind) => (kind === 'message' ? 'kafkajs eachMessage' : kind === 'batch' ? 'kafkajs eachBatch' : 'platformatic wiresealConsume');
 
 const unavailable = kafkaUnavailable();
 const POLICY = { fields: ['card.number', 'card.cvv'] };
@@ -111,11 +122,14 @@ function idOf(m: { wireseal: { doc?: unknown }; value: Buffer | null }): string 
 }
 
 describe.skipIf(!!unavailable)('poison records against a real broker', () => {
+  const suite = brokerSuite();
   let handle: KafkaHandle;
   let kafka: Kafka;
   let admin: Admin;
   let dlqProducer: Producer;
+  let plDlqProducer: PlProducer<Buffer, Buffer, Buffer, Buffer>;
   const consumers: Consumer[] = [];
+  const stops: Array<() => Promise<void>> = [];
   const fieldsTopic = uniqueTopic('poison-fields');
   const wholeTopic = uniqueTopic('poison-whole');
   const otherTopic = uniqueTopic('other');
@@ -125,14 +139,18 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
   const topicsConfig = { [fieldsTopic]: { mode: 'fields' as const, policy: POLICY }, [wholeTopic]: { mode: 'whole' as const } };
 
   beforeAll(async () => {
-    handle = await broker();
-    kafka = client(handle.brokers);
-    admin = kafka.admin();
-    await admin.connect();
-    const dlqs = [fieldsTopic, wholeTopic, shapeTopic].flatMap((t) => [`${t}.dlq`, `${t}.dlq-batch`, `${t}.dlq-retry`]);
+    ({ handle, kafka, admin } = suite);
+    const dlqs = [fieldsTopic, wholeTopic, shapeTopic].flatMap((t) => [`${t}.dlq`, `${t}.dlq-batch`, `${t}.dlq-retry`, `${t}.dlq-platformatic`, `${t}.dlq-retry-platformatic`]);
     await createTopics(admin, [fieldsTopic, wholeTopic, otherTopic, shapeTopic, sendTopic, ...dlqs]);
     dlqProducer = kafka.producer({ idempotent: true });
     await dlqProducer.connect();
+    plDlqProducer = plProducer(handle.brokers);
+    suite.onTeardown(async () => {
+      for (const c of consumers) await c.disconnect().catch(() => undefined);
+      for (const stop of stops) await stop();
+      await dlqProducer.disconnect();
+      await plDlqProducer.close();
+    });
     planned[fieldsTopic] = plan(fieldsTopic, 'fields', otherTopic);
     planned[wholeTopic] = plan(wholeTopic, 'whole', otherTopic);
     planned[shapeTopic] = shapePlan(shapeTopic);
@@ -142,12 +160,6 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     await producer.disconnect();
   });
 
-  afterAll(async () => {
-    for (const c of consumers) await c.disconnect().catch(() => undefined);
-    await dlqProducer?.disconnect().catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await handle?.stop();
-  });
 
   async function readAll(topic: string, count: number): Promise<KafkaMessage[]> {
     const out: KafkaMessage[] = [];
@@ -164,12 +176,59 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     return out;
   }
 
-  type Run = { codec: KafkaCodec; events: KafkaCodecEvent[]; handled: Array<{ topic: string; id: string; offset: string }>; consumer: Consumer; groupId: string; stopped: () => boolean };
+  type Run = {
+    codec: KafkaCodec;
+    events: KafkaCodecEvent[];
+    handled: Array<{ topic: string; id: string; offset: string }>;
+    /** kafkajs runs only. */
+    consumer?: Consumer;
+    groupId: string;
+    stopped: () => boolean;
+    /** platformatic runs: what wiresealConsume settled with (undefined while it runs). */
+    outcome: () => unknown;
+    stop: () => Promise<void>;
+  };
 
-  async function run(kind: 'message' | 'batch', topics: string[], options: ConsumeOptions, groupId = uniqueTopic('g'), stopOnFail = true, config: TopicConfigs = topicsConfig): Promise<Run> {
+  /** kafkajs dead-letter options as the tests write them, for a platformatic run: the platformatic producer (or a closed one), same topic. */
+  function platformaticDeadLetter(options: ConsumeOptions, broken: PlProducer<Buffer, Buffer, Buffer, Buffer> | undefined) {
+    if (!options.deadLetter) return undefined;
+    const topic = options.deadLetter.topic;
+    return { producer: broken ?? plDlqProducer, ...(topic === undefined ? {} : { topic }) };
+  }
+
+  async function run(
+    kind: Kind,
+    topics: string[],
+    options: ConsumeOptions,
+    groupId = uniqueTopic('g'),
+    stopOnFail = true,
+    config: TopicConfigs = topicsConfig,
+    brokenPlatformaticDlq?: PlProducer<Buffer, Buffer, Buffer, Buffer>,
+  ): Promise<Run> {
     const events: KafkaCodecEvent[] = [];
     const codec = createKafkaCodec({ keys, topics: config, onEvent: (e) => events.push(e) });
     const handled: Run['handled'] = [];
+    if (kind === 'platformatic') {
+      const consumer = plConsumer(handle.brokers, groupId);
+      const stream = await plStream(consumer, topics);
+      const deadLetter = platformaticDeadLetter(options, brokenPlatformaticDlq);
+      let outcome: unknown;
+      let settled = false;
+      const done = wiresealConsume(stream, codec, async ({ topic, message }) => void handled.push({ topic, id: idOf(message), offset: message.offset }), {
+        ...(options.onFailure ? { onFailure: options.onFailure } : {}),
+        ...(deadLetter ? { deadLetter } : {}),
+      }).then(
+        () => void (settled = true),
+        (err: unknown) => void ((settled = true), (outcome = err)),
+      );
+      const stop = async () => {
+        await stream.close().catch(() => undefined);
+        await done;
+        await consumer.close(true).catch(() => undefined);
+      };
+      stops.push(stop);
+      return { codec, events, handled, groupId, stopped: () => settled, outcome: () => outcome, stop };
+    }
     const consumer = kafka.consumer(consumerConfig(groupId, { retry: { retries: 3, initialRetryTime: 100 } }));
     consumers.push(consumer);
     let stopped = false;
@@ -192,7 +251,7 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
         ),
       });
     }
-    return { codec, events, handled, consumer, groupId, stopped: () => stopped };
+    return { codec, events, handled, consumer, groupId, stopped: () => stopped, outcome: () => undefined, stop: () => consumer.disconnect() };
   }
 
   async function expectDeadLetters(topic: string, dlqTopic: string, plannedHere: Planned[] = planned[topic]!): Promise<void> {
@@ -223,9 +282,9 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     for (const i of [3, 5, 7]) expect(w[i]!.message.headers[HEADER_JWE]).toBeDefined();
   });
 
-  for (const kind of ['message', 'batch'] as const) {
-    it(`each${kind === 'message' ? 'Message' : 'Batch'} + dlq: poison records land in the DLQ intact, good ones are handled in order, all offsets committed`, async () => {
-      const suffix = kind === 'message' ? '.dlq' : '.dlq-batch';
+  for (const kind of KINDS) {
+    it(`${kindName(kind)} + dlq: poison records land in the DLQ intact, good ones are handled in order, all offsets committed`, async () => {
+      const suffix = kind === 'message' ? '.dlq' : kind === 'batch' ? '.dlq-batch' : '.dlq-platformatic';
       const deadLetter = kind === 'message' ? { producer: dlqProducer } : { producer: dlqProducer, topic: (t: string) => `${t}${suffix}` };
       const r = await run(kind, [fieldsTopic, wholeTopic], { deadLetter });
       await waitFor(() => r.handled.length >= 10 && r.codec.stats.deadLettered >= 8, 'good records and dead letters');
@@ -233,7 +292,8 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
         expect(r.handled.filter((h) => h.topic === topic).map((h) => h.id)).toEqual(goodIds(topic));
       }
       await expect.poll(async () => [await committed(admin, r.groupId, fieldsTopic), await committed(admin, r.groupId, wholeTopic)], { timeout: 15_000 }).toEqual([9, 9]);
-      await r.consumer.disconnect();
+      await r.stop();
+      expect(r.outcome()).toBeUndefined();
       expect(r.codec.stats).toMatchObject({ decrypted: 10, deadLettered: 8, skipped: 0, failed: 0 });
       for (const topic of [fieldsTopic, wholeTopic]) {
         const dl = r.events.filter((e) => e.type === 'dead-lettered').filter((e) => e.topic === topic);
@@ -244,7 +304,7 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     });
   }
 
-  it('dlq: when the dead-letter send fails the offset is not committed and the record is retried; a restart picks it up', async () => {
+  it('kafkajs eachMessage + dlq: when the dead-letter send fails the offset is not committed and the record is retried; a restart picks it up', async () => {
     const broken = kafka.producer();
     await broken.connect();
     await broken.disconnect(); // sends now fail
@@ -255,25 +315,91 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     expect(new Set(first.events.map((e) => `${e.type}@${e.offset}`))).toEqual(new Set(['dead-letter-failed@1']));
     expect(first.codec.stats.deadLettered).toBe(0);
     expect(await committed(admin, groupId, fieldsTopic)).toBe(1); // good1 committed, the poison record not
-    await first.consumer.disconnect();
+    await first.stop();
 
     const second = await run('message', [fieldsTopic], { deadLetter: { producer: dlqProducer, topic: (t) => `${t}.dlq-retry` } }, groupId);
     await waitFor(() => second.handled.length >= 4 && second.codec.stats.deadLettered >= 4, 'the rest of the topic');
     expect(second.handled.map((h) => h.id)).toEqual(['fields-g2', 'fields-g3', 'fields-g4', 'fields-g5']);
     await expect.poll(() => committed(admin, groupId, fieldsTopic), { timeout: 15_000 }).toBe(9);
-    await second.consumer.disconnect();
+    await second.stop();
     await expectDeadLetters(fieldsTopic, `${fieldsTopic}.dlq-retry`);
   });
 
-  for (const kind of ['message', 'batch'] as const) {
-    it(`each${kind === 'message' ? 'Message' : 'Batch'} + fail: stops the consumer at the poison record without committing it`, async () => {
+  it('platformatic wiresealConsume + dlq: when the dead-letter send fails, consumption stops with nothing committed past the last settled record; a new stream picks it up', async () => {
+    const broken = plProducer(handle.brokers);
+    await broken.close(); // sends now fail
+    const groupId = uniqueTopic('g-retry-pl');
+    const topic = (t: string) => `${t}.dlq-retry-platformatic`;
+    const first = await run('platformatic', [fieldsTopic], { deadLetter: { producer: dlqProducer, topic } }, groupId, true, topicsConfig, broken);
+    await waitFor(() => first.stopped(), 'wiresealConsume to reject');
+    expect(first.outcome()).toBeInstanceOf(Error);
+    expect(first.outcome()).not.toBeInstanceOf(WiresealError); // the producer's own error, passed on
+    expect(first.handled.map((h) => h.id)).toEqual(['fields-g1']);
+    expect(first.events.map((e) => `${e.type}@${e.offset}`)).toEqual(['dead-letter-failed@1']);
+    expect(first.codec.stats.deadLettered).toBe(0);
+    await first.stop();
+    // Committed: record 0 (handled), never record 1 (neither handled nor dead-lettered) or anything after it.
+    await expect.poll(() => committed(admin, groupId, fieldsTopic), { timeout: 15_000 }).toBe(1);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(await committed(admin, groupId, fieldsTopic)).toBe(1);
+
+    const second = await run('platformatic', [fieldsTopic], { deadLetter: { producer: dlqProducer, topic } }, groupId);
+    await waitFor(() => second.handled.length >= 4 && second.codec.stats.deadLettered >= 4, 'the rest of the topic');
+    expect(second.handled.map((h) => h.id)).toEqual(['fields-g2', 'fields-g3', 'fields-g4', 'fields-g5']);
+    await expect.poll(() => committed(admin, groupId, fieldsTopic), { timeout: 15_000 }).toBe(9);
+    await second.stop();
+    await expectDeadLetters(fieldsTopic, topic(fieldsTopic));
+  });
+
+  it('platformatic wiresealConsume: a handler that throws stops consumption, its record and everything after it uncommitted', async () => {
+    const groupId = uniqueTopic('g-throw-pl');
+    const codec = createKafkaCodec({ keys, topics: topicsConfig });
+    const consumer = plConsumer(handle.brokers, groupId);
+    const stream = await plStream(consumer, [fieldsTopic]);
+    const seen: string[] = [];
+    const boom = new Error('ledger down');
+    const outcome = await wiresealConsume(
+      stream,
+      codec,
+      async ({ message }) => {
+        seen.push(message.offset);
+        if (idOf(message) === 'fields-g3') throw boom; // offset 4
+      },
+      { deadLetter: { producer: plDlqProducer, topic: (t) => `${t}.dlq-platformatic` } },
+    ).then(
+      () => 'resolved',
+      (err: unknown) => err,
+    );
+    await consumer.close(true);
+    expect(outcome).toBe(boom);
+    expect(seen).toEqual(['0', '2', '4']);
+    expect(codec.stats).toMatchObject({ decrypted: 3, deadLettered: 2 });
+    // 0..3 settled (handled or dead-lettered); 4 threw: the group resumes at 4.
+    await expect.poll(() => committed(admin, groupId, fieldsTopic), { timeout: 15_000 }).toBe(4);
+  });
+
+  it('platformatic wiresealConsume refuses a stream with autocommit (platformatic would commit at fetch time)', async () => {
+    const codec = createKafkaCodec({ keys, topics: topicsConfig });
+    const consumer = plConsumer(handle.brokers, uniqueTopic('g-autocommit'));
+    const stream = await consumer.consume({ topics: [fieldsTopic], autocommit: true, mode: 'earliest' });
+    const err = await wiresealConsume(stream, codec, async () => undefined, { onFailure: 'skip' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await consumer.close(true);
+    expect((err as WiresealError).code).toBe('ERR_POLICY_INVALID');
+  });
+
+  for (const kind of KINDS) {
+    it(`${kindName(kind)} + fail: stops the consumer at the poison record without committing it`, async () => {
       const r = await run(kind, [wholeTopic], { onFailure: 'fail' });
       await waitFor(() => r.stopped(), 'the consumer to stop');
+      if (kind === 'platformatic') expect((r.outcome() as WiresealError).code).toBe('ERR_PLAINTEXT_FIELD');
       expect(r.handled.map((h) => h.id)).toEqual(['whole-g1']);
       const failed = r.events.filter((e) => e.type === 'failed');
       expect(failed.map((e) => [e.offset, e.error.code])).toEqual([['1', 'ERR_PLAINTEXT_FIELD']]);
       expect(r.codec.stats).toMatchObject({ decrypted: 1, failed: 1, deadLettered: 0, skipped: 0 });
-      expect(await committed(admin, r.groupId, wholeTopic)).toBe(1);
+      await expect.poll(() => committed(admin, r.groupId, wholeTopic), { timeout: 15_000 }).toBe(1);
       await new Promise((res) => setTimeout(res, 500));
       expect(r.handled).toHaveLength(1); // nothing after the poison record was handled
     });
@@ -284,7 +410,7 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     await waitFor(() => r.codec.stats.failed >= 2, 'both partitions to fail');
     await new Promise((res) => setTimeout(res, 500));
     expect(r.stopped()).toBe(false);
-    expect(r.consumer.paused().map((p) => p.topic).sort()).toEqual([fieldsTopic, wholeTopic].sort());
+    expect(r.consumer!.paused().map((p) => p.topic).sort()).toEqual([fieldsTopic, wholeTopic].sort());
     expect(r.handled.map((h) => h.id).sort()).toEqual(['fields-g1', 'whole-g1']);
     expect(r.codec.stats.failed).toBe(2); // paused: the failing record is not retried in a loop
     await expect.poll(async () => [await committed(admin, r.groupId, fieldsTopic), await committed(admin, r.groupId, wholeTopic)], { timeout: 15_000 }).toEqual([1, 1]);
@@ -303,14 +429,14 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     await expect.poll(() => committed(admin, r.groupId, fieldsTopic), { timeout: 15_000 }).toBe(9);
   });
 
-  for (const kind of ['message', 'batch'] as const) {
-    it(`each${kind === 'message' ? 'Message' : 'Batch'}: forged records with a policy path of the wrong shape never reach the handler; they land in the DLQ intact with ERR_PLAINTEXT_FIELD`, async () => {
-      const dlq = `${shapeTopic}${kind === 'message' ? '.dlq' : '.dlq-batch'}`;
+  for (const kind of KINDS) {
+    it(`${kindName(kind)}: forged records with a policy path of the wrong shape never reach the handler; they land in the DLQ intact with ERR_PLAINTEXT_FIELD`, async () => {
+      const dlq = `${shapeTopic}${kind === 'message' ? '.dlq' : kind === 'batch' ? '.dlq-batch' : '.dlq-platformatic'}`;
       const config = { [shapeTopic]: { mode: 'fields' as const, policy: SHAPE_POLICY } };
       const r = await run(kind, [shapeTopic], { deadLetter: { producer: dlqProducer, topic: () => dlq } }, uniqueTopic('g-shape'), true, config);
       await waitFor(() => r.handled.length >= 4 && r.codec.stats.deadLettered >= 2, 'good records and dead letters');
       await expect.poll(() => committed(admin, r.groupId, shapeTopic), { timeout: 15_000 }).toBe(6);
-      await r.consumer.disconnect();
+      await r.stop();
       expect(r.handled.map((h) => h.id)).toEqual(['shape-g1', 'shape-g2', 'no-fields', 'shape-g3']);
       expect(r.handled.map((h) => h.offset)).toEqual(['0', '2', '4', '5']);
       expect(r.codec.stats).toMatchObject({ decrypted: 3, withoutFields: 1, tokensOpened: 6, passedThrough: 0, deadLettered: 2, skipped: 0, failed: 0 });
@@ -328,7 +454,7 @@ describe.skipIf(!!unavailable)('poison records against a real broker', () => {
     const r = await run('message', [shapeTopic], { deadLetter: { producer: dlqProducer, topic: () => dlq } }, uniqueTopic('g-require'), true, config);
     await waitFor(() => r.handled.length >= 3 && r.codec.stats.deadLettered >= 3, 'good records and dead letters');
     await expect.poll(() => committed(admin, r.groupId, shapeTopic), { timeout: 15_000 }).toBe(6);
-    await r.consumer.disconnect();
+    await r.stop();
     expect(r.handled.map((h) => h.id)).toEqual(['shape-g1', 'shape-g2', 'shape-g3']);
     expect(r.codec.stats).toMatchObject({ decrypted: 3, withoutFields: 0, deadLettered: 3 });
     const expected = planned[shapeTopic]!.map((p) => (p.good === 'no-fields' ? { message: p.message, code: 'ERR_FIELD_MISSING' } : p));
