@@ -89,6 +89,33 @@ describe('batched GCM = node:crypto aes-256-gcm (property)', () => {
     );
   });
 
+  it('AADs sharing prefixes of any length, strict prefixes and repeats, across the 1 KiB memo limit (property)', () => {
+    const derived = fc.record({
+      cut: fc.nat(),
+      suffix: fc.oneof(fc.constant(new Uint8Array(0)), bytes(40)),
+      prepared: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.oneof(bytes(300), fc.integer({ min: 1000, max: 1100 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))),
+        fc.array(derived, { minLength: 1, maxLength: 8 }),
+        (key, base, derivations) => {
+          const k = prepareGcmKey(key);
+          const aads = derivations.map((d) => Uint8Array.of(...base.subarray(0, d.cut % (base.length + 1)), ...d.suffix));
+          const prepared = aads.map((a, i) => (derivations[i]!.prepared ? k.prepareAad(a) : a));
+          const iv = randomBytes(12);
+          const pt = randomBytes(20);
+          const sealed = k.sealBatch(prepared.map((aad) => ({ iv, aad, plaintext: pt })));
+          expect(sealed).toEqual(aads.map((a) => nodeSeal(key, iv, a, pt)));
+          // Again, one by one in reverse order, under a key that has seen them all.
+          for (let i = aads.length - 1; i >= 0; i--) expect(k.seal(iv, aads[i]!, pt)).toEqual(sealed[i]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('every bit of a tag, ciphertext and AAD, one at a time, on a small field', () => {
     const key = randomBytes(32);
     const k = prepareGcmKey(key);

@@ -71,6 +71,9 @@ export interface GcmSealed {
   readonly tag: Uint8Array;
 }
 
+/** AADs up to this many bytes are hashed with the key's prefix memo (see `#hashAad`); longer ones directly. */
+const MEMO_AAD_MAX = 1024;
+
 /** Batches whose counter blocks fit in this many bytes reuse the key's scratch buffer; larger ones get their own. */
 const SCRATCH_MAX = 64 * 1024;
 
@@ -133,13 +136,17 @@ export class GcmKey {
   #scratch: Uint8Array;
   /** Working GHASH state. */
   readonly #w = new Int32Array(4);
+  /** The last AAD hashed (first #memoLength bytes) and the GHASH state after each of its blocks (state 0 = zero). */
+  #memoBytes = new Uint8Array(256);
+  #memoStates = new Int32Array(4 * (256 / 16 + 1));
+  #memoLength = 0;
 
   /** @internal Use {@link prepareGcmKey}. */
   constructor(ecb: NodeCrypto.Cipheriv, token: symbol) {
     if (token !== INTERNAL) throw new ArgumentInvalidError('GcmKey is made by prepareGcmKey');
     this.#ecb = ecb;
     this.#table = undefined;
-    this.#scratch = new Uint8Array(1024);
+    this.#scratch = new Uint8Array(512);
   }
 
   /**
@@ -192,7 +199,7 @@ export class GcmKey {
       const ct = new Uint8Array(len);
       for (let k = 0; k < len; k++) ct[k] = pt[k]! ^ ks[o + k]!;
       o += (len + 15) & ~15;
-      const aadLen = this.#startState(aads[i]!, w, t);
+      const aadLen = this.#startState(aads[i]!, w);
       ghashUpdate(w, t, ct, 0, len);
       ghashLengths(w, t, aadLen, len);
       const tag = new Uint8Array(16);
@@ -241,7 +248,7 @@ export class GcmKey {
       const len = lens[i]!;
       const j0 = o;
       o += 16;
-      const aadLen = this.#startState(aads[i]!, w, t);
+      const aadLen = this.#startState(aads[i]!, w);
       ghashUpdate(w, t, ct, 0, len);
       ghashLengths(w, t, aadLen, len);
       if (tagDiff(w, ks, j0, tags[i]!) === 0) {
@@ -283,6 +290,8 @@ export class GcmKey {
     this.#table = undefined;
     this.#ecb = undefined;
     this.#scratch.fill(0);
+    this.#memoStates.fill(0);
+    this.#memoLength = 0;
   }
 
   #live(): NodeCrypto.Cipheriv {
@@ -305,13 +314,63 @@ export class GcmKey {
     const cached = aadCached(aad);
     if (cached !== undefined) return cached;
     const s = new Int32Array(4);
-    ghashUpdate(s, this.#table!, aadBytes(aad), 0, aad.length);
+    this.#hashAad(aadBytes(aad), aad.length, s);
     setAadState(aad, s);
     return s;
   }
 
+  /**
+   * s ← GHASH_H(aad zero-padded). The AADs of one document's fields are JWE
+   * headers that differ only towards the end (`wsf`), so the key remembers
+   * the last AAD it hashed (a copy) and the GHASH state after each of its
+   * blocks: a new AAD resumes from the state after the blocks it shares with
+   * that one. AADs are public, so comparing them leaks nothing; the states
+   * are secret and only ever copied.
+   */
+  #hashAad(aad: Uint8Array, len: number, s: Int32Array): void {
+    const t = this.#table!;
+    if (len > MEMO_AAD_MAX) {
+      this.#memoLength = 0;
+      s.fill(0);
+      ghashUpdate(s, t, aad, 0, len);
+      return;
+    }
+    if (len > this.#memoBytes.length) {
+      const size = Math.min(MEMO_AAD_MAX, Math.max(2 * this.#memoBytes.length, (len + 15) & ~15));
+      this.#memoStates.fill(0);
+      this.#memoBytes = new Uint8Array(size);
+      this.#memoStates = new Int32Array(4 * (size / 16 + 1));
+      this.#memoLength = 0;
+    }
+    const prev = this.#memoBytes;
+    const prevLen = this.#memoLength;
+    const states = this.#memoStates;
+    const common = Math.min(len, prevLen);
+    let p = 0;
+    while (p < common && aad[p] === prev[p]) p++;
+    // Blocks shared in full; an identical AAD shares its partial last block too.
+    const blocks = (len + 15) >>> 4;
+    const k = p === len && len === prevLen ? blocks : p >>> 4;
+    s[0] = states[4 * k]!;
+    s[1] = states[4 * k + 1]!;
+    s[2] = states[4 * k + 2]!;
+    s[3] = states[4 * k + 3]!;
+    for (let b = k; b < blocks; b++) {
+      const from = 16 * b;
+      const to = Math.min(from + 16, len);
+      ghashUpdate(s, t, aad, from, to);
+      for (let i = from; i < to; i++) prev[i] = aad[i]!;
+      const q = 4 * (b + 1);
+      states[q] = s[0]!;
+      states[q + 1] = s[1]!;
+      states[q + 2] = s[2]!;
+      states[q + 3] = s[3]!;
+    }
+    this.#memoLength = len;
+  }
+
   /** Loads the GHASH state after `aad` into `w`; returns the AAD length. */
-  #startState(aad: PreparedAad | Uint8Array, w: Int32Array, t: Int32Array): number {
+  #startState(aad: PreparedAad | Uint8Array, w: Int32Array): number {
     if (aad instanceof PreparedAad) {
       const s = this.#aadState(aad);
       w[0] = s[0]!;
@@ -320,8 +379,7 @@ export class GcmKey {
       w[3] = s[3]!;
       return aad.length;
     }
-    w.fill(0);
-    ghashUpdate(w, t, aad, 0, aad.length);
+    this.#hashAad(aad, aad.length, w);
     return aad.length;
   }
 
