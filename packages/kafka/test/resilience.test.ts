@@ -4,18 +4,19 @@
 // every partition is handled (count and checksum over distinct ids match),
 // and the only duplicates are redeliveries of the killed consumer's
 // uncommitted tail (at-least-once), plus any producer retries; both reported.
+// Once with kafkajs consumers, once with @platformatic/kafka consumers.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
 import { KeySet } from '@wireseal/core';
 import type { Admin, Kafka } from 'kafkajs';
 import { createKafkaCodec, wiresealProducer } from '@wireseal/kafka';
-import { broker, client, createTopics, kafkaUnavailable, uniqueTopic, waitFor } from './cluster.ts';
+import { CLIENTS, brokerSuite, createTopics, kafkaUnavailable, uniqueTopic, waitFor } from './cluster.ts';
 
 const unavailable = kafkaUnavailable();
 const CHILD = fileURLToPath(new URL('./fixtures/consumer-child.ts', import.meta.url));
@@ -59,23 +60,19 @@ describe.skipIf(!!unavailable)('zero loss through a broker restart and a killed 
   let dir: string;
   const children: ChildProcess[] = [];
 
-  beforeAll(async () => {
-    handle = await broker();
-    kafka = client(handle.brokers);
-    admin = kafka.admin();
-    await admin.connect();
+  const suite = brokerSuite();
+  beforeAll(() => {
+    ({ handle, kafka, admin } = suite);
     dir = mkdtempSync(path.join(tmpdir(), 'wireseal-kafka-res-'));
+    suite.onTeardown(() => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
   });
 
-  afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await admin?.disconnect().catch(() => undefined);
-    await handle?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it.skipIf(process.env.WIRESEAL_KAFKA_BROKERS)('12,000 records: broker restarted mid-run, consumer SIGKILLed and restarted', async ({ annotate }) => {
-    const topic = uniqueTopic('resilience');
+  for (const which of CLIENTS) {
+  it.skipIf(process.env.WIRESEAL_KAFKA_BROKERS)(`${which}: 12,000 records: broker restarted mid-run, consumer SIGKILLed and restarted`, async ({ annotate }) => {
+    const topic = uniqueTopic(`resilience-${which}`);
     const groupId = uniqueTopic('resilience-group');
     await createTopics(admin, [topic, `${topic}.dlq`], PARTITIONS);
     const keys = KeySet.generate({ kid: 'res-1' });
@@ -94,6 +91,7 @@ describe.skipIf(!!unavailable)('zero loss through a broker restart and a killed 
           CHILD_JWKS: JSON.stringify(keys.toJwks()),
           CHILD_OUT: out,
           CHILD_KIND: kind,
+          CHILD_CLIENT: which,
         },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
@@ -127,8 +125,8 @@ describe.skipIf(!!unavailable)('zero loss through a broker restart and a killed 
       }
     })();
 
-    const outA = path.join(dir, 'a.txt');
-    const outB = path.join(dir, 'b.txt');
+    const outA = path.join(dir, `${which}-a.txt`);
+    const outB = path.join(dir, `${which}-b.txt`);
     const a = spawnChild('message', outA);
     await waitFor(() => (alive(a, 'A'), readLines(outA, 'A').length >= 2000), 'consumer A to handle 2,000 records', 90_000);
 
@@ -194,9 +192,10 @@ describe.skipIf(!!unavailable)('zero loss through a broker restart and a killed 
     expect(producedAtRestart).toBeLessThan(N); // the restart really was mid-run for the producer too
     const producerDuplicates = records - N; // a retried send that the broker had in fact taken
     await annotate(
-      `broker restarted after ${producedAtRestart} of ${N} produced; records ${records} for ${N} ids; handled ${lines.length}: A ${killedAt} (SIGKILLed), B ${linesB.length}; ` +
+      `${which}: broker restarted after ${producedAtRestart} of ${N} produced; records ${records} for ${N} ids; handled ${lines.length}: A ${killedAt} (SIGKILLed), B ${linesB.length}; ` +
         `duplicates: A's uncommitted tail redelivered to B ${redelivered}, A's own after the broker restart ${dupWithinA}; ` +
         `producer retries ${producerRetries} (duplicate records from them ${producerDuplicates})`,
     );
   });
+  }
 });
