@@ -2,6 +2,7 @@
 // byte-identical output, node:crypto's output opens, and any single-bit flip
 // of ciphertext, tag, IV or AAD is rejected (only for the flipped item).
 import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GCM_MAX_AAD_BYTES, GCM_MAX_ITEM_BYTES, prepareGcmKey } from '../src/gcm/index.ts';
@@ -181,7 +182,10 @@ describe('batched GCM: arguments and limits', () => {
   it('PreparedAad and GcmKey cannot be constructed directly, and show no state', () => {
     const k = prepareGcmKey(key);
     const p = k.prepareAad(new Uint8Array(10));
+    k.seal(randomBytes(12), p, new Uint8Array(1)); // state computed
     expect(JSON.stringify(p)).toBe('{}');
+    expect(inspect(p, { showHidden: true, depth: 9 })).toBe('PreparedAad { [length]: [Getter] }');
+    expect(inspect(k, { showHidden: true, depth: 9 })).toBe('GcmKey {}');
     expect(p.length).toBe(10);
     const Ctor = p.constructor as new (...args: unknown[]) => unknown;
     expect(codeOf(() => new Ctor(k, new Uint8Array(1), Symbol('x')))).toBe('ERR_ARGUMENT_INVALID');
