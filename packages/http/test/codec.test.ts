@@ -254,3 +254,79 @@ describe('whole payloads', () => {
     expect(doc.a).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\.[\w-]+\.[\w-]+$/);
   });
 });
+
+describe('replay store at scale', () => {
+  it('evicts the oldest second first, however the seconds arrive, and counts what it holds', () => {
+    const t = 1_000_000_000_000;
+    const s = Math.floor(t / 1000);
+    const store = new MemoryReplayStore({ maxEntries: 100, now: () => t });
+    // 50 seconds of 4 tokens each, in shuffled order: 200 tokens into 100 places.
+    const seconds = Array.from({ length: 50 }, (_, i) => s - 1000 + i);
+    for (let i = seconds.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [seconds[i], seconds[j]] = [seconds[j]!, seconds[i]!];
+    }
+    const verdicts = { first: 0, replay: 0, unknown: 0 };
+    for (const iat of seconds) for (let k = 0; k < 4; k++) verdicts[store.remember(`${iat}:${k}`, iat, s + 100)]++;
+    expect(store.size).toBeLessThanOrEqual(100);
+    expect(store.size + 4 * Math.max(0, (store.floor ?? 0) - (s - 1000) + 1)).toBeGreaterThanOrEqual(100);
+    // Whatever was evicted lies at or below the floor and is refused; everything above it is remembered.
+    const floor = store.floor!;
+    for (let iat = s - 1000; iat < s - 950; iat++) {
+      for (let k = 0; k < 4; k++) {
+        const v = store.remember(`${iat}:${k}`, iat, s + 100);
+        if (iat <= floor) expect(v).toBe('unknown');
+        else if (v !== 'replay') expect(seconds.indexOf(iat)).toBeGreaterThan(-1);
+      }
+    }
+    expect(verdicts.first + verdicts.unknown).toBe(200);
+    expect(verdicts.replay).toBe(0);
+    expect(store.seconds).toBeLessThanOrEqual(store.size);
+  });
+
+  it('keeps its cost flat when full: 200,000 tokens, one second each, into 20,000 places', () => {
+    let t = 1_000_000_000_000;
+    const s = Math.floor(t / 1000);
+    const store = new MemoryReplayStore({ maxEntries: 20_000, now: () => t });
+    const started = performance.now();
+    let first = 0;
+    for (let i = 0; i < 200_000; i++) {
+      // A second per token (a long freshness window, or a clock-skewed fleet); every 1,000 tokens the clock moves on.
+      const iat = s - 300_000 + i;
+      if (i % 1000 === 0) t += 1000;
+      if (store.remember(`id-${i}`, iat, s + 1_000_000) === 'first') first++;
+    }
+    const ms = performance.now() - started;
+    expect(first).toBe(200_000); // iat only climbs: nothing falls at or under the floor
+    expect(store.size).toBe(20_000);
+    expect(store.seconds).toBe(20_000);
+    expect(store.floor).toBe(s - 300_000 + 180_000 - 1);
+    // The scan this replaced took O(seconds held) per eviction (3.6 billion steps here); now it is well under a second.
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('expires seconds by their own expiresAt, also when routes with longer windows share a second', () => {
+    let t = 1_000_000_000_000;
+    const s = Math.floor(t / 1000);
+    const store = new MemoryReplayStore({ now: () => t });
+    expect(store.remember('a', s, s + 10)).toBe('first');
+    expect(store.remember('b', s, s + 300)).toBe('first'); // same second, a longer window: kept until s + 300
+    expect(store.remember('c', s + 1, s + 11)).toBe('first');
+    t += 20_000;
+    expect(store.remember('d', s + 20, s + 30)).toBe('first');
+    expect(store.size).toBe(3); // c expired; a and b (second s) live on
+    expect(store.remember('a', s, s + 10)).toBe('replay');
+    t += 300_000;
+    expect(store.remember('e', s + 320, s + 330)).toBe('first');
+    expect(store.size).toBe(1);
+    expect(store.seconds).toBe(1);
+  });
+
+  it('does not keep the token a replay id was cut from', () => {
+    const token = `${'h'.repeat(40)}.${'x'.repeat(4000)}.abcdefghijklmnopqrstuv`;
+    const id = token.slice(token.lastIndexOf('.') + 1);
+    const store = new MemoryReplayStore();
+    expect(store.remember(id, now(), now() + 120)).toBe('first');
+    expect(store.remember('abcdefghijklmnopqrstuv', now(), now() + 120)).toBe('replay');
+  });
+});
