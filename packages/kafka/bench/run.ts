@@ -1,7 +1,9 @@
 // Benchmark: produce + consume N (default 100,000) ~1 KB JSON messages with six
 // encrypted fields through a real local broker, plain kafkajs vs
-// @wireseal/kafka field mode vs whole-value mode (A256KW and dir), same
-// message set, same broker, one run. Prints msgs/s, ratios to plain kafkajs,
+// @wireseal/kafka field mode vs whole-value mode (A256KW and dir), and the
+// same on @platformatic/kafka (plain, fields, whole), same message set, same
+// broker, one run. Each sealed mode is compared with the plain run of its own
+// client. Prints msgs/s, ratios to plain,
 // and the whole-value size overhead per record (from the broker's own log
 // segments and from the record format). Not a test: it never exits non-zero
 // for a missed target, it says so.
@@ -13,9 +15,10 @@ import path from 'node:path';
 import { KeySet, openToken, seal } from '@wireseal/core';
 import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, joinToken, splitToken, wiresealEachBatch, wiresealProducer } from '@wireseal/kafka';
 import type { KafkaCodec } from '@wireseal/kafka';
+import { wiresealConsume, wiresealPlatformaticProducer } from '@wireseal/kafka/platformatic';
 import type { Kafka } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { broker, client, createTopics } from '../test/cluster.ts';
+import { broker, client, createTopics, plConsumer, plProducer, plStream } from '../test/cluster.ts';
 
 const N = Number(process.env.WIRESEAL_BENCH_MESSAGES ?? 100_000);
 const BATCH = 1000;
@@ -40,8 +43,9 @@ type Doc = ReturnType<typeof makeDoc>;
 
 interface Mode {
   name: string;
-  codec?: KafkaCodec; // undefined: plain kafkajs
+  codec?: KafkaCodec; // undefined: plain
   whole?: boolean;
+  client: 'kafkajs' | 'platformatic';
 }
 
 interface Result {
@@ -64,12 +68,62 @@ function diskBytes(logDir: string, topic: string): number {
   return total;
 }
 
-async function runMode(kafka: Kafka, logDir: string, mode: Mode, docs: readonly Doc[], tag: string): Promise<Result> {
+/**
+ * The @platformatic/kafka run: a stream with autocommit off, each record committed after it is handled
+ * (what wiresealConsume does; the plain run commits the same way, so the ratio is wireseal's cost alone).
+ */
+async function runPlatformatic(brokers: string[], logDir: string, mode: Mode, docs: readonly Doc[], topic: string): Promise<Result> {
+  const codec = mode.codec;
+  let consumed = 0;
+  let checksum = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const consumer = plConsumer(brokers, `${topic}-g`);
+  const hasJoined = new Promise<void>((r) => consumer.once('consumer:group:join', () => r()));
+  const stream = await plStream(consumer, [topic]);
+  const count = (d: Doc) => {
+    checksum = (checksum + d.id + d.card.number.length) % 2_147_483_647;
+    if (++consumed === docs.length) done();
+  };
+  let consuming: Promise<void>;
+  if (!codec) {
+    consuming = (async () => {
+      for await (const m of stream) {
+        count(JSON.parse(m.value.toString()) as Doc);
+        void Promise.resolve(m.commit()).catch(() => undefined);
+      }
+    })();
+  } else {
+    consuming = wiresealConsume(stream, codec, async ({ message }) => count((mode.whole ? JSON.parse(message.value!.toString()) : message.wireseal.doc) as Doc), { onFailure: 'fail' });
+  }
+  await hasJoined;
+  const raw = plProducer(brokers, 'wireseal-bench');
+  const producer = codec ? wiresealPlatformaticProducer(raw, codec) : undefined;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < docs.length; i += BATCH) {
+    const slice = docs.slice(i, i + BATCH);
+    if (producer) await producer.send({ messages: slice.map((d) => ({ topic, key: String(d.id), value: d })) });
+    else await raw.send({ messages: slice.map((d) => ({ topic, key: Buffer.from(String(d.id)), value: Buffer.from(JSON.stringify(d)) })) });
+  }
+  const t1 = performance.now();
+  await finished;
+  const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  await stream.close();
+  await consuming;
+  await consumer.close(true);
+  await raw.close();
+  return { name: mode.name, seconds: (t2 - t0) / 1000, produceSeconds: (t1 - t0) / 1000, cpuMs: (cpu.user + cpu.system) / 1000, checksum, diskBytes: diskBytes(logDir, topic) };
+}
+
+async function runMode(kafka: Kafka, brokers: string[], logDir: string, mode: Mode, docs: readonly Doc[], tag: string): Promise<Result> {
   const topic = `bench-${tag}-${mode.name.replace(/[^a-z0-9]+/gi, '-')}`;
   const admin = kafka.admin();
   await admin.connect();
   await createTopics(admin, [topic], PARTITIONS);
   await admin.disconnect();
+  if (mode.client === 'platformatic') return runPlatformatic(brokers, logDir, mode, docs, topic);
   const codec = mode.codec;
   let consumed = 0;
   let checksum = 0;
@@ -186,14 +240,18 @@ async function main(): Promise<void> {
     const avgBytes = docs.slice(0, 1000).reduce((s, d) => s + Buffer.byteLength(JSON.stringify(d)), 0) / Math.min(1000, N);
 
     const modes: Mode[] = [
-      { name: 'plain kafkajs' },
-      { name: 'fields (6 fields, A256KW)', codec: fieldsCodec },
-      { name: 'whole (A256KW, cty)', codec: wholeCodec, whole: true },
-      { name: 'whole (dir)', codec: dirCodec, whole: true },
+      { name: 'plain kafkajs', client: 'kafkajs' },
+      { name: 'fields (6 fields, A256KW)', codec: fieldsCodec, client: 'kafkajs' },
+      { name: 'whole (A256KW, cty)', codec: wholeCodec, whole: true, client: 'kafkajs' },
+      { name: 'whole (dir)', codec: dirCodec, whole: true, client: 'kafkajs' },
+      { name: 'plain platformatic', client: 'platformatic' },
+      { name: 'pl fields (6 fields, A256KW)', codec: fieldsCodec, client: 'platformatic' },
+      { name: 'pl whole (A256KW, cty)', codec: wholeCodec, whole: true, client: 'platformatic' },
     ];
+    const plainOf = (m: Mode) => (m.client === 'kafkajs' ? 'plain kafkajs' : 'plain platformatic');
     // Warm-up (JIT, connections, the group coordinator): a few thousand messages per mode, not timed.
     const warm = docs.slice(0, Math.min(3000, N));
-    for (const m of modes) await runMode(kafka, handle.logDir, m, warm, 'warm');
+    for (const m of modes) await runMode(kafka, handle.brokers, handle.logDir, m, warm, 'warm');
 
     // The machine is shared: interleave. Each round runs every mode on the same slice of the
     // message set, starting with a different mode, so load spikes hit all modes alike.
@@ -205,7 +263,7 @@ async function main(): Promise<void> {
       if (slice.length === 0) break;
       for (let i = 0; i < modes.length; i++) {
         const m = modes[(i + r) % modes.length]!;
-        const res = await runMode(kafka, handle.logDir, m, slice, `r${r}`);
+        const res = await runMode(kafka, handle.brokers, handle.logDir, m, slice, `r${r}`);
         const t = totals.get(m.name)!;
         t.seconds += res.seconds;
         t.produceSeconds += res.produceSeconds;
@@ -219,32 +277,54 @@ async function main(): Promise<void> {
     const plain = results[0]!;
     const plainRate = N / plain.seconds;
     const plainDisk = plain.diskBytes;
+    // Every mode against the plain run of its own client.
+    const modeOf = (r: Result) => modes.find((m) => m.name === r.name)!;
+    const base = (r: Result) => totals.get(plainOf(modeOf(r)))!;
 
-    const header = `${pad('mode', 28)}${lpad('msgs/s', 10)}${lpad('vs plain', 10)}${lpad('produce/s', 11)}${lpad('cpu µs/msg', 12)}${lpad('cpu ratio', 11)}${lpad('disk B/rec', 12)}${lpad('+B/rec', 8)}  checksum  vs plain per round`;
+    const header = `${pad('mode', 30)}${lpad('client', 13)}${lpad('msgs/s', 10)}${lpad('vs plain', 10)}${lpad('produce/s', 11)}${lpad('cpu µs/msg', 12)}${lpad('cpu ratio', 11)}${lpad('disk B/rec', 12)}${lpad('+B/rec', 8)}  checksum  vs plain per round`;
     const lines = [
-      `@wireseal/kafka benchmark: ${fmt(N)} messages of ~${fmt(avgBytes)} bytes per mode, ${FIELDS.length} encrypted fields, ${PARTITIONS} partitions, sendBatch of ${BATCH}, one local broker, ${ROUNDS} interleaved rounds`,
+      `@wireseal/kafka benchmark: ${fmt(N)} messages of ~${fmt(avgBytes)} bytes per mode, ${FIELDS.length} encrypted fields, ${PARTITIONS} partitions, batches of ${BATCH} (kafkajs sendBatch, platformatic send), one local broker, ${ROUNDS} interleaved rounds`,
       `msgs/s = produce + consume (consumer running while producing), from the first send to the last record handled`,
-      `cpu ratio = plain's CPU time per message / this mode's (this process, both sides): the throughput ratio when the Node process is the bottleneck, and less sensitive to other load on a shared machine`,
+      `cpu ratio = plain's CPU time per message / this mode's (this process, both sides), plain = the plain run of the same client: the throughput ratio when the Node process is the bottleneck, and less sensitive to other load on a shared machine`,
+      `platformatic runs: a stream with autocommit off, each record committed after it is handled (as wiresealConsume does), in the plain run too`,
       '',
       header,
       '-'.repeat(header.length),
     ];
-    const plainRounds = roundRates.get(plain.name)!;
     for (const r of results) {
+      const b = base(r);
       const rate = N / r.seconds;
+      const plainRounds = roundRates.get(b.name)!;
       const perRound = roundRates.get(r.name)!.map((x, i) => `${fmt((x / plainRounds[i]!) * 100)}%`).join(' ');
       lines.push(
-        pad(r.name, 28) +
+        pad(r.name, 30) +
+          lpad(modeOf(r).client, 13) +
           lpad(fmt(rate), 10) +
-          lpad(`${fmt((rate / plainRate) * 100, 1)}%`, 10) +
+          lpad(`${fmt((rate / (N / b.seconds)) * 100, 1)}%`, 10) +
           lpad(fmt(N / r.produceSeconds), 11) +
           lpad(fmt((r.cpuMs * 1000) / N, 1), 12) +
-          lpad(`${fmt((plain.cpuMs / r.cpuMs) * 100, 1)}%`, 11) +
+          lpad(`${fmt((b.cpuMs / r.cpuMs) * 100, 1)}%`, 11) +
           lpad(fmt(r.diskBytes / N, 1), 12) +
-          lpad(r === plain ? '' : fmt((r.diskBytes - plainDisk) / N, 1), 8) +
-          `  ${pad(r.checksum === plain.checksum ? 'ok' : 'MISMATCH', 8)}  ${r === plain ? '' : perRound}`,
+          lpad(r === b ? '' : fmt((r.diskBytes - b.diskBytes) / N, 1), 8) +
+          `  ${pad(r.checksum === plain.checksum ? 'ok' : 'MISMATCH', 8)}  ${r === b ? '' : perRound}`,
       );
     }
+    const sealedOverPlain = (sealed: string) => {
+      const r = totals.get(sealed)!;
+      return base(r).cpuMs / r.cpuMs;
+    };
+    const kjsFields = sealedOverPlain('fields (6 fields, A256KW)');
+    const plFields = sealedOverPlain('pl fields (6 fields, A256KW)');
+    const kjsWhole = sealedOverPlain('whole (A256KW, cty)');
+    const plWhole = sealedOverPlain('pl whole (A256KW, cty)');
+    lines.push(
+      '',
+      'clients (cpu ratio sealed/plain, each on its own client; the issue asks platformatic to be no worse than kafkajs):',
+      `  fields: kafkajs ${fmt(kjsFields * 100, 1)}%, platformatic ${fmt(plFields * 100, 1)}% -> ${plFields >= kjsFields ? 'no worse' : 'WORSE'}`,
+      `  whole:  kafkajs ${fmt(kjsWhole * 100, 1)}%, platformatic ${fmt(plWhole * 100, 1)}% -> ${plWhole >= kjsWhole ? 'no worse' : 'WORSE'}`,
+      `  CPU wireseal adds per message (sealed minus plain, same client): fields kafkajs ${fmt(((totals.get('fields (6 fields, A256KW)')!.cpuMs - plain.cpuMs) * 1000) / N, 1)} µs, platformatic ${fmt(((totals.get('pl fields (6 fields, A256KW)')!.cpuMs - totals.get('plain platformatic')!.cpuMs) * 1000) / N, 1)} µs; whole kafkajs ${fmt(((totals.get('whole (A256KW, cty)')!.cpuMs - plain.cpuMs) * 1000) / N, 1)} µs, platformatic ${fmt(((totals.get('pl whole (A256KW, cty)')!.cpuMs - totals.get('plain platformatic')!.cpuMs) * 1000) / N, 1)} µs`,
+      `  plain platformatic vs plain kafkajs: cpu ${fmt((plain.cpuMs / totals.get('plain platformatic')!.cpuMs) * 100, 1)}% (above 100%: platformatic uses less CPU per message)`,
+    );
 
     // Whole-value overhead from the record format: what the headers add (the value keeps the plaintext's length).
     const sample = wholeCodec.encode('bench-x', { value: JSON.stringify(docs[0]) });
