@@ -44,7 +44,7 @@ function renderForm(main, ctx) {
   let original = ctx.service;
   let etag = ctx.etag;
   const keyring = isObject(original.keyring) ? original.keyring : undefined;
-  const kidOptions = (selected) => keys.map((k) => h('option', { value: k.kid, selected: k.kid === selected }, `${k.kid} (${k.role})`));
+  const kidOptions = (selected) => keys.map((k) => h('option', { value: k.kid, selected: k.kid === selected }, k.kid));
 
   // Enabled
   const enabled = h('input', { type: 'checkbox', id: 'enabled', role: 'switch', checked: original.enabled === true, 'aria-describedby': 'enabled-help' });
@@ -94,7 +94,7 @@ function renderForm(main, ctx) {
     keyFields.push(h('div', { class: 'field' },
       h('label', { for: id }, audience ? `Key of audience ${audience}` : 'Encryption key'),
       select,
-      h('p', { id: `${id}-help`, class: 'help' }, 'A key of the gateway\'s key store, by id: it opens requests and seals answers.'),
+      h('p', { id: `${id}-help`, class: 'help' }, 'A key of the gateway\'s key store, by id: for this service it opens requests and seals answers (whatever its role in the store).'),
       h('p', { id: `${id}-error`, class: 'error', role: 'alert' })),
       h('fieldset', { class: 'field' },
         h('legend', {}, audience ? `Keys still accepted for ${audience}` : 'Keys still accepted during a key change'),
