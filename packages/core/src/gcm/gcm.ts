@@ -126,8 +126,9 @@ const INTERNAL = Symbol('gcm-internal');
 
 /**
  * A prepared AES-256-GCM key: a reusable AES-256-ECB context and the GHASH
- * precomputation of H. Synchronous and not reentrant-sensitive (every call
- * finishes before returning). Make one with {@link prepareGcmKey}.
+ * precomputation of H. Every call is synchronous and leaves no state behind
+ * but H, the prefix memo and scratch space, so one key serves any number of
+ * interleaved callers on its thread. Make one with {@link prepareGcmKey}.
  */
 export class GcmKey {
   #ecb: NodeCrypto.Cipheriv | undefined;
