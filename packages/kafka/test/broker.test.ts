@@ -128,6 +128,29 @@ describe.skipIf(!!unavailable)('against a real broker', () => {
     expect(raw!.value!.toString()).not.toContain('4111111111111111');
   });
 
+  it('the @platformatic/kafka README example runs as written against this broker (only its address and names changed)', async () => {
+    const example = readmeExample(new URL('../README.md', import.meta.url), '### Example on @platformatic/kafka');
+    expect(example).toContain("const bootstrapBrokers = ['localhost:9092'];");
+    const topic = uniqueTopic('readme-pl-topic');
+    await createTopics(admin, [topic]); // platformatic producers do not have the broker create topics (autocreateTopics: false)
+    const code = example
+      .replace("const bootstrapBrokers = ['localhost:9092'];", `const bootstrapBrokers = ${JSON.stringify(handle.brokers)};`)
+      .replace('topics: { payments:', `topics: { '${topic}':`)
+      .replaceAll("'payments'", `'${topic}'`)
+      .replace("groupId: 'ledger'", `groupId: '${uniqueTopic('readme-pl-ledger')}'`);
+    expect(code).not.toMatch(/'payments'|{ payments:/);
+    const run = await runExample(code, {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      until: (out) => out.includes('\n'),
+      timeoutMs: 120_000,
+    });
+    expect(run).toEqual({ code: 0, out: "p-1 { id: 'p-1', card: { number: '4111111111111111', cvv: '123' } }\n", err: '' });
+    const [raw] = await readRaw(kafka, topic, 1);
+    const value = JSON.parse(raw!.value!.toString()) as { id: string; card: { number: string } };
+    expect(decodeProtectedHeader(value.card.number).wsf).toBe('card.number');
+    expect(raw!.value!.toString()).not.toContain('4111111111111111');
+  });
+
   it('round-trips field-mode and whole-value records with keys and headers preserved', async () => {
     const fields = uniqueTopic('rt-fields');
     const whole = uniqueTopic('rt-whole');
