@@ -3,11 +3,14 @@
  * payouts route through the gateway, which opens the partner's sealed fields
  * with the partner's key and seals the answer; a tampered call is refused and
  * never forwarded; a disabled service passes through; and the partner's key
- * is switched by editing the configuration file, without a restart. With a
+ * is switched by editing the configuration file, without a restart. Through the
+ * gateway's admin API (the console's API), the partner service is switched off,
+ * a plaintext call passes through untouched, and it is switched back on. With a
  * second gateway instance sharing a Redis replay store, a whole-payload request
  * accepted by the first is captured and replayed to the second, which refuses it.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { FieldPolicy, decodeProtectedHeader, encryptFields } from '@wireseal/core';
 import type { KeySet } from '@wireseal/core';
 import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
@@ -60,8 +63,19 @@ async function payoutsHits(paymentsUrl: string): Promise<number> {
 
 const payout = { partner: 'acme', amount: { value: 50_000, currency: 'EUR' }, beneficiary: { name: 'ACME Supplies Ltd', iban: 'DE89370400440532013000' } };
 
-/** Runs the gateway calls and records the checks; `gateway2` is a second instance sharing the first one's Redis replay store. */
-export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; gateway2?: { url: string }; paymentsUrl: string; configFile: string; store: KeySet; checks: Checks }): Promise<void> {
+/** Sets `enabled` on a service through the gateway's admin API (GET for the ETag, PUT with If-Match); returns the config version in force. */
+async function setEnabled(admin: { url: string; token: string }, name: string, enabled: boolean): Promise<{ status: number; version: number; enabledNow: boolean }> {
+  const headers = { authorization: `Bearer ${admin.token}` };
+  const url = `${admin.url}/admin/api/services/${name}`;
+  const got = await fetch(url, { headers });
+  const service = (await got.json()) as Record<string, unknown>;
+  const put = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json', 'if-match': got.headers.get('etag') ?? '' }, body: JSON.stringify({ ...service, enabled }) });
+  const body = (await put.json()) as { version?: number; service?: { enabled?: boolean } };
+  return { status: put.status, version: body.version ?? 0, enabledNow: body.service?.enabled === enabled };
+}
+
+/** Runs the gateway calls and records the checks; `gateway2` is a second instance sharing the first one's Redis replay store; `admin` is the first one's admin API. */
+export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; gateway2?: { url: string }; admin: { url: string; token: string }; paymentsUrl: string; configFile: string; store: KeySet; checks: Checks }): Promise<void> {
   const { gatewayUrl, paymentsUrl, checks } = opts;
   const partner1 = keyView(opts.store, 'partner-acme-1');
   const partner2 = keyView(opts.store, 'partner-acme-2');
@@ -100,6 +114,23 @@ export async function gatewayTour(opts: { gateway: Child; gatewayUrl: string; ga
   const healthBody = await health.text();
   checks.add('gateway: disabled service passes through', health.status === 200 && healthBody === '{"ok":true}',
     `service "status" (enabled: false) → ${health.status} ${healthBody} passed through untouched`);
+
+  // 3b. Payload encryption off and on again through the admin API (what the console does): in between, a plaintext call passes through untouched.
+  const off = await setEnabled(opts.admin, 'partner-payouts', false);
+  hits = await payoutsHits(paymentsUrl);
+  const statsOf = async (): Promise<{ untouched: number; decrypted: number }> =>
+    ((await (await fetch(`${gatewayUrl}/_gateway/stats`)).json()) as Record<string, { untouched: number; decrypted: number }>)['partner-payouts'] ?? { untouched: 0, decrypted: 0 };
+  const before = await statsOf();
+  const plain = await postSealed(payout); // plaintext: the service is off
+  const plainBody = (await plain.json()) as { payoutId?: string; beneficiary?: { iban?: string } };
+  const after = await statsOf();
+  const plainForwarded = (await payoutsHits(paymentsUrl)) === hits + 1;
+  const on = await setEnabled(opts.admin, 'partner-payouts', true);
+  const fileNow = (JSON.parse(fs.readFileSync(opts.configFile, 'utf8')) as { services: Array<{ name: string; enabled: boolean }> }).services.find((s) => s.name === 'partner-payouts');
+  checks.add('gateway: toggled off and on through the admin API',
+    off.status === 200 && off.enabledNow && plain.status === 201 && plainForwarded && plainBody.beneficiary?.iban === payout.beneficiary.iban
+      && after.untouched === before.untouched + 1 && after.decrypted === before.decrypted && on.status === 200 && on.enabledNow && fileNow?.enabled === true,
+    `admin API: partner-payouts off (config v${off.version}) → a plaintext call passed through untouched (${plain.status} ${plainBody.payoutId ?? ''}, untouched ${before.untouched} → ${after.untouched}, the answer not sealed) → on again (v${on.version}, written to ${path.basename(opts.configFile)}), no restart`);
 
   // 4. Replay across instances: a whole-payload call accepted by gateway 1, the exact bytes replayed to gateway 2.
   if (opts.gateway2) {

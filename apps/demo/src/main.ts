@@ -21,8 +21,10 @@
  *
  * Flags: --secrets-manager (keys from a local Secrets Manager instead of the
  * file), --count N (payments, default 300), --no-kafka (HTTP part only),
- * --dir DIR (instead of <repo>/.demo).
+ * --dir DIR (instead of <repo>/.demo), --keep (after the run, print the gateway
+ * console's address and admin token and stay up until Ctrl-C).
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,11 +59,12 @@ const { values } = parseArgs({
     'no-kafka': { type: 'boolean', default: false },
     count: { type: 'string', default: '300' },
     dir: { type: 'string' },
+    keep: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  say('usage: ./dev demo [--secrets-manager] [--no-kafka] [--count N] [--dir DIR]');
+  say('usage: ./dev demo [--secrets-manager] [--no-kafka] [--count N] [--dir DIR] [--keep]');
   process.exit(0);
 }
 const count = Number(values.count);
@@ -216,12 +219,19 @@ async function main(): Promise<void> {
   const gatewayEnv: NodeJS.ProcessEnv = { ...base, ...gatewayKeys, GATEWAY_CONFIG: gatewayFile };
   delete gatewayEnv.GATEWAY_REPLAY_REDIS_URL;
   if (redis) gatewayEnv.GATEWAY_REPLAY_REDIS_URL = redis.url;
+  for (const k of ['GATEWAY_ADMIN_TOKEN', 'GATEWAY_ADMIN_TOKEN_FILE', 'GATEWAY_ADMIN_PORT', 'GATEWAY_ADMIN_HOST', 'GATEWAY_ADMIN_AUDIT_FILE', 'GATEWAY_TEST_PAUSE_AT']) delete gatewayEnv[k];
+  // The first gateway runs the admin API and console (loopback, a token made for this run, kept in a 0600 file).
+  const adminToken = randomBytes(24).toString('base64url');
+  const adminTokenFile = path.join(runDir, 'gateway-admin-token');
+  fs.writeFileSync(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
+  const adminEnv = { GATEWAY_ADMIN_TOKEN_FILE: adminTokenFile, GATEWAY_ADMIN_HOST: '127.0.0.1', ...(process.env.GATEWAY_ADMIN_PORT ? { GATEWAY_ADMIN_PORT: process.env.GATEWAY_ADMIN_PORT } : {}) };
   const [gateway, gateway2] = await Promise.all([
-    startChild('gateway', appMain('gateway'), gatewayEnv, runDir),
+    startChild('gateway', appMain('gateway'), { ...gatewayEnv, ...adminEnv }, runDir),
     ...(redis ? [startChild('gateway-2', appMain('gateway'), gatewayEnv, runDir)] : []),
   ]);
   children.push(gateway!, ...(gateway2 ? [gateway2] : []));
   const gatewayUrl = String(gateway!.ready.url);
+  const adminUrl = String(gateway!.ready.adminUrl);
   const tap: Wiretap = await startWiretap(paymentsUrl);
   cleanups.push(() => tap.stop());
   detail(`payments-api   ${paymentsUrl}  ${broker ? `(publishes to ${topic}; event keys: pci public key only, pii shared key)` : '(Kafka publishing off)'}`);
@@ -229,7 +239,7 @@ async function main(): Promise<void> {
     const extra = name === 'ledger-worker' ? `, ledger ${rel(path.join(runDir, 'ledger.jsonl'))}` : '';
     detail(`${name.padEnd(14)} ${String(child.ready.url)}  (consumes ${topic}; keys: ${ROLES[name].holds}; dead letters to ${topic}${ROLES[name].dlqSuffix}${extra})`);
   }
-  detail(`gateway        ${gatewayUrl}  (config ${rel(gatewayFile)}, watched${gateway2 ? '; replay store: Redis' : '; replay store: in memory'})`);
+  detail(`gateway        ${gatewayUrl}  (config ${rel(gatewayFile)}, watched${gateway2 ? '; replay store: Redis' : '; replay store: in memory'}; admin API and console on ${adminUrl})`);
   if (gateway2) detail(`gateway-2      ${String(gateway2.ready.url)}  (a second instance: same config, same key store, same Redis replay store)`);
   detail(`wire tap       ${tap.url} → payments-api  (keeps a copy of every request body checkout sends)`);
   detail(secrets
@@ -284,7 +294,7 @@ async function main(): Promise<void> {
 
   // ── Gateway ───────────────────────────────────────────────────────────────
   step('Gateway: a partner calls payments-api through the gateway', since());
-  await gatewayTour({ gateway: gateway!, gatewayUrl, ...(gateway2 ? { gateway2: { url: String(gateway2.ready.url) } } : {}), paymentsUrl, configFile: gatewayFile, store: keys.gateway, checks });
+  await gatewayTour({ gateway: gateway!, gatewayUrl, ...(gateway2 ? { gateway2: { url: String(gateway2.ready.url) } } : {}), admin: { url: adminUrl, token: adminToken }, paymentsUrl, configFile: gatewayFile, store: keys.gateway, checks });
   if (!gateway2) detail(`replay across instances: skipped (no redis-server; apt-get install redis-server, or ./dev setup as root)`);
 
   // ── What crossed the wire ─────────────────────────────────────────────────
@@ -458,6 +468,20 @@ async function main(): Promise<void> {
     mismatches.length === 0 && checkoutMetrics
       ? `metrics agree with the services' own counters: rejections by code per consumer (its dead letters) and per gateway (its refusedByCode), payments-api's values opened ≥ its ${paymentStats.fieldsDecrypted} fields`
       : `metrics disagree with the services' own counters: ${checkoutMetrics ? '' : 'checkout printed no metrics; '}${mismatches.join('; ')}`);
+
+  // ── --keep: the gateway console stays up ──────────────────────────────────
+  if (values.keep) {
+    section('Gateway console (--keep)');
+    say(`    console      ${adminUrl}/admin/`);
+    say(`    admin token  ${adminToken}   ${dim(`(also in ${rel(adminTokenFile)}, mode 0600; valid for this run only)`)}`);
+    say(`    gateway      ${gatewayUrl}   ${dim('try: curl -s -X POST -H content-type:application/json -d \'{"beneficiary":{"iban":"x"}}\' ' + gatewayUrl + '/partner/payouts')}`);
+    say(dim(`    ${checks.failed.length === 0 ? 'all checks passed so far' : `${checks.failed.length} checks failed`}; everything stays up until Ctrl-C`));
+    await new Promise<void>((resolve) => {
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+    });
+    say();
+    say(dim('Ctrl-C: stopping the services'));
+  }
 }
 
 let crashed: unknown;

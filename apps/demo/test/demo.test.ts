@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,8 +27,8 @@ const SSN = /"9\d\d-\d\d-\d{4}"/; // every generated SSN has an area number of 9
 const kafka = kafkaAvailable();
 const redis = redisAvailable(); // installed in CI: two gateways share a Redis replay store (one more check)
 const R = redis.ok ? 1 : 0;
-/** Checks: 22 with Kafka, 8 for the HTTP part alone; one more (the replay across gateways) with Redis. */
-const CHECKS = { kafka: 22 + R, http: 8 + R };
+/** Checks: 23 with Kafka, 9 for the HTTP part alone; one more (the replay across gateways) with Redis. */
+const CHECKS = { kafka: 23 + R, http: 9 + R };
 /** With --secrets-manager, two more: the protected secrets hold no key bytes, and the keys came through KMS. */
 const SM = 2;
 
@@ -160,7 +160,8 @@ test('without the Kafka jars and redis-server it says exactly what is missing an
     assert.match(out, /\n {4}checkout +0 +120 +0 {2}- +demo-\d{4}-\d{2}\n/);
     assert.match(out, /\n {4}payments-api +120 +0 +0 {2}- +demo-\d{4}-\d{2}\n/);
     assert.match(out, /PASS {2}metrics agree with the services' own counters/);
-    assert.match(out, /PASS — all 8 checks of the HTTP part \(Kafka part skipped: Kafka cannot run here, see above\) passed/);
+    assert.match(out, /PASS — all 9 checks of the HTTP part \(Kafka part skipped: Kafka cannot run here, see above\) passed/);
+    assert.match(out, /PASS {2}admin API: partner-payouts off \(config v2\) → a plaintext call passed through untouched \(201 po_\w+, untouched 0 → 1, the answer not sealed\) → on again \(v3, written to gateway\.json\), no restart/);
     assert.doesNotMatch(out, /A Kafka record/);
     assert.doesNotMatch(out, CARD);
   } finally {
@@ -215,6 +216,48 @@ test('a broken key file stops the demo with exit 1 and says how to fix it, witho
     assert.match(out, /FAIL — the demo stopped: .*keyset\.json does not hold a valid key set \(ERR_KEYSET_INVALID\); delete it and run the demo again/);
     assert.ok(!out.includes(secret.slice(0, 20)));
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--keep: after the run it prints the gateway console and its admin token, serves them, and stops on Ctrl-C (SIGINT)', async () => {
+  const dir = tmp();
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', main, '--dir', dir, '--count', '10', '--no-kafka', '--keep'], {
+    env: { ...process.env, NO_COLOR: '1', WIRESEAL_REDIS_SERVER: path.join(dir, 'no-such-redis-server') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const until = Date.now() + 120_000;
+    while (!/everything stays up until Ctrl-C/.test(out)) {
+      if (Date.now() > until || child.exitCode !== null) assert.fail(`no console address:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const consoleUrl = /\n {4}console {6}(http:\/\/127\.0\.0\.1:\d+\/admin\/)\n/.exec(out)?.[1];
+    const token = /\n {4}admin token {2}([\w-]{32}) /.exec(out)?.[1];
+    assert.ok(consoleUrl && token, out);
+    assert.match(out, /PASS {2}admin API: partner-payouts off/);
+    const page = await fetch(consoleUrl);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    await page.body?.cancel();
+    const services = await fetch(`${consoleUrl}api/services`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(services.status, 200);
+    const names = ((await services.json()) as { services: Array<{ service: { name: string } }> }).services.map((s) => s.service.name);
+    assert.deepEqual(names, ['partner-payouts', 'partner-payouts-whole', 'status']);
+    assert.equal((await fetch(`${consoleUrl}api/services`)).status, 401);
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, out);
+    assert.match(out, /PASS — all 9 checks of the HTTP part \(Kafka part skipped: --no-kafka\) passed/);
+    await assert.rejects(fetch(consoleUrl), 'the console still answers after Ctrl-C');
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGINT'); // the demo stops its services on SIGINT; SIGKILL would orphan them
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
