@@ -7,6 +7,7 @@
  *   LEDGER_FILE (default ./ledger.jsonl)
  *   PAYMENTS_TOPIC (default payments.authorized), DLQ_TOPIC (default <topic>.dlq),
  *   GROUP_ID (default ledger-worker), HANDLED_FILE, PORT / HOST of the status server
+ *   WIRESEAL_KAFKA_CLIENT=kafkajs|platformatic (default kafkajs; platformatic is loaded only then)
  *
  * Writes one JSON line per event on stdout, the first being
  * `{"event":"ready","url":...}`; stops cleanly on SIGTERM/SIGINT.

@@ -40,6 +40,8 @@ export interface LedgerWorker {
   readonly url: string;
   readonly topic: string;
   readonly dlqTopic: string;
+  /** The Kafka client it consumes with (`WIRESEAL_KAFKA_CLIENT`, default kafkajs). */
+  readonly client: 'kafkajs' | 'platformatic';
   stats(): LedgerStats;
   stop(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export async function startLedgerWorker(options: LedgerWorkerOptions): Promise<L
       url: consumer.url,
       topic: consumer.topic,
       dlqTopic: consumer.dlqTopic,
+      client: consumer.client,
       stats: () => consumer.stats(),
       async stop() {
         await consumer.stop();

@@ -37,7 +37,8 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('good events reach the ledger with the SSN left sealed, bad records the dead-letter topic, intact and with their codes', { skip: avail.ok ? false : avail.reason }, async () => {
+test(`on ${process.env.WIRESEAL_KAFKA_CLIENT ?? 'kafkajs'}: good events reach the ledger with the SSN left sealed, bad records the dead-letter topic, intact and with their codes`, { skip: avail.ok ? false : avail.reason }, async () => {
+  assert.equal(worker.client, process.env.WIRESEAL_KAFKA_CLIENT ?? 'kafkajs'); // the package script runs this file on each client
   type Event = ReturnType<typeof sampleEvent>;
   const events = Array.from({ length: 20 }, (_, i) => sampleEvent(i));
   const seal = (e: Event, keys: typeof writer = writer, t = topic): Event => encryptFields(keys, e, policy, { context: { topic: t } }) as Event;

@@ -7,6 +7,12 @@
  * status server (`GET /stats`, `GET /health`, and the probes `GET /healthz`,
  * `GET /readyz`: see `./health.ts`).
  *
+ * The Kafka client is kafkajs by default, or `@platformatic/kafka` with
+ * `client: 'platformatic'` or `WIRESEAL_KAFKA_CLIENT=platformatic` (loaded
+ * only then, with `@wireseal/kafka/platformatic`; Node 22.22+ / 24.6+). The
+ * records, dead letters and counters are the same either way. Topics are
+ * created with kafkajs's admin in both cases.
+ *
  * A consumer holds only the audiences it needs. Tokens of the others are
  * handed to it exactly as they were sent, their paths in `sealed`: never a
  * failure. The counters say, per concrete path, what it opened and what it
@@ -19,7 +25,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CombinedKeySourceHealth, FieldKeys, FieldPolicyJson, JsonValue } from '@wireseal/core';
 import { createKafkaCodec, wiresealEachMessage } from '@wireseal/kafka';
-import type { KafkaCodecEvent, KafkaCodecStats, OpenedMessagePayload } from '@wireseal/kafka';
+import type { KafkaCodecEvent, KafkaCodecStats, OpenedMessage } from '@wireseal/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { probeAnswer, serviceHealth } from './health.ts';
 import { PAYMENTS_TOPIC } from './payment-events.ts';
@@ -63,6 +69,21 @@ export interface ConsumerOptions {
   onEvent?: (event: Record<string, unknown>) => void;
   /** What `GET /readyz` reports. Default: the health of `keys` (each audience's provider). */
   health?: () => CombinedKeySourceHealth;
+  /** The Kafka client. Default: `WIRESEAL_KAFKA_CLIENT` from the environment, else `kafkajs`. */
+  client?: KafkaClientName;
+}
+
+/** The Kafka clients the sample consumers run on. */
+export type KafkaClientName = 'kafkajs' | 'platformatic';
+
+/**
+ * The client named by `WIRESEAL_KAFKA_CLIENT` (`kafkajs` when unset).
+ * @throws Error for any other value
+ */
+export function kafkaClientFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaClientName {
+  const v = env.WIRESEAL_KAFKA_CLIENT ?? 'kafkajs';
+  if (v !== 'kafkajs' && v !== 'platformatic') throw new Error(`WIRESEAL_KAFKA_CLIENT must be "kafkajs" or "platformatic", not "${v.slice(0, 40)}"`);
+  return v;
 }
 
 /** Options for {@link startEventConsumer}. */
@@ -71,7 +92,7 @@ export interface EventConsumerOptions<X extends object = object> extends Consume
   name: string;
   /** The topic's field policy. */
   policy: FieldPolicyJson | readonly string[];
-  /** Called for every record that opened, in order; a throw makes kafkajs retry the record. */
+  /** Called for every record that opened, in order; a throw makes kafkajs retry the record (platformatic: the stream is restarted at it). */
   handle: (doc: JsonValue, record: HandledRecord) => Promise<void> | void;
   /** The application's own counters, merged into `stats()` and `GET /stats`. */
   extraStats?: () => X;
@@ -95,6 +116,8 @@ export interface EventConsumer<X extends object = object> {
   readonly url: string;
   readonly topic: string;
   readonly dlqTopic: string;
+  /** The Kafka client it consumes with. */
+  readonly client: KafkaClientName;
   stats(): EventConsumerStats & X;
   stop(): Promise<void>;
 }
@@ -135,15 +158,10 @@ export async function startEventConsumer<X extends object = object>(options: Eve
   }
 
   const out = options.handledFile ? await fs.open(options.handledFile, 'a', 0o600) : undefined;
-  const dlqProducer = kafka.producer({ allowAutoTopicCreation: false });
-  const consumer = kafka.consumer({ groupId: options.groupId ?? name, allowAutoTopicCreation: false });
-  const cleanup = async (): Promise<void> => {
-    await consumer.disconnect().catch(() => undefined);
-    await dlqProducer.disconnect().catch(() => undefined);
-    await out?.close().catch(() => undefined);
-  };
+  const client = options.client ?? kafkaClientFromEnv();
+  const groupId = options.groupId ?? name;
 
-  const handle = async ({ partition, message }: OpenedMessagePayload): Promise<void> => {
+  const handle = async ({ partition, message }: { partition: number; message: OpenedMessage }): Promise<void> => {
     const info = message.wireseal;
     const doc = (info.doc ?? null) as JsonValue;
     await options.handle(doc, { partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, decrypted: info.decrypted, sealed: info.sealed });
@@ -153,21 +171,81 @@ export async function startEventConsumer<X extends object = object>(options: Eve
     for (const p of info.sealed) bump(sealedByPath, p);
   };
 
-  let server: http.Server | undefined;
-  try {
-    await dlqProducer.connect();
-    await consumer.connect();
-    const joined = new Promise<void>((resolve, reject) => {
+  const joinTimeout = <T>(what: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name}: consumer group join timed out`)), options.joinTimeoutMs ?? 60_000);
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        clearTimeout(timer);
-        resolve();
-      });
+      what.then(
+        (v) => (clearTimeout(timer), resolve(v)),
+        (err: unknown) => (clearTimeout(timer), reject(err)),
+      );
     });
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({ eachMessage: wiresealEachMessage(codec, handle, { deadLetter: { producer: dlqProducer, topic: dlqTopic } }) });
-    await joined;
 
+  /** kafkajs: eachMessage, offsets committed by kafkajs after each record is settled. */
+  const consumeKafkajs = async (): Promise<() => Promise<void>> => {
+    const dlqProducer = kafka.producer({ allowAutoTopicCreation: false });
+    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+    const stop = async () => {
+      await consumer.disconnect().catch(() => undefined);
+      await dlqProducer.disconnect().catch(() => undefined);
+    };
+    try {
+      await dlqProducer.connect();
+      await consumer.connect();
+      const joined = joinTimeout(new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve())));
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({ eachMessage: wiresealEachMessage(codec, handle, { deadLetter: { producer: dlqProducer, topic: dlqTopic } }) });
+      await joined;
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return stop;
+  };
+
+  /**
+   * @platformatic/kafka, loaded only here: a stream without autocommit, each record committed by
+   * wiresealConsume once settled. When consumption stops on an error (the handler threw, a dead-letter
+   * send failed), a new stream in the same group starts again at that record, as kafkajs retries.
+   */
+  const consumePlatformatic = async (): Promise<() => Promise<void>> => {
+    const [{ Consumer, Producer }, { wiresealConsume }] = await Promise.all([import('@platformatic/kafka'), import('@wireseal/kafka/platformatic')]);
+    const dlqProducer = new Producer({ clientId: name, bootstrapBrokers: options.brokers });
+    const consumer = new Consumer({ clientId: name, groupId, bootstrapBrokers: options.brokers, maxWaitTime: 500 });
+    let stopping = false;
+    let stream: Awaited<ReturnType<typeof consumer.consume>> | undefined;
+    let running: Promise<void> = Promise.resolve();
+    const start = async (): Promise<void> => {
+      stream = await consumer.consume({ topics: [topic], autocommit: false, mode: 'committed', fallbackMode: 'earliest' });
+      running = wiresealConsume(stream, codec, handle, { deadLetter: { producer: dlqProducer, topic: dlqTopic } }).catch((err: unknown) => {
+        if (stopping) return;
+        emit({ event: 'consumer-restart', client: 'platformatic', error: err instanceof Error ? err.message : String(err) });
+        setTimeout(() => void (stopping ? undefined : start().catch(() => undefined)), 1000).unref();
+      });
+    };
+    const stop = async () => {
+      stopping = true;
+      await stream?.close().catch(() => undefined);
+      await running;
+      await consumer.close(true).catch(() => undefined);
+      await dlqProducer.close().catch(() => undefined);
+    };
+    try {
+      await joinTimeout(start());
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return stop;
+  };
+
+  let server: http.Server | undefined;
+  let stopConsuming: () => Promise<void> = async () => undefined;
+  const cleanup = async (): Promise<void> => {
+    await stopConsuming().catch(() => undefined);
+    await out?.close().catch(() => undefined);
+  };
+  try {
+    stopConsuming = client === 'platformatic' ? await consumePlatformatic() : await consumeKafkajs();
     const stats = (): EventConsumerStats & X => ({
       ...codec.stats,
       handled,
@@ -193,6 +271,7 @@ export async function startEventConsumer<X extends object = object>(options: Eve
       url: `http://${address}:${port}`,
       topic,
       dlqTopic,
+      client,
       stats,
       async stop() {
         await new Promise<void>((resolve) => srv.close(() => resolve()));
