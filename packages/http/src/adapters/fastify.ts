@@ -45,6 +45,8 @@ interface State {
   problem?: boolean;
   /** Fastify's send path (onSend) has the response: the guard on `reply.raw` lets it through. */
   viaOnSend?: boolean;
+  /** Fields mode: the JSON our serializer made of the sealed document (onSend sends exactly this string as it is). */
+  sealedJson?: string;
 }
 
 const STATE = Symbol('wireseal.state');
@@ -116,6 +118,48 @@ async function payloadBytes(reply: FastifyReply, payload: unknown): Promise<Uint
   const p = payload as { pipe?: unknown; getReader?: unknown };
   if (typeof p.pipe === 'function' || typeof p.getReader === 'function') return collect(payload as AsyncIterable<unknown>);
   return undefined;
+}
+
+/** A Fastify-internal symbol by its description, on `obj` itself; undefined when this Fastify has none. */
+function symbolOf(obj: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(obj).find((s) => s.description === description);
+}
+
+/**
+ * Whether Fastify would serialize this reply's object payload with plain
+ * `JSON.stringify`: no response schema on the route, no instance
+ * (`setReplySerializer`) or reply (`reply.serializer`) serializer. Only then
+ * may the fields document be sealed before serialization (a schema serializer
+ * would coerce tokens to the plaintext's types, or drop members). Read from
+ * Fastify's own slots; when a slot cannot be found, false (the bytes are
+ * parsed and sealed in onSend, as for any other serializer).
+ */
+function defaultSerializer(): (request: FastifyRequest, reply: FastifyReply) => boolean {
+  const routes = new WeakMap<object, boolean>();
+  let symbols: { reply: symbol; context: symbol } | null | undefined;
+  return (request, reply) => {
+    if (symbols === undefined) {
+      const replySym = symbolOf(reply, 'fastify.reply.serializer');
+      const contextSym = symbolOf(request, 'fastify.context');
+      symbols = replySym && contextSym ? { reply: replySym, context: contextSym } : null;
+    }
+    if (symbols === null || (reply as unknown as Record<symbol, unknown>)[symbols.reply] !== null) return false;
+    const context = (request as unknown as Record<symbol, object | undefined>)[symbols.context];
+    if (context === undefined) return false;
+    let plain = routes.get(context);
+    if (plain === undefined) {
+      const slot = symbolOf(context, 'fastify.replySerializerDefault');
+      const schemaSlot = symbolOf(context, 'response-schema');
+      const c = context as Record<symbol, unknown>;
+      plain =
+        slot !== undefined &&
+        (c[slot] === null || c[slot] === undefined) &&
+        (schemaSlot === undefined || c[schemaSlot] === null || c[schemaSlot] === undefined) &&
+        (request.routeOptions.schema as { response?: unknown } | undefined)?.response === undefined;
+      routes.set(context, plain);
+    }
+    return plain;
+  };
 }
 
 function jsonParserOf(fastify: FastifyInstance): JsonParser {
@@ -210,6 +254,29 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
     }
   };
 
+  // Fields routes: the handler's document is sealed as Fastify serializes it, so the
+  // response is serialized once (not serialized, parsed, sealed and serialized again).
+  // The serializer runs after every preSerialization hook, on the final document; onSend
+  // skips sealing only when it gets exactly the string this serializer returned.
+  const usesDefaultSerializer = defaultSerializer();
+  const preSerialization = (request: Req, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void => {
+    const state = request[STATE];
+    const exchange = state?.exchange;
+    if (state && exchange && !state.problem && exchange.route.mode === 'fields' && exchange.plan.kind === 'fields' && usesDefaultSerializer(request, reply)) {
+      reply.serializer((value: unknown): string => {
+        try {
+          const ct = reply.getHeader('content-type');
+          const sealed = exchange.sealDocument(value, ct === undefined ? undefined : String(ct), reply.statusCode);
+          if (sealed) return (state.sealedJson = JSON.stringify(sealed.doc));
+        } catch {
+          // onSend seals the serialized document instead, and answers the failure with a problem.
+        }
+        return JSON.stringify(value);
+      });
+    }
+    done(null, payload);
+  };
+
   const seal = async (reply: FastifyReply, state: State, exchange: Exchange, payload: unknown): Promise<unknown> => {
     try {
       const body = await payloadBytes(reply, payload);
@@ -241,6 +308,13 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
       done(null, payload);
       return;
     }
+    if (state.sealedJson !== undefined && payload === state.sealedJson) {
+      reply.removeHeader('content-length');
+      // A validator computed over the plaintext would be an oracle for it.
+      reply.removeHeader('etag');
+      done(null, payload);
+      return;
+    }
     seal(reply, state, exchange, payload).then((out) => done(null, out), (err: Error) => done(err));
   };
 
@@ -249,6 +323,7 @@ const plugin: FastifyPluginAsync<WiresealFastifyOptions> = async (fastify, optio
   // see the sealed response (compression).
   fastify.addHook('preParsing', preParsing);
   fastify.addHook('preValidation', preValidation);
+  fastify.addHook('preSerialization', preSerialization);
   fastify.addHook('onSend', onSend);
 
   fastify.addHook('onRoute', (routeOptions: FastifyRouteOptions) => {

@@ -357,17 +357,7 @@ export class Exchange {
         return undefined;
       }
       const doc = parseJsonBody(body, `${this.#out} body`, JSON.parse, true) as JsonValue;
-      const context = contextFor(this.route, this.#out, this.head);
-      const keys = this.route.fieldKeys![this.#out];
-      const sealed = encryptFieldsWithReport(keys, doc, plan.policy, {
-        alg: this.route.alg,
-        ...(context ? { context } : {}),
-        ...(this.route.requireMatch ? { requireMatch: this.route.requireMatch[this.#out] } : {}),
-        ...this.#limits(),
-      });
-      const attributes = this.#attributes('seal');
-      this.#timed('seal', start, attributes, countSealedFields(this.#rules.metrics, attributes, plan.policy, keys, sealed));
-      return { body: JSON.stringify(sealed.doc), contentType: contentType! };
+      return { body: JSON.stringify(this.#sealFields(plan, doc, start)), contentType: contentType! };
     }
     const bytes = typeof body === 'string' ? utf8Encoder.encode(body) : body;
     const sealed = await plan.profile.seal(bytes, contentType ?? 'application/octet-stream', this.#profileContext(this.#out, plan.profile, this.#rules.now(), plan.state));
@@ -378,6 +368,38 @@ export class Exchange {
     const out: EncodedResponse = { body: sealed.body, contentType: plan.profile.mediaType };
     if (sealed.headers) out.headers = sealed.headers;
     return out;
+  }
+
+  /**
+   * @internal Fields mode, for adapters that hold the outgoing document
+   * before their framework serializes it (Fastify): the sealed document, to
+   * be serialized with `JSON.stringify`, when {@link Exchange.seal} would
+   * seal the serialized body with the fields policy; undefined when it would
+   * not (then serialize and call `seal`). The document is read with
+   * JSON.stringify's semantics (`toJSON`, dropped members) and never
+   * changed. A failure is thrown but not counted or timed: the caller falls
+   * back to `seal` on the serialized body, which answers it.
+   */
+  sealDocument(doc: unknown, contentType: string | undefined, status = 200): { doc: unknown } | undefined {
+    const plan = this.plan;
+    if (plan.kind !== 'fields') return undefined;
+    if (this.#out === 'response' && (status < 200 || status === 204 || status === 304)) return undefined;
+    if (!isFieldsBody(essence(contentType), status)) return undefined;
+    return { doc: this.#sealFields(plan, doc as JsonValue, performance.now()) };
+  }
+
+  #sealFields(plan: Extract<ResponsePlan, { kind: 'fields' }>, doc: JsonValue, start: number): unknown {
+    const context = contextFor(this.route, this.#out, this.head);
+    const keys = this.route.fieldKeys![this.#out];
+    const sealed = encryptFieldsWithReport(keys, doc, plan.policy, {
+      alg: this.route.alg,
+      ...(context ? { context } : {}),
+      ...(this.route.requireMatch ? { requireMatch: this.route.requireMatch[this.#out] } : {}),
+      ...this.#limits(),
+    });
+    const attributes = this.#attributes('seal');
+    this.#timed('seal', start, attributes, countSealedFields(this.#rules.metrics, attributes, plan.policy, keys, sealed));
+    return sealed.doc;
   }
 
   /** Clients: headers a whole-mode request without a body announces (e.g. the client key id), so the server can seal its answer. */

@@ -53,7 +53,10 @@ interface Bucket {
 class BucketHeap {
   #items: Bucket[] = [];
   #keys: number[] = [];
-  constructor(readonly keyOf: (b: Bucket) => number) {}
+  readonly keyOf: (b: Bucket) => number;
+  constructor(keyOf: (b: Bucket) => number) {
+    this.keyOf = keyOf;
+  }
 
   get length(): number {
     return this.#items.length;
