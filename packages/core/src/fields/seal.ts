@@ -16,6 +16,10 @@ import type { EncodedHeader, SymmetricAlg } from '../token/header.ts';
 import { encodeHeader, encodePublicHeader } from '../token/header.ts';
 import { checkSealAlg, dirContent, newContentKeyBytes } from '../token/key-management.ts';
 import type { HeldContentKey } from '../token/reuse.ts';
+import type { FastSealItem } from '../token/fast.ts';
+import { FAST_MAX_BYTES, fastKeyFor, fastSealTexts } from '../token/fast.ts';
+import type { GcmKey } from '../gcm/index.ts';
+import { utf8Bytes } from '../token/text.ts';
 import { contentKeyFor, countToken, reuseBounds } from '../token/reuse.ts';
 import { publicAlgOf, publicContentKey } from '../token/public-key.ts';
 import { Binder } from './bind.ts';
@@ -84,6 +88,8 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
   const sealed: string[] = [];
   const unmatched: string[] = [];
   const kids = Object.create(null) as Record<string, number>;
+  // Fields under keys prepared for the batched GCM engine (held by data-key reuse): sealed together at the end.
+  const batches = new Map<GcmKey, { places: unknown[]; items: FastSealItem[] }>();
   let count = 0;
   let misfit = false;
   const onMisfit = (): void => {
@@ -119,7 +125,17 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
       }
       const text = JSON.stringify(value);
       countToken(held, text.length * 3);
-      put(holder, k, sealTextWith(engine, held.cek, held.ek, text, header));
+      const gk = fastKeyFor(engine, held.cek);
+      if (gk !== undefined) {
+        // Sealed with the document's other fields under this key, in one batch, once the walk is done.
+        const plaintext = utf8Bytes(text);
+        if (plaintext.length <= FAST_MAX_BYTES) {
+          let b = batches.get(gk);
+          if (b === undefined) batches.set(gk, (b = { places: [], items: [] }));
+          b.places.push(holder, k);
+          b.items.push({ headerB64: header.b64, aad: header.aad, ek: held.ek, plaintext });
+        } else put(holder, k, sealTextWith(engine, held.cek, held.ek, text, header));
+      } else put(holder, k, sealTextWith(engine, held.cek, held.ek, text, header));
       if (concrete) {
         sealed.push(c);
         const kid = sealer.kind === 'shared' ? sealer.key.kid : sealer.entry.kid;
@@ -134,5 +150,9 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
     if (count === before) unmatched.push(path.text);
   }
   checkRequired(unmatched, required, true);
+  for (const [gk, b] of batches) {
+    const tokens = fastSealTexts(engine, gk, b.items);
+    for (let i = 0; i < tokens.length; i++) put(b.places[2 * i] as Record<string, unknown>, b.places[2 * i + 1] as string, tokens[i]!);
+  }
   return { doc: box.v as T, sealed, unmatched, kids };
 }

@@ -12,6 +12,8 @@ import type { EncodedHeader, SymmetricAlg } from './header.ts';
 import { contentKeyOf } from './key-management.ts';
 import type { ParsedToken } from './parse.ts';
 import { strictUtf8, utf8Bytes } from './text.ts';
+import { FAST_MAX_BYTES, fastKeyFor, fastOpen, fastSealText } from './fast.ts';
+import { NodeBuffer } from '../runtime.ts';
 
 /** @internal Joins the five segments. */
 export function assemble(header: EncodedHeader, ek: string, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): string {
@@ -50,6 +52,11 @@ const LARGE = 128 * 1024;
  * under a fresh random IV: an engine that can goes UTF-8 in, base64url out.
  */
 export function sealTextWith(engine: Engine, contentKey: Uint8Array, ekB64: string, text: string, header: EncodedHeader): string {
+  const gk = fastKeyFor(engine, contentKey);
+  if (gk !== undefined) {
+    const bytes = utf8Bytes(text);
+    if (bytes.length <= FAST_MAX_BYTES) return [header.b64, ekB64, fastSealText(engine, gk, header.b64, header.aad, bytes)].join('.');
+  }
   const fast = engineInternals(engine);
   if (!fast) {
     const iv = engine.randomBytes(12);
@@ -80,9 +87,20 @@ export function decryptParsedText(engine: Engine, key: KeyEntry, p: ParsedToken,
 
 /** @internal Authenticates and decrypts a parsed token to text under a content key the caller resolved. */
 export function decryptTextWith(engine: Engine, contentKey: Uint8Array, p: ParsedToken): string {
-  const fast = engineInternals(engine);
   const aad = p.aad;
   let text: string | undefined;
+  const gk = p.ciphertext.length <= FAST_MAX_BYTES ? fastKeyFor(engine, contentKey) : undefined;
+  if (gk !== undefined) {
+    const bytes = fastOpen(gk, p.headerB64, aad, p.iv, p.ciphertext, p.tag);
+    text = NodeBuffer!.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+    if (!text.includes('\uFFFD')) return text;
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      throw new TokenMalformedError('token plaintext is not UTF-8');
+    }
+  }
+  const fast = engineInternals(engine);
   if (fast) {
     text = fast.gcmDecryptText(contentKey, p.iv, p.ciphertext, p.tag, aad);
     // U+FFFD may be a replaced invalid sequence: decode strictly to tell.

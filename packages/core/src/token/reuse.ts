@@ -30,6 +30,7 @@ import { engineInternals } from '../engine.ts';
 import { ArgumentInvalidError } from '../errors.ts';
 import type { KeyEntry } from '../keyset.ts';
 import type { EncodedHeader } from './header.ts';
+import { markReusable } from './fast.ts';
 import type { Epk } from './public-key.ts';
 
 /** Bounds on one reused content key; a fresh key is made when any is reached. */
@@ -143,6 +144,7 @@ export function contentKeyFor<E extends KeyEntry | AsymmetricEntry>(
     store.set(entry, held);
     // Long-lived: let the engine keep its key object with it.
     engineInternals(engine)?.retainKey(held.cek);
+    markReusable(held.cek);
   }
   return held;
 }
@@ -173,7 +175,11 @@ const unwrapped = new WeakMap<KeyEntry | AsymmetricEntry, Map<string, Uint8Array
 export function cachedUnwrap(engine: Engine, entry: KeyEntry | AsymmetricEntry, ekB64: string, unwrap: () => Uint8Array): Uint8Array {
   let byEk = unwrapped.get(entry);
   const hit = byEk?.get(ekB64);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) {
+    // Seen in a second document: it serves many tokens, worth preparing for the fast path.
+    markReusable(hit);
+    return hit;
+  }
   const cek = unwrap();
   if (byEk === undefined) unwrapped.set(entry, (byEk = new Map()));
   else if (byEk.size >= READER_CACHE_PER_KEY) byEk.delete(byEk.keys().next().value!);
