@@ -26,6 +26,8 @@
 // WIRESEAL_BENCH_SECONDS: duration per mode and phase (default 10).
 // WIRESEAL_BENCH_CONNECTIONS: concurrent connections (default 10).
 // WIRESEAL_BENCH_LATENCY_CONNECTIONS: connections in the latency phase (default 1).
+// WIRESEAL_BENCH_HTTP: serve with another build of this package (a copy of dist), for before/after.
+// WIRESEAL_BENCH_REDIS=0 skips the replay store comparison; WIRESEAL_BENCH_PROFILE_ONLY=none the profiles.
 import autocannon from 'autocannon';
 import type { Request as LoadRequest } from 'autocannon';
 import { fork } from 'node:child_process';

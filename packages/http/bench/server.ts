@@ -9,9 +9,17 @@ import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { KeySet } from '@wireseal/core';
-import { MemoryReplayStore } from '@wireseal/http';
-import { wiresealFastify } from '@wireseal/http/fastify';
-import { RedisReplayStore } from '@wireseal/http/redis';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// WIRESEAL_BENCH_HTTP=<directory of another build of this package's dist>: serve with
+// that build instead (before/after comparisons: copy dist away, change, rebuild).
+const other = process.env.WIRESEAL_BENCH_HTTP;
+const load = async <T>(entry: string, name: string): Promise<T> =>
+  (await (other ? import(pathToFileURL(resolve(other, `${entry}.js`)).href) : import(name))) as T;
+const { MemoryReplayStore } = await load<typeof import('@wireseal/http')>('index', '@wireseal/http');
+const { wiresealFastify } = await load<typeof import('@wireseal/http/fastify')>('fastify', '@wireseal/http/fastify');
+const { RedisReplayStore } = await load<typeof import('@wireseal/http/redis')>('redis', '@wireseal/http/redis');
 
 export const POLICY = ['card.number', 'card.cvv', 'customer.ssn'];
 

@@ -147,6 +147,16 @@ const PASS: RequestDecision = Object.freeze({ action: 'pass' });
 const FIELDS_TYPES: readonly string[] = Object.freeze([JSON_TYPE, 'application/*+json']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
+/** Metric attributes by `mode operation direction`: one frozen object each (the recorder copies what it adds to). */
+const ATTRIBUTES: Readonly<Record<string, MetricAttributes>> = Object.freeze(
+  Object.fromEntries(
+    (['fields', 'whole'] as const).flatMap((mode) =>
+      (['seal', 'open'] as const).flatMap((operation) =>
+        (['request', 'response'] as const).map((direction) => [`${mode} ${operation} ${direction}`, Object.freeze({ package: HTTP_PACKAGE, mode, operation, direction })]),
+      ),
+    ),
+  ),
+);
 /** Failures already counted as rejected records, so a problem made from one is not counted again. */
 const counted = new WeakSet<object>();
 
@@ -421,7 +431,7 @@ export class Exchange {
 
   /** The attributes of every recording of this exchange: never a path, a URL or a token. */
   #attributes(operation: 'seal' | 'open'): MetricAttributes {
-    return { package: HTTP_PACKAGE, mode: this.route.mode, operation, direction: operation === 'open' ? this.#in : this.#out };
+    return ATTRIBUTES[`${this.route.mode} ${operation} ${operation === 'open' ? this.#in : this.#out}`]!;
   }
 
   #timed(operation: 'seal' | 'open', start: number, attributes: MetricAttributes, outcome: RecordOutcome): void {

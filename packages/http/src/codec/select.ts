@@ -6,10 +6,21 @@
 import type { PayloadProfile } from '../profiles/types.ts';
 
 /** The route's profiles whose media type is `type` (an essence, lower-case), in route order. */
-export function profilesFor(list: readonly PayloadProfile[], type: string | undefined): PayloadProfile[] {
-  if (type === undefined) return [];
-  return list.filter((p) => p.mediaType.toLowerCase() === type);
+export function profilesFor(list: readonly PayloadProfile[], type: string | undefined): readonly PayloadProfile[] {
+  if (type === undefined) return NONE;
+  // Route lists are fixed at start-up: the answer per media type is computed once.
+  let byType = BY_TYPE.get(list);
+  if (byType === undefined) BY_TYPE.set(list, (byType = new Map()));
+  let found = byType.get(type);
+  if (found === undefined) {
+    found = Object.freeze(list.filter((p) => p.mediaType.toLowerCase() === type));
+    // Only the types some profile has are kept (any request can name any type).
+    if (found.length > 0) byType.set(type, found);
+  }
+  return found;
 }
+const NONE: readonly PayloadProfile[] = Object.freeze([]);
+const BY_TYPE = new WeakMap<readonly PayloadProfile[], Map<string, readonly PayloadProfile[]>>();
 
 /**
  * The profile that opens `body`: the only candidate; else the first whose
