@@ -191,3 +191,34 @@ describe('batched GCM: arguments and limits', () => {
     expect(codeOf(() => new Ctor(k, new Uint8Array(1), Symbol('x')))).toBe('ERR_ARGUMENT_INVALID');
   });
 });
+
+describe('sealBatchInto (the token layer\'s layout: iv || ciphertext || tag in one buffer)', () => {
+  it('writes the same ciphertexts and tags as sealBatch and node:crypto, and refuses ranges outside the buffer', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.array(fc.record({ aad: fc.uint8Array({ maxLength: 200 }), pt: fc.uint8Array({ maxLength: 300 }) }), { minLength: 1, maxLength: 8 }), (k, spec) => {
+        const key = prepareGcmKey(k);
+        const items = spec.map((x) => ({ iv: randomBytes(12), aad: x.aad, plaintext: x.pt }));
+        const at: number[] = [];
+        let o = 5;
+        for (const it of items) {
+          at.push(o + 12);
+          o += 28 + it.plaintext.length;
+        }
+        const out = new Uint8Array(o + 3);
+        key.sealBatchInto(items, out, at);
+        const plain = key.sealBatch(items);
+        items.forEach((it, i) => {
+          const c = createCipheriv('aes-256-gcm', createSecretKey(k), it.iv);
+          c.setAAD(it.aad);
+          const ct = Buffer.concat([c.update(it.plaintext), c.final()]);
+          const n = it.plaintext.length;
+          expect(Buffer.from(out.subarray(at[i]!, at[i]! + n)).equals(ct)).toBe(true);
+          expect(Buffer.from(out.subarray(at[i]! + n, at[i]! + n + 16)).equals(c.getAuthTag())).toBe(true);
+          expect(Buffer.from(plain[i]!.ciphertext).equals(ct)).toBe(true);
+        });
+        expect(codeOf(() => key.sealBatchInto(items, out, at.map((a) => a + o)))).toBe('ERR_ARGUMENT_INVALID');
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

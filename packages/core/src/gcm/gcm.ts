@@ -172,6 +172,31 @@ export class GcmKey {
    * @throws ArgumentInvalidError on a bad IV, plaintext, or an AAD of another key
    */
   sealBatch(items: readonly GcmSealItem[]): GcmSealed[] {
+    const out: GcmSealed[] = new Array<GcmSealed>(items.length);
+    this.#seal(items, (i, len) => {
+      const ciphertext = new Uint8Array(len);
+      const tag = new Uint8Array(16);
+      out[i] = { ciphertext, tag };
+      return [ciphertext, 0, tag, 0];
+    });
+    return out;
+  }
+
+  /**
+   * Like {@link sealBatch}, writing each item's ciphertext at `at[i]` of
+   * `out` and its tag right after it (`at[i] + plaintext length`), with no
+   * allocation per item. The ranges must not overlap any plaintext.
+   * @throws ArgumentInvalidError when a range falls outside `out`
+   */
+  sealBatchInto(items: readonly GcmSealItem[], out: Uint8Array, at: ArrayLike<number>): void {
+    this.#seal(items, (i, len) => {
+      const o = at[i]!;
+      if (!Number.isInteger(o) || o < 0 || o + len + 16 > out.length) throw new ArgumentInvalidError(`output range of item ${i} is outside the buffer`);
+      return [out, o, out, o + len];
+    });
+  }
+
+  #seal(items: readonly GcmSealItem[], place: (i: number, len: number) => [Uint8Array, number, Uint8Array, number]): void {
     const ecb = this.#live();
     const n = items.length;
     // Each item's fields are read once, here: the layout and the pass over
@@ -190,26 +215,22 @@ export class GcmKey {
     const ks = this.#keystream(ecb, ivs, lens, n, needH);
     const t = this.#table!;
     const w = this.#w;
-    const out: GcmSealed[] = new Array<GcmSealed>(n);
     let o = needH ? 16 : 0;
     for (let i = 0; i < n; i++) {
       const pt = pts[i]!;
       const len = lens[i]!;
       const j0 = o;
       o += 16;
-      const ct = new Uint8Array(len);
-      for (let k = 0; k < len; k++) ct[k] = pt[k]! ^ ks[o + k]!;
+      const [ct, c0, tag, t0] = place(i, len);
+      for (let k = 0; k < len; k++) ct[c0 + k] = pt[k]! ^ ks[o + k]!;
       o += (len + 15) & ~15;
       const aadLen = this.#startState(aads[i]!, w);
-      ghashUpdate(w, t, ct, 0, len);
+      ghashUpdate(w, t, ct, c0, c0 + len);
       ghashLengths(w, t, aadLen, len);
-      const tag = new Uint8Array(16);
-      tagBytes(w, ks, j0, tag);
-      out[i] = { ciphertext: ct, tag };
+      tagBytes(w, ks, j0, tag, t0);
     }
     w.fill(0);
     ks.fill(0);
-    return out;
   }
 
   /**
@@ -445,14 +466,15 @@ function checkData(data: Uint8Array, what: string): Uint8Array {
 }
 
 /** tag = GHASH state (as big-endian bytes) XOR E_K(J0) at `ks[j0..j0+16)`. */
-function tagBytes(w: Int32Array, ks: Uint8Array, j0: number, tag: Uint8Array): void {
+function tagBytes(w: Int32Array, ks: Uint8Array, j0: number, tag: Uint8Array, at = 0): void {
   for (let q = 0; q < 4; q++) {
     const v = w[3 - q]!;
     const o = j0 + 4 * q;
-    tag[4 * q] = (v >>> 24) ^ ks[o]!;
-    tag[4 * q + 1] = ((v >>> 16) & 0xff) ^ ks[o + 1]!;
-    tag[4 * q + 2] = ((v >>> 8) & 0xff) ^ ks[o + 2]!;
-    tag[4 * q + 3] = (v & 0xff) ^ ks[o + 3]!;
+    const d = at + 4 * q;
+    tag[d] = (v >>> 24) ^ ks[o]!;
+    tag[d + 1] = ((v >>> 16) & 0xff) ^ ks[o + 1]!;
+    tag[d + 2] = ((v >>> 8) & 0xff) ^ ks[o + 2]!;
+    tag[d + 3] = (v & 0xff) ^ ks[o + 3]!;
   }
 }
 
