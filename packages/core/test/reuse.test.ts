@@ -198,3 +198,57 @@ describe('reader: the cache of unwrapped content keys', () => {
     expect(readerCacheSize(keys.entry('c2')!)).toBe(READER_CACHE_PER_KEY);
   });
 });
+
+describe('the batched GCM path (reused keys, node engine)', () => {
+  const keys = KeySet.generate({ kid: 'f1' });
+  const seal2 = (): Doc[] => [1, 2].map(() => encryptFields(keys, doc, policy, { reuseContentKey: true }) as Doc);
+  const flip = (token: string, seg: number): string => {
+    const t = token.split('.');
+    const b = Buffer.from(t[seg]!, 'base64url');
+    b[0]! ^= 1;
+    t[seg] = b.toString('base64url');
+    return t.join('.');
+  };
+
+  it('a tampered ciphertext, tag or IV in a batch fails with ERR_DECRYPT naming its field', () => {
+    for (const seg of [2, 3, 4]) {
+      const [, d] = seal2();
+      decryptFields(keys, seal2()[0]!, policy); // the reader has seen the key twice: batched from now on
+      const bad = { ...d!, accounts: [d!.accounts[0]!, { iban: flip(d!.accounts[1]!.iban, seg) }] };
+      const err = (() => { try { decryptFields(keys, bad, policy); } catch (e) { return e as Error & { code: string }; } })();
+      expect(err?.code).toBe('ERR_DECRYPT');
+      expect(err?.message).toContain('accounts[1].iban');
+    }
+  });
+
+  it('the first defect in document order wins, as when tokens were opened one by one', () => {
+    const [, d] = seal2();
+    decryptFields(keys, d!, policy);
+    // card.number tampered (batched, opened after the walk), accounts[0].iban plaintext (found during the walk).
+    const bad = { ...d!, card: { ...d!.card, number: flip(d!.card.number, 3) }, accounts: [{ iban: 'DE89 plaintext' }, d!.accounts[1]!] };
+    expect(codeOf(() => decryptFields(keys, bad, policy))).toBe('ERR_DECRYPT');
+    const onlyPlain = { ...d!, accounts: [{ iban: 'DE89 plaintext' }, d!.accounts[1]!] };
+    expect(codeOf(() => decryptFields(keys, onlyPlain, policy))).toBe('ERR_PLAINTEXT_FIELD');
+  });
+
+  it('invalid UTF-8 under a reused key is ERR_TOKEN_MALFORMED; valid U+FFFD text opens', () => {
+    const [, d] = seal2();
+    decryptFields(keys, d!, policy);
+    const invalid = seal(keys, new Uint8Array([0x22, 0xff, 0x22]), { field: 'card.cvv', reuseContentKey: true });
+    expect(ekOf(invalid)).toBe(ekOf(d!.card.number));
+    expect(codeOf(() => decryptFields(keys, { ...d!, card: { ...d!.card, cvv: invalid } }, policy))).toBe('ERR_TOKEN_MALFORMED');
+    const replacement = seal(keys, JSON.stringify('a\uFFFDb'), { field: 'card.cvv', reuseContentKey: true });
+    expect(decryptFields<Doc>(keys, { ...d!, card: { ...d!.card, cvv: replacement } }, policy).doc.card.cvv).toBe('a\uFFFDb');
+  });
+
+  it('long values (past the fast path\'s size) and the noble engine give the same documents', () => {
+    const long = { ...doc, card: { ...doc.card, number: 'x'.repeat(500) } };
+    const a = encryptFields(keys, long, policy, { reuseContentKey: true });
+    const b = encryptFields(keys, long, policy, { reuseContentKey: true });
+    expect(decryptFields(keys, a, policy).doc).toEqual(long);
+    expect(decryptFields(keys, b, policy).doc).toEqual(long);
+    expect(decryptFields(keys, b, policy, { engine: 'noble' }).doc).toEqual(long);
+    const c = encryptFields(keys, doc, policy, { reuseContentKey: true, engine: 'noble' });
+    expect(decryptFields(keys, c, policy).doc).toEqual(doc);
+  });
+});

@@ -14,10 +14,9 @@ import { KeySet } from '../keyset.ts';
 import type { FieldPath, FieldPolicy } from '../policy.ts';
 import { checkClaims } from '../token/claims.ts';
 import { decryptTextWith } from '../token/content.ts';
-import { FAST_MAX_BYTES, fastKeyFor, fastOpenBatch } from '../token/fast.ts';
+import { FAST_MAX_BYTES, fastKeyFor, fastOpenTexts } from '../token/fast.ts';
 import type { GcmKey } from '../gcm/index.ts';
 import type { Engine } from '../engine.ts';
-import { NodeBuffer } from '../runtime.ts';
 import { strictUtf8 } from '../token/text.ts';
 import type { SymmetricAlg } from '../token/header.ts';
 import { contentKeyOf, keyFor } from '../token/key-management.ts';
@@ -73,7 +72,7 @@ interface Pending {
  */
 function openPending(pending: Pending[], engine: Engine): void {
   if (pending.length === 0) return;
-  const plain = new Array<Uint8Array | null>(pending.length);
+  const plain = new Array<string | Uint8Array | null>(pending.length);
   const byKey = new Map<GcmKey, number[]>();
   for (let i = 0; i < pending.length; i++) {
     const at = byKey.get(pending[i]!.gk);
@@ -81,7 +80,7 @@ function openPending(pending: Pending[], engine: Engine): void {
     else at.push(i);
   }
   for (const [gk, at] of byKey) {
-    const opened = fastOpenBatch(gk, at.map((i) => pending[i]!.parsed));
+    const opened = fastOpenTexts(gk, at.map((i) => pending[i]!.parsed));
     for (let j = 0; j < at.length; j++) plain[at[j]!] = opened[j]!;
   }
   const items = pending.splice(0);
@@ -89,12 +88,13 @@ function openPending(pending: Pending[], engine: Engine): void {
     const { parsed, holder, k, concrete, claimOptions, wsc } = items[i]!;
     let out: unknown;
     try {
-      const bytes = plain[i];
-      if (bytes === null || bytes === undefined) throw new DecryptError('token authentication failed: wrong key or tampered token');
-      let text = NodeBuffer!.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
-      if (text.includes('\uFFFD')) {
+      const opened = plain[i];
+      if (opened === null || opened === undefined) throw new DecryptError('token authentication failed: wrong key or tampered token');
+      let text: string;
+      if (typeof opened === 'string') text = opened;
+      else {
         try {
-          text = strictUtf8.decode(bytes);
+          text = strictUtf8.decode(opened);
         } catch {
           throw new TokenMalformedError('token plaintext is not UTF-8');
         }

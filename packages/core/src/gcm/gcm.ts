@@ -241,6 +241,36 @@ export class GcmKey {
    * @throws ArgumentInvalidError on a bad IV, ciphertext, tag, or an AAD of another key
    */
   openBatch(items: readonly GcmOpenItem[]): Array<Uint8Array | null> {
+    const out = new Array<Uint8Array | null>(items.length).fill(null);
+    this.#open(items, (i, len) => {
+      const pt = new Uint8Array(len);
+      out[i] = pt;
+      return [pt, 0];
+    });
+    return out;
+  }
+
+  /**
+   * Like {@link openBatch}, writing each verified item's plaintext at `at[i]`
+   * of `out` (nothing is written for an item whose tag fails). Returns, per
+   * item, whether its tag verified.
+   * @throws ArgumentInvalidError when a range falls outside `out`
+   */
+  openBatchInto(items: readonly GcmOpenItem[], out: Uint8Array, at: ArrayLike<number>): boolean[] {
+    const ok = new Array<boolean>(items.length).fill(false);
+    for (let i = 0; i < items.length; i++) {
+      const o = at[i]!;
+      const len = items[i]!.ciphertext?.length ?? 0;
+      if (!Number.isInteger(o) || o < 0 || o + len > out.length) throw new ArgumentInvalidError(`output range of item ${i} is outside the buffer`);
+    }
+    this.#open(items, (i) => {
+      ok[i] = true;
+      return [out, at[i]!];
+    });
+    return ok;
+  }
+
+  #open(items: readonly GcmOpenItem[], place: (i: number, len: number) => [Uint8Array, number]): void {
     const ecb = this.#live();
     const n = items.length;
     const ivs = new Array<Uint8Array>(n);
@@ -263,7 +293,6 @@ export class GcmKey {
     const ks = this.#keystream(ecb, ivs, lens, n, needH);
     const t = this.#table!;
     const w = this.#w;
-    const out = new Array<Uint8Array | null>(n);
     let o = needH ? 16 : 0;
     for (let i = 0; i < n; i++) {
       const ct = cts[i]!;
@@ -274,17 +303,13 @@ export class GcmKey {
       ghashUpdate(w, t, ct, 0, len);
       ghashLengths(w, t, aadLen, len);
       if (tagDiff(w, ks, j0, tags[i]!) === 0) {
-        const pt = new Uint8Array(len);
-        for (let k = 0; k < len; k++) pt[k] = ct[k]! ^ ks[o + k]!;
-        out[i] = pt;
-      } else {
-        out[i] = null;
+        const [pt, p0] = place(i, len);
+        for (let k = 0; k < len; k++) pt[p0 + k] = ct[k]! ^ ks[o + k]!;
       }
       o += (len + 15) & ~15;
     }
     w.fill(0);
     ks.fill(0);
-    return out;
   }
 
   /** Seals one item (a batch of one). */

@@ -34,6 +34,11 @@ export function markReusable(cek: Uint8Array): void {
   reusable.add(cek);
 }
 
+/** @internal Whether {@link markReusable} saw `cek`. */
+export function isReusable(cek: Uint8Array): boolean {
+  return reusable.has(cek);
+}
+
 /** @internal The prepared key for `cek`, when the fast path applies to it with `engine`. */
 export function fastKeyFor(engine: Engine, cek: Uint8Array): GcmKey | undefined {
   if (engine !== nodeEngine || !reusable.has(cek)) return undefined;
@@ -136,7 +141,39 @@ export interface FastOpenItem {
   readonly tag: Uint8Array;
 }
 
-/** @internal Opens a document's tokens under one prepared key with one native call: plaintext bytes, or null where a tag fails. */
-export function fastOpenBatch(key: GcmKey, items: readonly FastOpenItem[]): Array<Uint8Array | null> {
-  return key.openBatch(items.map((it) => ({ iv: it.iv, aad: preparedAad(key, it.headerB64, it.aad), ciphertext: it.ciphertext, tag: it.tag })));
+/** Scratch for a document's plaintexts while they are decoded to text; zeroed after each batch. */
+let plainScratch: Buffer | undefined;
+
+/**
+ * @internal Opens a document's tokens under one prepared key with one native
+ * call: the UTF-8 text of each; `null` where a tag fails; a copy of the
+ * bytes where their text has U+FFFD (which may stand for invalid UTF-8: the
+ * caller decodes those strictly). Plaintexts pass through one scratch
+ * buffer, zeroed before returning.
+ */
+export function fastOpenTexts(key: GcmKey, items: readonly FastOpenItem[]): Array<string | Uint8Array | null> {
+  if (!NodeBuffer) throw new Error('unreachable: the fast path needs node:crypto');
+  const n = items.length;
+  const at = new Int32Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    at[i] = total;
+    total += items[i]!.ciphertext.length;
+  }
+  if (plainScratch === undefined || plainScratch.length < total) plainScratch = NodeBuffer.allocUnsafeSlow(Math.max(total, 4096)) as Buffer;
+  const buf = plainScratch;
+  const ok = key.openBatchInto(
+    items.map((it) => ({ iv: it.iv, aad: preparedAad(key, it.headerB64, it.aad), ciphertext: it.ciphertext, tag: it.tag })),
+    buf,
+    at,
+  );
+  const out = new Array<string | Uint8Array | null>(n).fill(null);
+  for (let i = 0; i < n; i++) {
+    if (!ok[i]) continue;
+    const end = at[i]! + items[i]!.ciphertext.length;
+    const text = buf.toString('utf8', at[i]!, end);
+    out[i] = text.includes('\uFFFD') ? Uint8Array.prototype.slice.call(buf, at[i]!, end) : text;
+  }
+  buf.fill(0, 0, total);
+  return out;
 }

@@ -30,7 +30,7 @@ import { engineInternals } from '../engine.ts';
 import { ArgumentInvalidError } from '../errors.ts';
 import type { KeyEntry } from '../keyset.ts';
 import type { EncodedHeader } from './header.ts';
-import { markReusable } from './fast.ts';
+import { isReusable, markReusable } from './fast.ts';
 import type { Epk } from './public-key.ts';
 
 /** Bounds on one reused content key; a fresh key is made when any is reached. */
@@ -176,15 +176,17 @@ export function cachedUnwrap(engine: Engine, entry: KeyEntry | AsymmetricEntry, 
   let byEk = unwrapped.get(entry);
   const hit = byEk?.get(ekB64);
   if (hit !== undefined) {
-    // Seen in a second document: it serves many tokens, worth preparing for the fast path.
-    markReusable(hit);
+    // Seen again (another document): it serves many tokens, worth a kept key object and the fast path.
+    if (!isReusable(hit)) {
+      engineInternals(engine)?.retainKey(hit);
+      markReusable(hit);
+    }
     return hit;
   }
   const cek = unwrap();
   if (byEk === undefined) unwrapped.set(entry, (byEk = new Map()));
   else if (byEk.size >= READER_CACHE_PER_KEY) byEk.delete(byEk.keys().next().value!);
   byEk.set(ekB64, cek);
-  engineInternals(engine)?.retainKey(cek);
   return cek;
 }
 
