@@ -1,8 +1,10 @@
-// reencrypt --topic against a real Kafka broker: field-mode and whole-value
+// reencrypt --topic against a real Kafka broker, on both clients (kafkajs and
+// @platformatic/kafka): field-mode and whole-value
 // records re-sealed into a new topic (wsc moves to the new topic), exactly
 // once: a second run finds nothing to do and adds nothing; and records of a
 // policy with audiences, re-sealed per audience with a keyring file; and scan
 // (tokens per kid, --require-absent) on the topics before and after.
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { KafkaMessage } from 'kafkajs';
@@ -23,6 +25,7 @@ const policy = FieldPolicy.parse({ fields: ['pan', 'owner.name'] });
 const keysFile = tmp.path('keys.json');
 const policyFile = tmp.path('policy.json');
 const suffix = `${process.pid}-${Date.now()}`;
+const CLIENTS = ['kafkajs', 'platformatic'] as const;
 
 beforeAll(async () => {
   if (!avail.ok) return;
@@ -35,6 +38,11 @@ afterAll(async () => {
   await broker?.stop();
   tmp.cleanup();
 });
+
+/** sha256 of the documents in id order. */
+function checksum(docs: { id: number }[]): string {
+  return createHash('sha256').update(JSON.stringify([...docs].sort((a, b) => a.id - b.id))).digest('hex');
+}
 
 async function readAll(topic: string, expected: number): Promise<KafkaMessage[]> {
   const consumer = kafka.consumer({ groupId: `reader-${topic}-${Math.random()}` });
@@ -59,10 +67,13 @@ async function readAll(topic: string, expected: number): Promise<KafkaMessage[]>
   return got;
 }
 
-describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
+// Every reencrypt --topic test runs on both clients (--client; the whole-value one through WIRESEAL_KAFKA_CLIENT).
+describe.skipIf(!avail.ok).each(CLIENTS)('reencrypt --topic on %s (real Kafka)', (client) => {
+  const sfx = `${client}-${suffix}`;
+  const via = ['--client', client];
   it('re-seals field-mode records into a new topic under the new key and topic, exactly once', async () => {
-    const src = `payments-${suffix}`;
-    const dst = `payments-v2-${suffix}`;
+    const src = `payments-${sfx}`;
+    const dst = `payments-v2-${sfx}`;
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: src, numPartitions: 2 }], waitForLeaders: true });
@@ -82,11 +93,11 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
     });
     await producer.disconnect();
 
-    const args = ['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path('k.rejects.jsonl'), '--json'];
+    const args = ['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path(`k-${client}.rejects.jsonl`), '--json', ...via];
     const r = await wireseal(args);
     expect(r.code, r.stderr).toBe(4); // record 13 is rejected
-    expect(JSON.parse(r.out)).toMatchObject({ status: 'done', records: N, written: N - 1, failed: 1, fieldsResealed: 2 * (N - 1), failedByCode: { ERR_INPUT_INVALID: 1 } });
-    const rejects = readFileSync(tmp.path('k.rejects.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { partition: number; offset: string; code: string });
+    expect(JSON.parse(r.out)).toMatchObject({ status: 'done', client, records: N, written: N - 1, failed: 1, fieldsResealed: 2 * (N - 1), failedByCode: { ERR_INPUT_INVALID: 1 } });
+    const rejects = readFileSync(tmp.path(`k-${client}.rejects.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { partition: number; offset: string; code: string });
     expect(rejects).toEqual([expect.objectContaining({ partition: 1, offset: '6', code: 'ERR_INPUT_INVALID' })]);
 
     const out = await readAll(dst, N - 1);
@@ -105,6 +116,10 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
       ids.add(doc.id);
     }
     expect(ids.size).toBe(N - 1);
+    // Same records, same content: the checksum of the opened documents equals that of what was sent.
+    const opened = out.map((m) => decryptFields(rotated, JSON.parse(m.value!.toString()), policy, { context: { topic: dst } }).doc as { id: number });
+    const sent = Array.from({ length: N }, (_, i) => ({ id: i, pan: `4111-${i}`, owner: { name: `n${i}` } })).filter((d) => d.id !== 13);
+    expect(checksum(opened)).toBe(checksum(sent));
 
     // Per-partition order is kept.
     const p0 = out.filter((m) => (JSON.parse(m.value!.toString()) as { id: number }).id % 2 === 0).map((m) => (JSON.parse(m.value!.toString()) as { id: number }).id);
@@ -118,8 +133,8 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
   }, 180_000);
 
   it('re-seals whole-value records (wireseal-jwe framing)', async () => {
-    const src = `blobs-${suffix}`;
-    const dst = `blobs-v2-${suffix}`;
+    const src = `blobs-${sfx}`;
+    const dst = `blobs-v2-${sfx}`;
     const producer = kafka.producer({ allowAutoTopicCreation: true });
     await producer.connect();
     const messages = Array.from({ length: 20 }, (_, i) => {
@@ -129,9 +144,9 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
     });
     await producer.send({ topic: src, messages });
     await producer.disconnect();
-    const r = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--mode', 'whole', '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path('w.rejects.jsonl'), '--json']);
+    const r = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--mode', 'whole', '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path(`w-${client}.rejects.jsonl`), '--json'], { env: { WIRESEAL_KAFKA_CLIENT: client } });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ records: 20, fieldsResealed: 20, resealedByKid: { k1: 20 } });
+    expect(JSON.parse(r.out)).toMatchObject({ client, records: 20, fieldsResealed: 20, resealedByKid: { k1: 20 } });
     const out = await readAll(dst, 20);
     for (const m of out) {
       const frame = m.headers!['wireseal-jwe']!.toString().split('.');
@@ -143,8 +158,8 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
   }, 120_000);
 
   it('re-seals records of a policy with audiences per audience, with a keyring file, into the new topic', async () => {
-    const src = `split-${suffix}`;
-    const dst = `split-v2-${suffix}`;
+    const src = `split-${sfx}`;
+    const dst = `split-v2-${sfx}`;
     const split = FieldPolicy.parse({ audiences: { pci: ['pan'], pii: ['owner.name'] }, bind: ['id'] });
     const pii = PrivateKeySet.generate({ kid: 'pii-1', type: 'P-256' });
     writeFileSync(tmp.path('split-policy.json'), JSON.stringify(split.toJSON()));
@@ -158,7 +173,7 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
       messages: Array.from({ length: N }, (_, i) => ({ key: `s${i}`, value: JSON.stringify(encryptFields({ pci: keys, pii }, { id: i, pan: `4111-${i}`, owner: { name: `n${i}` } }, split, { context: { topic: src } })) })),
     });
     await producer.disconnect();
-    const r = await wireseal(['reencrypt', '--policy', tmp.path('split-policy.json'), '--keyring', tmp.path('split-ring.json'), '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path('s.rejects.jsonl'), '--json']);
+    const r = await wireseal(['reencrypt', '--policy', tmp.path('split-policy.json'), '--keyring', tmp.path('split-ring.json'), '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path(`s-${client}.rejects.jsonl`), '--json', ...via]);
     expect(r.code, r.stderr).toBe(0);
     // Every token moves to the new topic's context: pci under the new primary, pii re-bound under its key.
     expect(JSON.parse(r.out)).toMatchObject({ primaryKids: { pci: 'k2', pii: 'pii-1' }, records: N, written: N, fieldsResealed: 2 * N, leftSealed: 0, resealedByKid: { k1: N, 'pii-1': N } });
@@ -170,8 +185,8 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
   }, 120_000);
 
   it('scan counts tokens per kid on a topic without keys or commits; --require-absent fails on the old topic and passes after reencrypt', async () => {
-    const src = `scan-${suffix}`;
-    const dst = `scan-v2-${suffix}`;
+    const src = `scan-${sfx}`;
+    const dst = `scan-v2-${sfx}`;
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: src, numPartitions: 2 }], waitForLeaders: true });
@@ -199,14 +214,14 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
     // A throwaway group: no offsets committed, and deleted afterwards.
     expect((await admin.listGroups()).groups.filter((g) => g.groupId.startsWith('wireseal-scan-'))).toEqual([]);
 
-    const re = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path('scan.rejects.jsonl'), '--json']);
+    const re = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path(`scan-${client}.rejects.jsonl`), '--json', ...via]);
     expect(re.code, re.stderr).toBe(4); // the record that is not JSON
     expect(JSON.parse(re.out)).toMatchObject({ written: 51, resealedByKid: { k1: 60 } });
     const after = await scan(dst, ['--require-absent', 'k1']);
     expect(after.code, after.stderr).toBe(0);
     expect(JSON.parse(after.out)).toMatchObject({ records: 51, notJson: 0, tombstones: 1, tokensByKid: { k2: 100 }, requireAbsent: { k1: 0 } });
     // DST was written in transactions: each partition ends in a commit marker, and both scan and reencrypt finish there.
-    const again = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', dst, '--to-topic', `${dst}-again`, '--brokers', broker.brokers.join(','), '--reject', tmp.path('scan2.rejects.jsonl'), '--json']);
+    const again = await wireseal(['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', dst, '--to-topic', `${dst}-again`, '--brokers', broker.brokers.join(','), '--reject', tmp.path(`scan2-${client}.rejects.jsonl`), '--json', ...via]);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ records: 51, written: 51 });
     // The old topic still holds them.
@@ -215,7 +230,7 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
     expect(JSON.parse(old.out)).toMatchObject({ requireAbsent: { k1: 60, k0: 0 } });
 
     // Whole values: the kid of the wireseal-jwe header; a record without one is plaintext at "$".
-    const blobs = `scan-blobs-${suffix}`;
+    const blobs = `scan-blobs-${sfx}`;
     const p2 = kafka.producer({ allowAutoTopicCreation: true });
     await p2.connect();
     await p2.send({
@@ -235,7 +250,9 @@ describe.skipIf(!avail.ok)('reencrypt --topic (real Kafka)', () => {
     expect(JSON.parse(whole.out)).toMatchObject({ mode: 'whole', records: 7, tokens: 5, tokensByKid: { k1: 3, k2: 2 }, tokensByAudience: {}, plaintext: 1, plaintextByPath: { $: 1 }, malformed: 1, requireAbsent: { k1: 3 } });
     await admin.disconnect();
   }, 180_000);
+});
 
+describe.skipIf(!avail.ok)('Kafka errors (real Kafka)', () => {
   it('scan of a topic that does not exist is ERR_IO (exit 3)', async () => {
     const r = await wireseal(['scan', '--policy', policyFile, '--topic', `missing-${suffix}`, '--brokers', broker.brokers.join(',')]);
     expect([r.code, errorCode(r)]).toEqual([3, 'ERR_IO']);

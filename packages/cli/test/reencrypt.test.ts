@@ -240,6 +240,22 @@ describe('per-field rules, rejects and progress', () => {
     expect([missing.code, errorCode(missing)]).toEqual([1, 'ERR_KEY_SOURCE']);
   });
 
+  it('--client (or WIRESEAL_KAFKA_CLIENT) names kafkajs or platformatic; anything else, or --client with files, is ERR_USAGE', async () => {
+    const kafka = ['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', 'a', '--to-topic', 'b', '--brokers', '127.0.0.1:9'];
+    const bad = await wireseal([...kafka, '--client', 'rdkafka']);
+    expect([bad.code, errorCode(bad)]).toEqual([2, 'ERR_USAGE']);
+    expect(bad.stderr).toContain('--client must be one of kafkajs, platformatic (got "rdkafka")');
+    const env = await wireseal(kafka, { env: { WIRESEAL_KAFKA_CLIENT: 'Kafkajs' } });
+    expect([env.code, errorCode(env)]).toEqual([2, 'ERR_USAGE']);
+    expect(env.stderr).toContain('WIRESEAL_KAFKA_CLIENT must be one of kafkajs, platformatic (got "Kafkajs")');
+    // The flag wins over the environment (then the broker does not answer: ERR_IO).
+    const flagWins = await wireseal([...kafka, '--client', 'kafkajs'], { env: { WIRESEAL_KAFKA_CLIENT: 'nope' } });
+    expect(errorCode(flagWins)).toBe('ERR_IO');
+    const files = await run(tmp.path('client-out.jsonl'), ['--client', 'platformatic']);
+    expect([files.code, errorCode(files)]).toEqual([2, 'ERR_USAGE']);
+    expect(files.stderr).toContain('--client applies only with --topic');
+  }, 60_000);
+
   it('--strict rejects plaintext records with ERR_PLAINTEXT_FIELD', async () => {
     const out = tmp.path('strict-out.jsonl');
     const r = await run(out, ['--strict']);

@@ -133,6 +133,8 @@ interface Finished {
   output: string;
   rejects: string;
   checkpoint?: string;
+  /** Kafka runs: the client that consumed and produced. */
+  client?: string;
 }
 
 async function report(io: Io, values: Values, f: Finished): Promise<number> {
@@ -161,6 +163,7 @@ async function report(io: Io, values: Values, f: Finished): Promise<number> {
       seconds: Math.round(f.seconds * 1000) / 1000,
       output: f.output,
       rejects: f.rejects,
+      ...(f.client !== undefined ? { client: f.client } : {}),
     };
     await write(io.stdout, `${JSON.stringify(summary)}\n`);
   }
@@ -196,6 +199,21 @@ async function runJsonl(values: Values, io: Io, keys: KeysInfo, reseal: ResealOp
   return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, keys, output, rejects, checkpoint });
 }
 
+/** The Kafka clients `reencrypt --topic` runs on. */
+const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
+
+/**
+ * `--client`, else `WIRESEAL_KAFKA_CLIENT`, else kafkajs.
+ * @throws CliError `ERR_USAGE` for any other value, naming the allowed ones
+ */
+function kafkaClient(values: Values, io: Io): (typeof KAFKA_CLIENTS)[number] {
+  if (str(values, 'client') !== undefined) return choice(values, 'client', KAFKA_CLIENTS, 'kafkajs');
+  const env = io.env.WIRESEAL_KAFKA_CLIENT;
+  if (env === undefined || env === '') return 'kafkajs';
+  if (!(KAFKA_CLIENTS as readonly string[]).includes(env)) throw usageError(`WIRESEAL_KAFKA_CLIENT must be one of ${KAFKA_CLIENTS.join(', ')} (got ${JSON.stringify(env.slice(0, 40))})`);
+  return env as (typeof KAFKA_CLIENTS)[number];
+}
+
 async function runKafka(values: Values, io: Io, keys: KeysInfo, base: ResealOptions, progress: Progress): Promise<number> {
   const topic = required(values, 'topic', 'reencrypt');
   const toTopic = required(values, 'to-topic', 'reencrypt');
@@ -210,6 +228,7 @@ async function runKafka(values: Values, io: Io, keys: KeysInfo, base: ResealOpti
   if (keys.unopened.length > 0 && fromContext.topic !== toTopic) {
     throw usageError(`records move to topic "${toTopic}", so every token is re-bound to it; the keyring cannot open audience ${keys.unopened.map((a) => `"${a}"`).join(', ')} (give its shared or private keys)`);
   }
+  const client = kafkaClient(values, io);
   const { reencryptTopic } = await import('../reencrypt/kafka.ts');
   const started = Date.now();
   const result = await withStopSignals((stopRequested) =>
@@ -224,9 +243,10 @@ async function runKafka(values: Values, io: Io, keys: KeysInfo, base: ResealOpti
       rejects,
       progress,
       stopRequested,
+      client,
     }),
   );
-  return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, keys, output: toTopic, rejects });
+  return report(io, values, { ...result, seconds: (Date.now() - started) / 1000, keys, output: toTopic, rejects, client });
 }
 
 /** `wireseal reencrypt`. */
@@ -235,7 +255,7 @@ export const reencrypt: CommandSpec = {
   summary: 'Re-seal every policy field of a JSONL file (or a Kafka topic into a new topic) under the current primary key.',
   usage: [
     'reencrypt --policy FILE --in FILE --out FILE [key source | keyring] [--context K=V]... [--reject FILE] [--checkpoint FILE] [--resume | --force]',
-    'reencrypt --policy FILE --topic SRC --to-topic DST --brokers HOST:PORT[,...] [key source] [--mode fields|whole] [--group ID] [--reject FILE]',
+    'reencrypt --policy FILE --topic SRC --to-topic DST --brokers HOST:PORT[,...] [key source] [--mode fields|whole] [--group ID] [--reject FILE] [--client kafkajs|platformatic]',
   ],
   description: [
     'Per field: a token under the primary kid is verified and left byte-identical ("already current"); a token under',
@@ -251,6 +271,8 @@ export const reencrypt: CommandSpec = {
     'command with --resume: the output is cut back to the checkpoint and continues, with no record lost or repeated.',
     'Kafka: consume SRC from the group\'s committed offsets up to the end offsets seen at start; produce to DST in',
     'transactions that also commit the offsets (exactly once: run again to resume). Context is {topic} as @wireseal/kafka binds it.',
+    'The client is kafkajs, or @platformatic/kafka with --client platformatic (or WIRESEAL_KAFKA_CLIENT; Node 22.22+ / 24.6+),',
+    'with the same transactions, range and reject file.',
     '',
     'Progress goes to stderr: a bar on a terminal, a line every --progress-interval seconds otherwise; then a summary.',
     'Exit 0: done; 4: done, but records were rejected; 130: interrupted (resumable).',
@@ -262,6 +284,7 @@ export const reencrypt: CommandSpec = {
     ...KAFKA_OPTIONS,
     group: { type: 'string', metavar: 'ID', help: 'Kafka: consumer group (default wireseal-reencrypt-SRC-to-DST); its offsets are the resume point' },
     'context-topic': { type: 'string', metavar: 'NAME', help: 'Kafka: topic name the source tokens are bound to, if not SRC (mirrored topics)' },
+    client: { type: 'string', metavar: 'NAME', help: 'Kafka: kafkajs (default) or platformatic (@platformatic/kafka, Node 22.22+ / 24.6+); default WIRESEAL_KAFKA_CLIENT' },
     ...KEY_SOURCE_OPTIONS,
     ...KEYRING_OPTIONS,
     ...CONTEXT_OPTION,
@@ -316,7 +339,7 @@ export const reencrypt: CommandSpec = {
       if (context) throw usageError('--context does not apply with --topic: records are bound to {topic} as @wireseal/kafka does (see --context-topic)');
       return runKafka(values, io, keys, base, progress);
     }
-    for (const o of ['group', 'mode', 'context-topic']) if (values[o] !== undefined) throw usageError(`--${o} applies only with --topic`);
+    for (const o of ['group', 'mode', 'context-topic', 'client']) if (values[o] !== undefined) throw usageError(`--${o} applies only with --topic`);
     const legacySettings = legacy ? { parse: legacy.parse, paths: legacy.paths ?? null } : null;
     return runJsonl(values, io, keys, base, progress, { policy: policy.toJSON(), context: context ?? null, strict, legacy: legacySettings }, legacy);
   },

@@ -35,6 +35,16 @@ export interface TopicJob {
   rejects: string;
   progress: Progress;
   stopRequested: () => boolean;
+  /** The Kafka client that consumes and produces (topics, end and committed offsets are read with kafkajs's admin either way). */
+  client: KafkaClientName;
+}
+
+/** The Kafka clients `reencrypt --topic` runs on. */
+export type KafkaClientName = 'kafkajs' | 'platformatic';
+
+/** One transactional id per source and destination, whatever the client: a new run of either fences an older one. */
+export function transactionalIdOf(job: Pick<TopicJob, 'topic' | 'toTopic'>): string {
+  return `wireseal-reencrypt.${job.topic}.${job.toTopic}`;
 }
 
 function headerText(headers: IHeaders | undefined, name: string): string | undefined {
@@ -92,6 +102,37 @@ function resealFields(job: TopicJob, m: KafkaMessage): { value: Buffer | null; h
   return { value: result.changed ? Buffer.from(result.text, 'utf8') : m.value, headers: sealedHeaders(m.headers), result };
 }
 
+/**
+ * The per-record transform, the same for every client: re-seals the
+ * messages of one partition batch (records as kafkajs hands them over), and
+ * appends the ones that cannot be re-sealed to the reject file, synced before
+ * this returns. The caller then produces what it returns and commits the
+ * batch's offsets in one transaction: every record of the batch is by then
+ * either re-sealed or in the reject file. Errors other than a record's own
+ * (`WiresealError`, not JSON) are thrown and nothing is committed.
+ */
+export async function transformBatch(job: TopicJob, p: number, messages: KafkaMessage[], counters: Counters, rej: fs.FileHandle): Promise<Message[]> {
+  const out: Message[] = [];
+  const rejected: string[] = [];
+  for (const m of messages) {
+    try {
+      const r = job.mode === 'whole' ? resealWhole(job, m) : resealFields(job, m);
+      out.push({ key: m.key, value: r.value, headers: r.headers, partition: p, timestamp: m.timestamp });
+      addResult(counters, r.result);
+    } catch (err) {
+      const code = err instanceof WiresealError || (err instanceof CliError && err.code === 'ERR_INPUT_INVALID') ? err.code : undefined;
+      if (code === undefined) throw err;
+      rejected.push(`${JSON.stringify({ topic: job.topic, partition: p, offset: m.offset, code, message: (err as Error).message, key: m.key?.toString('base64') ?? null, value: m.value?.toString('base64') ?? null })}\n`);
+      addFailure(counters, code);
+    }
+  }
+  if (rejected.length) {
+    await rej.write(rejected.join(''));
+    await rej.sync();
+  }
+  return out;
+}
+
 async function ensureTopics(admin: Admin, job: TopicJob): Promise<number> {
   const existing = new Set(await admin.listTopics());
   if (!existing.has(job.topic)) throw ioError(`source topic "${job.topic}" does not exist`);
@@ -109,6 +150,8 @@ async function ensureTopics(admin: Admin, job: TopicJob): Promise<number> {
 
 /** Runs the job. */
 export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counters; interrupted: boolean; resumed: boolean }> {
+  // Fails before any connection when @platformatic/kafka cannot be loaded (an older Node).
+  if (job.client === 'platformatic') await (await import('./platformatic.ts')).loadPlatformatic();
   const { kafka, admin } = await connectKafka(job.brokers, 'wireseal-reencrypt');
   let producer: Producer | undefined;
   let consumer: Consumer | undefined;
@@ -127,29 +170,18 @@ export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counter
       rej = await fs.open(job.rejects, 'a', 0o600).catch((err: unknown) => {
         throw ioError(`cannot open ${job.rejects}`, err);
       });
-      producer = kafka.producer({ transactionalId: `wireseal-reencrypt.${job.topic}.${job.toTopic}`, idempotent: true, maxInFlightRequests: 1 });
+      const transactionalId = transactionalIdOf(job);
+      if (job.client === 'platformatic') {
+        const { consumeRangePlatformatic } = await import('./platformatic.ts');
+        interrupted = await consumeRangePlatformatic({ job, range, transactionalId, transform: (p, messages) => transformBatch(job, p, messages, counters, rej!), afterBatch: () => job.progress.update(progressState()) });
+        return { counters, interrupted, resumed };
+      }
+      producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       consumer = kafka.consumer({ groupId: job.group, allowAutoTopicCreation: false });
       await consumer.connect();
       const handle = async (p: number, messages: KafkaMessage[]): Promise<void> => {
-        const out: Message[] = [];
-        const rejected: string[] = [];
-        for (const m of messages) {
-          try {
-            const r = job.mode === 'whole' ? resealWhole(job, m) : resealFields(job, m);
-            out.push({ key: m.key, value: r.value, headers: r.headers, partition: p, timestamp: m.timestamp });
-            addResult(counters, r.result);
-          } catch (err) {
-            const code = err instanceof WiresealError || (err instanceof CliError && err.code === 'ERR_INPUT_INVALID') ? err.code : undefined;
-            if (code === undefined) throw err;
-            rejected.push(`${JSON.stringify({ topic: job.topic, partition: p, offset: m.offset, code, message: (err as Error).message, key: m.key?.toString('base64') ?? null, value: m.value?.toString('base64') ?? null })}\n`);
-            addFailure(counters, code);
-          }
-        }
-        if (rejected.length) {
-          await rej!.write(rejected.join(''));
-          await rej!.sync();
-        }
+        const out = await transformBatch(job, p, messages, counters, rej!);
         const last = BigInt(messages[messages.length - 1]!.offset);
         const tx = await producer!.transaction();
         try {
