@@ -16,3 +16,4 @@ export { audienceOf, tallyValues } from './fields/tally.ts';
 export type { ValueTally } from './fields/tally.ts';
 export { INSTRUMENTS, DURATION_BUCKETS, MetricRecorder, countSealedFields, countOpenedFields, countWhole, countRejected } from './metrics.ts';
 export type { CounterName, HistogramName, InstrumentSpec, MeterLike, MeterProviderLike, MetricAttributes, MetricSink, RecordOutcome } from './metrics.ts';
+export { reuseBounds } from './token/reuse.ts';

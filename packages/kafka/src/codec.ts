@@ -5,9 +5,9 @@
  * record replayed into another topic does not open.
  */
 import type { MeterProvider } from '@opentelemetry/api';
-import type { Engine, EngineName, FieldKeys, JsonValue, KeySource } from '@wireseal/core';
+import type { ContentKeyReuseOption, Engine, EngineName, FieldKeys, JsonValue, KeySource } from '@wireseal/core';
 import { currentKeys, decryptFields, encryptFieldsWithReport, openParts, sealParts } from '@wireseal/core';
-import { countOpenedFields, countRejected, countSealedFields, countWhole } from '@wireseal/core/internal';
+import { countOpenedFields, countRejected, countSealedFields, countWhole, reuseBounds } from '@wireseal/core/internal';
 import type { MetricAttributes, MetricRecorder } from '@wireseal/core/internal';
 import { PlaintextFieldError, PolicyInvalidError, TokenMalformedError, WiresealError } from '@wireseal/core/errors';
 import { HEADER_JWE, HEADER_MARKER, frameParts, headerText, stripFraming, unframeParts } from './framing.ts';
@@ -220,6 +220,14 @@ export interface KafkaCodecOptions {
   topics: TopicConfigs;
   /** `node` (default on Node) or `noble`, or an engine object. */
   engine?: EngineName | Engine;
+  /**
+   * Bounded data-key reuse when sealing (`A256KW`): `true` (default: one
+   * content key per primary key for up to 2^24 tokens or 5 minutes), bounds
+   * `{ maxTokens, maxAgeMs, maxBytes }`, or `false` for a fresh content key
+   * per record. Every record is still a standalone JWE; a promoted key is
+   * used from the next record on. See docs/format.md §3.3.
+   */
+  reuseContentKey?: ContentKeyReuseOption;
   /** Receives events (unmatched policy paths on encode, pass-throughs, dead letters, skips, failures). Exceptions it throws are ignored. */
   onEvent?: (event: KafkaCodecEvent) => void;
   /**
@@ -295,6 +303,7 @@ export class KafkaCodec {
   readonly #keys: FieldKeys | undefined;
   readonly #configs: TopicConfigs;
   readonly #engine: EngineName | Engine | undefined;
+  readonly #reuse: ContentKeyReuseOption;
   readonly #onEvent: ((event: KafkaCodecEvent) => void) | undefined;
   readonly #topics = new Map<string, ResolvedTopic>();
   readonly #metrics: MetricRecorder;
@@ -325,6 +334,8 @@ export class KafkaCodec {
     this.#keys = options.keys;
     this.#configs = options.topics;
     this.#engine = options.engine;
+    this.#reuse = options.reuseContentKey ?? true;
+    reuseBounds(this.#reuse); // a bad bound is a configuration error now, not a failure of every record
     this.#onEvent = options.onEvent;
     this.#metrics = kafkaMetrics(options.meterProvider);
     this.#topicAttribute = options.topicAttribute ?? true;
@@ -426,7 +437,7 @@ export class KafkaCodec {
         }
       }
       // The report costs a few string concatenations per sealed value (measured: within noise of encryptFields).
-      const r = encryptFieldsWithReport(t.keys!, doc, t.policy!, { context: t.context, alg: t.alg, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch });
+      const r = encryptFieldsWithReport(t.keys!, doc, t.policy!, { context: t.context, alg: t.alg, engine: this.#engine, limits: t.limits, requireMatch: t.requireMatch, reuseContentKey: this.#reuse });
       const out: ProducedRecord = { ...message, value: JSON.stringify(r.doc), headers: { ...headers, [HEADER_MARKER]: '1' } };
       const attributes = this.#attributes(topic, 'fields', 'seal');
       const outcome = countSealedFields(this.#metrics, attributes, t.policy!, t.keys, r);
@@ -443,7 +454,7 @@ export class KafkaCodec {
     }
     const bytes = isDocument(value) ? JSON.stringify(value) : value;
     const keys = currentKeys(t.keys as KeySource);
-    const split = frameParts(sealParts(keys, bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine }));
+    const split = frameParts(sealParts(keys, bytes, { context: t.context, alg: t.alg, cty: t.cty, engine: this.#engine, reuseContentKey: this.#reuse }));
     const attributes = this.#attributes(topic, 'whole', 'seal');
     countWhole(this.#metrics, attributes, 'sealed', keys.primaryKid);
     this.#metrics.duration('seal.duration', start, { ...attributes, outcome: 'sealed' });

@@ -15,7 +15,7 @@ export interface FieldsTopicConfig {
   readonly policy: FieldPolicy | FieldPolicyJson | readonly string[];
   /** `strict` (default): plaintext at a policy path is a failure. `migrate`: it passes through (counted). */
   readonly decryptMode?: DecryptMode;
-  /** `A256KW` (default: a fresh content key per record) or `dir`. */
+  /** `A256KW` (default; a content key held for many records, within the codec's `reuseContentKey` bounds) or `dir`. */
   readonly alg?: SymmetricAlg;
   /** Topic name bound into `wsc`, when it differs from the topic (e.g. a mirrored `us-east.payments`). */
   readonly contextTopic?: string;

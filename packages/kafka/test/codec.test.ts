@@ -467,3 +467,35 @@ describe('interop: Python jwcrypto opens the rebuilt whole-value token', () => {
     expect(out).toEqual({ plaintext: 'ünïcode payload', wsc_ok: true });
   });
 });
+
+describe('data-key reuse (on by default in the codec)', () => {
+  const ekOfField = (m: { value: unknown }): string => (JSON.parse(String(m.value)) as { card: { number: string } }).card.number.split('.')[1]!;
+  const ekOfWhole = (m: { headers?: Record<string, unknown> }): string => String(m.headers![HEADER_JWE]).split('.')[1]!;
+
+  it('records share one wrapped content key until a bound; false gives one per record; a promote applies to the next record', () => {
+    let current = KeySet.generate({ kid: 'reuse-a' });
+    const provider = { current: () => current };
+    const topics = { p: { mode: 'fields', policy: POLICY }, w: { mode: 'whole' } } as const;
+    const on = createKafkaCodec({ keys: provider, topics });
+    const bounded = createKafkaCodec({ keys: provider, topics, reuseContentKey: { maxTokens: 3 } });
+    const off = createKafkaCodec({ keys: provider, topics, reuseContentKey: false });
+    const fields = [1, 2, 3].map(() => on.encode('p', { value: JSON.stringify(payment) }));
+    expect(new Set(fields.map(ekOfField)).size).toBe(1);
+    expect(ekOfWhole(on.encode('w', { value: 'a' }))).toBe(ekOfField(fields[0]!));
+    // 3 tokens per record: the second record under maxTokens 3 gets a fresh key.
+    const b = [1, 2].map(() => bounded.encode('p', { value: JSON.stringify(payment) }));
+    expect(ekOfField(b[0]!)).not.toBe(ekOfField(b[1]!));
+    const o = [1, 2].map(() => off.encode('w', { value: 'x' }));
+    expect(ekOfWhole(o[0]!)).not.toBe(ekOfWhole(o[1]!));
+    for (const m of [...fields, ...b]) expect(JSON.parse(on.decode('p', consumed(m)).value!.toString())).toEqual(payment);
+    current = current.addKey({ kid: 'reuse-b' }).promote('reuse-b');
+    const after = on.encode('p', { value: JSON.stringify(payment) });
+    expect(decodeProtectedHeader((JSON.parse(String(after.value)) as { card: { number: string } }).card.number).kid).toBe('reuse-b');
+    expect(ekOfField(after)).not.toBe(ekOfField(fields[0]!));
+    expect(JSON.parse(on.decode('p', consumed(fields[0]!)).value!.toString())).toEqual(payment);
+  });
+
+  it('a bad bound is refused when the codec is made (ERR_ARGUMENT_INVALID)', () => {
+    expect(codeOf(() => createKafkaCodec({ keys, topics: { p: { mode: 'fields', policy: POLICY } }, reuseContentKey: { maxTokens: 0 } }))).toBe('ERR_ARGUMENT_INVALID');
+  });
+});
