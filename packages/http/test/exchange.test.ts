@@ -79,3 +79,39 @@ describe('exchange', () => {
     expect(() => new HttpCodec({ keys, profiles: [] }, 'client').route({ mode: 'whole' })).toThrow(expect.objectContaining({ code: 'ERR_POLICY_INVALID' }));
   });
 });
+
+describe('data-key reuse (on by default)', () => {
+  const ek = (token: string): string => token.split('.')[1]!;
+  const sealTwice = async (codec: HttpCodec, mode: 'fields' | 'whole'): Promise<string[]> => {
+    const route = codec.route(mode === 'fields' ? { mode, policy: ['card.number'] } : { mode });
+    const out: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const x = codec.exchange(route, head({ 'content-type': 'application/json' }));
+      const sealed = await x.seal(JSON.stringify({ card: { number: `4111${i}` } }), 'application/json');
+      out.push(mode === 'fields' ? (JSON.parse(text(sealed!.body)) as { card: { number: string } }).card.number : text(sealed!.body));
+    }
+    return out;
+  };
+
+  it('messages share one wrapped content key by default; false gives one per message; each opens on its own', async () => {
+    const k = KeySet.generate({ kid: 'reuse-http' });
+    const on = new HttpCodec({ keys: k }, 'client');
+    const off = new HttpCodec({ keys: k, reuseContentKey: false }, 'client');
+    for (const mode of ['fields', 'whole'] as const) {
+      const [a, b] = await sealTwice(on, mode);
+      expect(ek(a!)).toBe(ek(b!));
+      const [c, d] = await sealTwice(off, mode);
+      expect(ek(c!)).not.toBe(ek(d!));
+    }
+    const server = new HttpCodec({ keys: k });
+    const [first, second] = await sealTwice(on, 'whole');
+    for (const token of [first!, second!]) {
+      const inbound = server.exchange(server.route({ mode: 'whole' }), head({ 'content-type': 'application/jose' }));
+      expect((await inbound.open(token))!.body).toMatchObject({ card: {} });
+    }
+  });
+
+  it('a bad bound is refused when the codec is made (ERR_ARGUMENT_INVALID)', () => {
+    expect(() => new HttpCodec({ keys, reuseContentKey: { maxAgeMs: -1 } })).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT_INVALID' }));
+  });
+});

@@ -20,9 +20,9 @@ export function sealingHeader(keys: KeySet, options: SealOptions, engine: Engine
   const iat = options.iat === true ? Math.floor(Date.now() / 1000) : options.iat === false ? undefined : options.iat;
   if (iat !== undefined && !Number.isSafeInteger(iat)) throw new ArgumentInvalidError('seal: iat must be true, false or an integer number of seconds');
   const wsc = options.context !== undefined ? contextDigest(options.context, engine) : undefined;
-  // A writer seals many values with the same header: the last one built for this key is kept.
-  const last = iat === undefined ? lastHeader.get(key) : undefined;
-  if (last !== undefined && last.alg === alg && last.cty === options.cty && last.field === options.field && last.wsc === wsc) return { key, alg, header: last.header };
+  // A writer seals many values with the same header (iat, in seconds, too): the last one built for this key is kept.
+  const last = lastHeader.get(key);
+  if (last !== undefined && last.alg === alg && last.iat === iat && last.cty === options.cty && last.field === options.field && last.wsc === wsc) return { key, alg, header: last.header };
   const header = encodeHeader(alg, key.kid, options.cty, iat, options.field, wsc);
   // Never make a token that a reader with default limits refuses: fail here, at the writer.
   if (header.b64.length > DEFAULT_LIMITS.maxHeaderLength) {
@@ -30,8 +30,8 @@ export function sealingHeader(keys: KeySet, options: SealOptions, engine: Engine
       `the protected header would be ${header.b64.length} characters, over the ${DEFAULT_LIMITS.maxHeaderLength} that readers accept by default; shorten field, cty or kid`,
     );
   }
-  if (iat === undefined) lastHeader.set(key, { alg, cty: options.cty, field: options.field, wsc, header });
+  lastHeader.set(key, { alg, iat, cty: options.cty, field: options.field, wsc, header });
   return { key, alg, header };
 }
 
-const lastHeader = new WeakMap<KeyEntry, { alg: SymmetricAlg; cty: string | undefined; field: string | undefined; wsc: string | undefined; header: EncodedHeader }>();
+const lastHeader = new WeakMap<KeyEntry, { alg: SymmetricAlg; iat: number | undefined; cty: string | undefined; field: string | undefined; wsc: string | undefined; header: EncodedHeader }>();

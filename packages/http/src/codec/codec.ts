@@ -11,7 +11,8 @@
  * never logs).
  */
 import type { MeterProvider } from '@opentelemetry/api';
-import type { DocumentLimits, FieldKeys } from '@wireseal/core';
+import type { ContentKeyReuseOption, DocumentLimits, FieldKeys } from '@wireseal/core';
+import { reuseBounds } from '@wireseal/core/internal';
 import { PolicyInvalidError } from '@wireseal/core/errors';
 import type { RequestHead } from '../media/media.ts';
 import { printable } from '../media/media.ts';
@@ -63,6 +64,14 @@ export interface HttpCodecOptions {
   /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
   now?: () => number;
   /**
+   * Bounded data-key reuse when sealing with a shared key (`A256KW`): `true`
+   * (default: one content key per primary key for up to 2^24 tokens or 5
+   * minutes), bounds `{ maxTokens, maxAgeMs, maxBytes }`, or `false` for a
+   * fresh content key per message. Every message is still a standalone JWE,
+   * and a promoted key is used from the next message on. docs/format.md §3.3.
+   */
+  reuseContentKey?: ContentKeyReuseOption;
+  /**
    * Where the metrics go (`wireseal.values`, `wireseal.records`,
    * `wireseal.seal.duration`, `wireseal.open.duration`; docs/operations.md
    * §3.1). Default: the global OpenTelemetry meter provider at the time of
@@ -102,6 +111,7 @@ export class HttpCodec {
    */
   constructor(options: HttpCodecOptions, side: Side = 'server') {
     this.#options = options;
+    reuseBounds(options.reuseContentKey); // a bad bound is a configuration error now, not a failure of every message
     this.side = side;
     const profiles = options.profiles ?? [sharedKeyJose()];
     const byType = new Map<string, PayloadProfile>();
@@ -117,6 +127,7 @@ export class HttpCodec {
       documentLimits: options.documentLimits,
       replay,
       now,
+      reuseContentKey: options.reuseContentKey ?? true,
       metrics: httpMetrics(options.meterProvider),
       failure: (err, phase, head) => this.failure(err, phase, head),
     };

@@ -20,7 +20,7 @@
  * RFC 9457 problem response and reports it to `onError`.
  */
 import { decryptFields, encryptFieldsWithReport } from '@wireseal/core';
-import type { DocumentLimits, FieldPolicy, JsonValue, KeySource } from '@wireseal/core';
+import type { ContentKeyReuseOption, DocumentLimits, FieldPolicy, JsonValue, KeySource } from '@wireseal/core';
 import { countOpenedFields, countRejected, countSealedFields, countWhole } from '@wireseal/core/internal';
 import type { MetricAttributes, MetricRecorder, RecordOutcome } from '@wireseal/core/internal';
 import { LimitExceededError, PlaintextFieldError, ReplayError, StaleError, TokenMalformedError } from '@wireseal/core/errors';
@@ -129,6 +129,8 @@ export interface ExchangeRules {
   /** Servers: where seen whole-payload tokens are remembered. */
   readonly replay: ReplayStore | undefined;
   now(): number;
+  /** Data-key reuse when sealing with shared keys. */
+  readonly reuseContentKey: ContentKeyReuseOption;
   /** Where counts and durations go. */
   readonly metrics: MetricRecorder;
   failure(err: unknown, phase: FailurePhase, head: RequestHead): ProblemResponse;
@@ -403,6 +405,7 @@ export class Exchange {
     const keys = this.route.fieldKeys![this.#out];
     const sealed = encryptFieldsWithReport(keys, doc, plan.policy, {
       alg: this.route.alg,
+      reuseContentKey: this.#rules.reuseContentKey,
       ...(context ? { context } : {}),
       ...(this.route.requireMatch ? { requireMatch: this.route.requireMatch[this.#out] } : {}),
       ...this.#limits(),
@@ -584,7 +587,7 @@ export class Exchange {
     const context = contextFor(route, direction, head, profile);
     const response = this.#response;
     // Whole routes hold one shared key source (compileRoute refuses a keyring there).
-    return { keys: route.keys as KeySource, context, alg: route.alg, head, now, state, ...(response ? { response } : {}) };
+    return { keys: route.keys as KeySource, context, alg: route.alg, reuseContentKey: this.#rules.reuseContentKey, head, now, state, ...(response ? { response } : {}) };
   }
 }
 

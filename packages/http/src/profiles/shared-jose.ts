@@ -49,6 +49,7 @@ export function sharedKeyJose(): PayloadProfile {
       const keys = currentKeys(ctx.keys);
       const token = seal(keys, plaintext, {
         alg: ctx.alg,
+        ...(ctx.reuseContentKey !== undefined ? { reuseContentKey: ctx.reuseContentKey } : {}),
         cty: contentType,
         iat: Math.floor(ctx.now / 1000),
         ...(ctx.context ? { context: ctx.context } : {}),

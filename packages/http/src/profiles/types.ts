@@ -5,7 +5,7 @@
  * the profile reports. Shared-key JWE (`application/jose`) ships here; the
  * public-key JWE and HPKE profiles plug in the same way.
  */
-import type { Context, KeySource, SymmetricAlg } from '@wireseal/core';
+import type { ContentKeyReuseOption, Context, KeySource, SymmetricAlg } from '@wireseal/core';
 import type { HeaderMap, RequestHead } from '../media/media.ts';
 
 /** What a profile is given to open or seal one message. */
@@ -20,6 +20,8 @@ export interface ProfileContext {
   readonly context: Context | undefined;
   /** `alg` for sealing with a shared key. */
   readonly alg: SymmetricAlg;
+  /** Data-key reuse for sealing with a shared key (the codec's `reuseContentKey`); absent: none. */
+  readonly reuseContentKey?: ContentKeyReuseOption;
   /** The HTTP request this message belongs to (a client passes its outgoing request). */
   readonly head: RequestHead;
   /** Milliseconds since the epoch. */
