@@ -132,6 +132,44 @@ describe.skipIf(!avail.ok).each(CLIENTS)('reencrypt --topic on %s (real Kafka)',
     expect(await readAll(dst, N - 1)).toHaveLength(N - 1);
   }, 180_000);
 
+  it('killed (SIGKILL) in the middle of a run, run again: every record in the destination exactly once', async () => {
+    const src = `crash-${sfx}`;
+    const dst = `crash-v2-${sfx}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: src, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    const N = 6000;
+    const ctx = Object.freeze({ topic: src });
+    const docs = Array.from({ length: N }, (_, i) => ({ id: i, pan: `4111-${i}`, owner: { name: `n${i}` } }));
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let from = 0; from < N; from += 1000) {
+      await producer.send({ topic: src, acks: -1, messages: docs.slice(from, from + 1000).map((d) => ({ partition: d.id % 2, value: JSON.stringify(encryptFields(keys, d, policy, { context: ctx })) })) });
+    }
+    await producer.disconnect();
+    const args = ['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path(`crash-${client}.rejects.jsonl`), '--json', ...via];
+    // Killed once a first transaction committed (a progress line counts records), while later ones are in flight.
+    const killed = await wireseal([...args, '--progress', 'lines', '--progress-interval', '0.02'], {
+      onSpawn: (child) => {
+        child.stderr!.on('data', (b: Buffer) => {
+          if (/reencrypt: [1-9][\d,]* records/.test(b.toString())) child.kill('SIGKILL');
+        });
+      },
+    });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    const again = await wireseal(args);
+    expect(again.code, again.stderr).toBe(0);
+    const summary = JSON.parse(again.out) as { records: number; resumed: boolean; client: string };
+    expect(summary).toMatchObject({ resumed: true, client });
+    expect(summary.records).toBeLessThan(N);
+    const out = await readAll(dst, N);
+    expect(out).toHaveLength(N);
+    const opened = out.map((m) => decryptFields(rotated, JSON.parse(m.value!.toString()), policy, { context: { topic: dst } }).doc as { id: number });
+    expect(new Set(opened.map((d) => d.id)).size).toBe(N);
+    expect(checksum(opened)).toBe(checksum(docs));
+  }, 240_000);
+
   it('re-seals whole-value records (wireseal-jwe framing)', async () => {
     const src = `blobs-${sfx}`;
     const dst = `blobs-v2-${sfx}`;

@@ -148,6 +148,14 @@ async function ensureTopics(admin: Admin, job: TopicJob): Promise<number> {
   return partitions;
 }
 
+/** An error's message, with the protocol error ids platformatic nests in `errors` (e.g. `CONCURRENT_TRANSACTIONS`). */
+function kafkaErrorText(err: unknown): string {
+  const message = (err as Error).message.trim();
+  const nested = ((err as { errors?: unknown }).errors ?? []) as { apiId?: unknown; message?: unknown }[];
+  const ids = Array.isArray(nested) ? nested.map((e) => (typeof e?.apiId === 'string' ? e.apiId : typeof e?.message === 'string' ? e.message : '')).filter(Boolean) : [];
+  return ids.length ? `${message} (${[...new Set(ids)].join(', ')})` : message;
+}
+
 /** Runs the job. */
 export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counters; interrupted: boolean; resumed: boolean }> {
   // Fails before any connection when @platformatic/kafka cannot be loaded (an older Node).
@@ -198,7 +206,7 @@ export async function reencryptTopic(job: TopicJob): Promise<{ counters: Counter
     return { counters, interrupted, resumed };
   } catch (err) {
     if (err instanceof CliError || err instanceof WiresealError) throw err;
-    throw ioError(`Kafka re-encryption failed: ${(err as Error).message}`);
+    throw ioError(`Kafka re-encryption failed: ${kafkaErrorText(err)}`);
   } finally {
     job.progress.end();
     await consumer?.disconnect().catch(() => undefined);

@@ -103,8 +103,10 @@ export async function consumeRangePlatformatic(read: PlatformaticRangeRead): Pro
   const { job, range } = read;
   const { Consumer, Producer } = await loadPlatformatic();
   const clientId = 'wireseal-reencrypt';
-  const producer: Producer<Buffer, Buffer, Buffer, Buffer> = new Producer({ clientId, bootstrapBrokers: job.brokers, transactionalId: read.transactionalId, idempotent: true, acks: -1 });
-  const consumer: Consumer<Buffer, Buffer, Buffer, Buffer> = new Consumer({ clientId, groupId: job.group, bootstrapBrokers: job.brokers, maxWaitTime: 500 });
+  // Retries: right after a crashed run, InitProducerId answers CONCURRENT_TRANSACTIONS until its open transaction is aborted.
+  const producer: Producer<Buffer, Buffer, Buffer, Buffer> = new Producer({ clientId, bootstrapBrokers: job.brokers, transactionalId: read.transactionalId, idempotent: true, acks: -1, retries: 10 });
+  // kafkajs's group timeouts (platformatic's own are 60 s / 102 s): the member of a run that crashed leaves the group as soon.
+  const consumer: Consumer<Buffer, Buffer, Buffer, Buffer> = new Consumer({ clientId, groupId: job.group, bootstrapBrokers: job.brokers, maxWaitTime: 500, sessionTimeout: 30_000, rebalanceTimeout: 60_000, heartbeatInterval: 3000 });
   let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   try {
     // The group's committed offsets are where the range starts (the log start where it has none); read_committed is platformatic's default.
