@@ -28,7 +28,7 @@ const payment = {
 const plainBody = JSON.stringify(payment);
 const request = Object.freeze({ [DIRECTION_CONTEXT_KEY]: 'request' });
 const fieldsBody = JSON.stringify(encryptFields(keys, payment, FieldPolicy.parse(POLICY), { context: request }));
-const tokens = mode === 'whole' ? Array.from({ length: 15000 * seconds }, () => seal(keys, plainBody, { cty: 'application/json', iat: true, context: request })) : [];
+const tokens = mode === 'whole' ? Array.from({ length: 15000 * seconds }, () => seal(keys, plainBody, { cty: 'application/json', iat: true, context: request, reuseContentKey: true })) : [];
 let next = 0;
 
 const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), ['--child'], {

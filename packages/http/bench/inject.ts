@@ -48,7 +48,7 @@ async function build(name: string, dir?: string): Promise<Build> {
 const builds = [await build('current')];
 if (process.env.WIRESEAL_BENCH_BASE) builds.unshift(await build('base', process.env.WIRESEAL_BENCH_BASE));
 
-const tokens = modes.includes('whole') ? Array.from({ length: (n * (rounds + 2) + 5000) * builds.length }, () => seal(keys, plainBody, { cty: 'application/json', iat: true, context: request })) : [];
+const tokens = modes.includes('whole') ? Array.from({ length: (n * (rounds + 2) + 5000) * builds.length }, () => seal(keys, plainBody, { cty: 'application/json', iat: true, context: request, reuseContentKey: true })) : [];
 let next = 0;
 const opts = (mode: string) =>
   mode === 'whole'
