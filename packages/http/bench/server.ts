@@ -78,7 +78,7 @@ if (process.argv[2] === '--child') {
   process.on('message', (m) => {
     if (m === 'cpu') {
       const u = process.cpuUsage();
-      process.send?.({ cpu: u.user + u.system });
+      process.send?.({ cpu: u.user + u.system, user: u.user });
     }
   });
   process.send?.({ port, redisPort });
