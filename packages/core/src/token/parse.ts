@@ -43,8 +43,9 @@ export function decodeSegment(text: string, name: string, start = 0, end = text.
 /**
  * Validated headers, with their AAD bytes, by their base64url text. Field
  * tokens repeat a handful of headers (one per policy path), so opening them
- * skips base64, UTF-8, JSON and AAD work. Only headers whose members are all
- * strings are kept (a shallow copy is then a full copy), frozen, and copied
+ * skips base64, UTF-8, JSON and AAD work (and whole payloads sealed in the same
+ * second share one, `iat` included). Only headers whose members are all strings
+ * or numbers are kept (a shallow copy is then a full copy), frozen, and copied
  * before they reach a caller.
  */
 const headerCache = new Map<string, KnownHeader>();
@@ -53,7 +54,10 @@ const HEADER_CACHE_MAX_LENGTH = 1024;
 
 function cacheHeader(known: KnownHeader): void {
   if (known.headerB64.length > HEADER_CACHE_MAX_LENGTH) return;
-  for (const k in known.header) if (typeof known.header[k] !== 'string') return;
+  for (const k in known.header) {
+    const t = typeof known.header[k];
+    if (t !== 'string' && t !== 'number') return;
+  }
   if (headerCache.size >= HEADER_CACHE_MAX) headerCache.delete(headerCache.keys().next().value as string);
   Object.freeze(known.header);
   headerCache.set(known.headerB64, known);
