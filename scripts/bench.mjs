@@ -3,13 +3,16 @@
 // with machine info and the date, to docs/benchmarks.md. Benchmarks are not
 // tests: they print ratios against named peers measured in the same run.
 //
+// docs/benchmarks-summary.md (hand-written: before/after tables, profiles,
+// floors) is copied in after the machine lines.
+//
 // A benchmark states each target on a line of its own:
 //   WIRESEAL_TARGET {"section":…,"case":…,"vs":…,"measured":0.63,"target":0.5,"met":true,"judged":…,"config":…}
 // Those lines are gathered into docs/benchmarks.json (one entry per target,
 // for programs) and into the "Targets" table at the end of docs/benchmarks.md
 // and of this script's output (for people); they are not repeated in the sections.
 import { spawn } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +75,9 @@ child.on('close', (code) => {
     `- load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     '',
   ];
+  // The hand-written part (what changed and why, before/after tables, honest floors) is kept across runs.
+  const summary = path.join(root, 'docs/benchmarks-summary.md');
+  if (existsSync(summary)) out.push(readFileSync(summary, 'utf8').trim(), '');
   for (const [pkg, lines] of sections) {
     // Drop pnpm's echo of the script line ("> pkg@x bench ...").
     // and turbo's own "cache bypass" notice.
