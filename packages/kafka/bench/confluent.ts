@@ -52,7 +52,7 @@ const DEFAULT_SECRET = 'wireseal-bench-local-kms-secret';
 
 type JsonSchema = { type: string; properties?: Record<string, JsonSchema>; items?: JsonSchema; 'confluent:tags'?: string[] };
 
-/** JSON schema of the benchmark document (bench/run.ts makeDoc). */
+/** JSON schema of the benchmark document (bench/doc.ts makeDoc). */
 function benchSchema(): JsonSchema {
   const s = (): JsonSchema => ({ type: 'string' });
   const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });

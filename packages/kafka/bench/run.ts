@@ -21,6 +21,8 @@ import { Partitioners } from 'kafkajs';
 import { broker, client, createTopics, plConsumer, plProducer, plStream } from '../test/cluster.ts';
 import type { ConfluentFieldCodec } from './confluent.ts';
 import { confluentFieldCodec } from './confluent.ts';
+import type { Doc } from './doc.ts';
+import { FIELDS, makeDoc } from './doc.ts';
 
 const N = Number(process.env.WIRESEAL_BENCH_MESSAGES ?? 100_000);
 const BATCH = 1000;
@@ -28,22 +30,6 @@ const ROUNDS = Math.max(1, Number(process.env.WIRESEAL_BENCH_ROUNDS ?? 4));
 const PARTITIONS = 3;
 /** Confluent's field encryption costs ~15x wireseal's per record: it runs this share of each round's messages. */
 const CONFLUENT_SHARE = Number(process.env.WIRESEAL_BENCH_CONFLUENT_SHARE ?? 0.1);
-const FIELDS = ['card.number', 'card.cvv', 'card.holder', 'customer.ssn', 'customer.email', 'customer.phone'];
-
-function makeDoc(id: number) {
-  return {
-    id,
-    type: 'payment.authorized',
-    amount: { value: (id % 100_000) / 100, currency: 'EUR' },
-    card: { number: `4111${String(id).padStart(12, '0')}`, cvv: String(id % 1000).padStart(3, '0'), holder: `Cardholder Number ${id}`, exp: '12/29', brand: 'visa' },
-    customer: { id: `cus_${id}`, ssn: `123-45-${String(id % 10_000).padStart(4, '0')}`, email: `customer.${id}@example.test`, phone: `+44 20 7946 ${String(id % 10_000).padStart(4, '0')}` },
-    merchant: { id: 'm_4242', name: 'Example Merchant Ltd', mcc: '5411', city: 'London', country: 'GB' },
-    tags: ['online', 'recurring', 'tier-2'],
-    description: 'Monthly subscription renewal; '.repeat(18),
-    createdAt: '2026-11-02T10:00:00.000Z',
-  };
-}
-type Doc = ReturnType<typeof makeDoc>;
 
 interface Mode {
   name: string;

@@ -5,22 +5,8 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { confluentFieldCodec } from '../bench/confluent.ts';
-
-const FIELDS = ['card.number', 'card.cvv', 'card.holder', 'customer.ssn', 'customer.email', 'customer.phone'];
-
-function makeDoc(id: number) {
-  return {
-    id,
-    type: 'payment.authorized',
-    amount: { value: (id % 100_000) / 100, currency: 'EUR' },
-    card: { number: `4111${String(id).padStart(12, '0')}`, cvv: String(id % 1000).padStart(3, '0'), holder: `Cardholder Number ${id}`, exp: '12/29', brand: 'visa' },
-    customer: { id: `cus_${id}`, ssn: `123-45-${String(id % 10_000).padStart(4, '0')}`, email: `customer.${id}@example.test`, phone: `+44 20 7946 ${String(id % 10_000).padStart(4, '0')}` },
-    merchant: { id: 'm_4242', name: 'Example Merchant Ltd', mcc: '5411', city: 'London', country: 'GB' },
-    tags: ['online', 'recurring', 'tier-2'],
-    description: 'Monthly subscription renewal; '.repeat(18),
-    createdAt: '2026-11-02T10:00:00.000Z',
-  };
-}
+import type { Doc } from '../bench/doc.ts';
+import { FIELDS, makeDoc } from '../bench/doc.ts';
 
 // Every outgoing TCP/IPC connection attempt made in this process (net.connect,
 // http(s), undici all end in net.Socket#connect) while a test runs.
@@ -55,7 +41,7 @@ describe('Confluent CSFLE peer', () => {
     expect(text).not.toContain('4111000000123456'); // card.number
     expect(text).not.toContain('123-45-3456'); // customer.ssn
     for (const secret of [doc.card.holder, doc.customer.email, doc.customer.phone]) expect(text).not.toContain(secret);
-    const wire = JSON.parse(value.subarray(5).toString('utf8')) as ReturnType<typeof makeDoc>;
+    const wire = JSON.parse(value.subarray(5).toString('utf8')) as Doc;
     expect(wire.card.cvv).not.toBe(doc.card.cvv); // 3 digits: too short to look for as a substring
     // Untagged fields stay in clear.
     expect(wire.card.exp).toBe('12/29');
@@ -77,7 +63,7 @@ describe('Confluent CSFLE peer', () => {
     expect(await codec.deserialize(a)).toEqual(doc);
     expect(await codec.deserialize(b)).toEqual(doc);
 
-    const wire = JSON.parse(a.subarray(5).toString('utf8')) as ReturnType<typeof makeDoc>;
+    const wire = JSON.parse(a.subarray(5).toString('utf8')) as Doc;
     const ct = Buffer.from(wire.card.number, 'base64');
     ct[ct.length - 1]! ^= 1;
     wire.card.number = ct.toString('base64');
