@@ -7,9 +7,10 @@ import type { Request as LoadRequest } from 'autocannon';
 import { fork } from 'node:child_process';
 import { readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KeySet, FieldPolicy, encryptFields, seal } from '@wireseal/core';
-import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
-import { POLICY } from './server.ts';
+import { KeySet } from '@wireseal/core';
+import { selfTime } from './cpu-summary.ts';
+import type { CpuProfile } from './cpu-summary.ts';
+import { fieldsBodyFor, plainBody, wholeToken } from './fixtures.ts';
 
 const mode = process.argv[2] ?? 'fields';
 const seconds = Number(process.argv[3] ?? 8);
@@ -17,18 +18,8 @@ const dir = process.argv[4] ?? `/tmp/wireseal-prof-${mode}`;
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const keys = KeySet.generate({ kid: 'bench' });
-const payment = {
-  id: 'pay_01J9Z3K6X8',
-  amount: 12999,
-  currency: 'EUR',
-  card: { number: '4111111111111111', cvv: '737', expiry: '03/30', holder: 'Ann Lee' },
-  customer: { ssn: '078-05-1120', name: 'Ann Lee', email: 'ann@example.com' },
-  items: [{ sku: 'A-1', qty: 2 }, { sku: 'B-7', qty: 1 }],
-};
-const plainBody = JSON.stringify(payment);
-const request = Object.freeze({ [DIRECTION_CONTEXT_KEY]: 'request' });
-const fieldsBody = JSON.stringify(encryptFields(keys, payment, FieldPolicy.parse(POLICY), { context: request }));
-const tokens = mode === 'whole' ? Array.from({ length: 15000 * seconds }, () => seal(keys, plainBody, { cty: 'application/json', iat: true, context: request, reuseContentKey: true })) : [];
+const fieldsBody = fieldsBodyFor(keys);
+const tokens = mode === 'whole' ? Array.from({ length: 15000 * seconds }, () => wholeToken(keys)) : [];
 let next = 0;
 
 const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), ['--child'], {
@@ -49,20 +40,9 @@ await new Promise<void>((resolve) => {
 });
 process.stdout.write(`${mode}: ${total} requests, non2xx ${result.non2xx}\n`);
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 if (process.env.EXEC_ARGS) process.exit(0);
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
-const prof = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
-const self = new Map<number, number>();
-for (let i = 0; i < prof.samples.length; i++) self.set(prof.samples[i]!, (self.get(prof.samples[i]!) ?? 0) + (prof.timeDeltas[i] ?? 0));
-const byFn = new Map<string, number>();
-for (const n of prof.nodes) {
-  const t = self.get(n.id) ?? 0;
-  if (!t) continue;
-  const url = n.callFrame.url.replace(/^file:\/\/.*\/node_modules\/\.pnpm\/[^/]+\/node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '');
-  const key = `${n.callFrame.functionName || '(anon)'} ${url}:${n.callFrame.lineNumber + 1}`;
-  byFn.set(key, (byFn.get(key) ?? 0) + t);
-}
+const { byFunction: byFn } = selfTime(JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as CpuProfile);
 const idle = [...byFn].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
 const rows = [...byFn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]);
 const busy = rows.reduce((a, [, v]) => a + v, 0);

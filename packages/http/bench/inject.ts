@@ -8,26 +8,17 @@
 // first mode (node:inspector, INTERVAL µs), read it with bench/top.ts.
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import { KeySet, FieldPolicy, encryptFields, seal } from '@wireseal/core';
+import { KeySet } from '@wireseal/core';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { fieldsBodyFor, plainBody, wholeToken } from './fixtures.ts';
 import { POLICY, REPLAY_ENTRIES } from './server.ts';
 
 const modes = (process.argv[2] ?? 'plaintext,fields,whole').split(',');
 const n = Number(process.argv[3] ?? 20000);
 const rounds = Number(process.env.ROUNDS ?? 3);
 const keys = KeySet.generate({ kid: 'bench' });
-const payment = {
-  id: 'pay_01J9Z3K6X8',
-  amount: 12999,
-  currency: 'EUR',
-  card: { number: '4111111111111111', cvv: '737', expiry: '03/30', holder: 'Ann Lee' },
-  customer: { ssn: '078-05-1120', name: 'Ann Lee', email: 'ann@example.com' },
-  items: [{ sku: 'A-1', qty: 2 }, { sku: 'B-7', qty: 1 }],
-};
-const plainBody = JSON.stringify(payment);
-const request = Object.freeze({ 'wireseal-http': 'request' });
-const fieldsBody = JSON.stringify(encryptFields(keys, payment, FieldPolicy.parse(POLICY), { context: request }));
+const fieldsBody = fieldsBodyFor(keys);
 
 const handler = async (r: { body: unknown }) => {
   const p = r.body as { id: string; amount: number; currency: string; card: unknown; customer: unknown };
@@ -48,7 +39,7 @@ async function build(name: string, dir?: string): Promise<Build> {
 const builds = [await build('current')];
 if (process.env.WIRESEAL_BENCH_BASE) builds.unshift(await build('base', process.env.WIRESEAL_BENCH_BASE));
 
-const tokens = modes.includes('whole') ? Array.from({ length: (n * (rounds + 2) + 5000) * builds.length }, () => seal(keys, plainBody, { cty: 'application/json', iat: true, context: request, reuseContentKey: true })) : [];
+const tokens = modes.includes('whole') ? Array.from({ length: (n * (rounds + 2) + 5000) * builds.length }, () => wholeToken(keys)) : [];
 let next = 0;
 const opts = (mode: string) =>
   mode === 'whole'

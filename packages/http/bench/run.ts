@@ -34,11 +34,11 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { KeySet, FieldPolicy, encryptFields, seal } from '@wireseal/core';
-import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
+import { KeySet } from '@wireseal/core';
 import { redisAvailable, startRedis } from '@wireseal-tooling/local-redis';
 import type { RedisHandle } from '@wireseal-tooling/local-redis';
-import { POLICY, startBenchServer } from './server.ts';
+import { fieldsBodyFor, plainBody, wholeToken } from './fixtures.ts';
+import { startBenchServer } from './server.ts';
 
 const seconds = Number(process.env.WIRESEAL_BENCH_SECONDS ?? 10);
 const inProcess = process.env.WIRESEAL_BENCH_INPROC === '1';
@@ -46,20 +46,8 @@ const connections = Number(process.env.WIRESEAL_BENCH_CONNECTIONS ?? 10);
 const latencyConnections = Number(process.env.WIRESEAL_BENCH_LATENCY_CONNECTIONS ?? 1);
 const keys = KeySet.generate({ kid: 'bench' });
 const jwks = JSON.stringify(keys.toJwks());
-
-const payment = {
-  id: 'pay_01J9Z3K6X8',
-  amount: 12999,
-  currency: 'EUR',
-  card: { number: '4111111111111111', cvv: '737', expiry: '03/30', holder: 'Ann Lee' },
-  customer: { ssn: '078-05-1120', name: 'Ann Lee', email: 'ann@example.com' },
-  items: [{ sku: 'A-1', qty: 2 }, { sku: 'B-7', qty: 1 }],
-};
-const plainBody = JSON.stringify(payment);
-// Requests are bound to their direction, as the fetch client binds them (bindDirection).
-const request = Object.freeze({ [DIRECTION_CONTEXT_KEY]: 'request' });
-const fieldsBody = JSON.stringify(encryptFields(keys, payment, FieldPolicy.parse(POLICY), { context: request }));
-const freshToken = (): string => seal(keys, plainBody, { cty: 'application/json', iat: true, context: request, reuseContentKey: true });
+const fieldsBody = fieldsBodyFor(keys);
+const freshToken = (): string => wholeToken(keys);
 
 interface Server {
   port: number;

@@ -1,28 +1,19 @@
 // Summarises a .cpuprofile: top self-time functions, in µs per request.
 //   node bench/top.ts <dir-or-file> <requests> [top=40]
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { selfTime } from './cpu-summary.ts';
+import type { CpuProfile, ProfileNode as Node } from './cpu-summary.ts';
 const [path = '.', reqs = '1', top = '40'] = process.argv.slice(2);
 const file = statSync(path).isDirectory() ? `${path}/${readdirSync(path).filter((f) => f.endsWith('.cpuprofile')).sort().at(-1)}` : path;
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }
-const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
-const self = new Map<number, number>();
-for (let i = 0; i < prof.samples.length; i++) self.set(prof.samples[i]!, (self.get(prof.samples[i]!) ?? 0) + (prof.timeDeltas[i] ?? 0));
-const byFn = new Map<string, number>();
-for (const n of prof.nodes) {
-  const t = self.get(n.id) ?? 0;
-  if (!t) continue;
-  const url = n.callFrame.url.replace(/^file:\/\/.*\/node_modules\/\.pnpm\/[^/]+\/node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '');
-  const key = `${n.callFrame.functionName || '(anon)'} ${url}:${n.callFrame.lineNumber + 1}`;
-  byFn.set(key, (byFn.get(key) ?? 0) + t);
-}
+const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+const { byNode: self, byFunction: byFn } = selfTime(prof);
 const total = Number(reqs);
 const rows = [...byFn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]);
 process.stdout.write(`busy ${(rows.reduce((a, [, v]) => a + v, 0) / total).toFixed(1)} µs/req\n`);
 for (const [k, v] of rows.slice(0, Number(top))) process.stdout.write(`${(v / total).toFixed(2).padStart(7)}  ${k}\n`);
 
 // Groups (self time) and inclusive time of the named functions (INCL=regex).
-interface FullNode extends Node { children?: number[] }
-const nodes = new Map<number, FullNode>(prof.nodes.map((x) => [x.id, x as FullNode]));
+const nodes = new Map<number, Node>(prof.nodes.map((x) => [x.id, x]));
 const groupOf = (f: Node['callFrame']): string => {
   const u = f.url;
   const fn = f.functionName;
