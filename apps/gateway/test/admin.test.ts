@@ -6,14 +6,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { FieldPolicy, KeySet, encryptFields } from '@wireseal/core';
 import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { keyView, serviceEtag, startGateway } from '@wireseal-apps/gateway';
 import type { AuditEntry, Gateway, GatewayEvent } from '@wireseal-apps/gateway';
+import { recordingUpstream, tearDown } from './helpers.ts';
+import type { Hit } from './helpers.ts';
 
 const TOKEN = 'test-admin-token-0123456789';
 const store = KeySet.generate({ kid: 'svc-a' }).addKey({ kid: 'svc-b' }).addKey({ kid: 'card-1' }).addKey({ kid: 'bank-1' });
@@ -21,7 +22,6 @@ const secrets = store.toJwks().keys.map((k) => k.k);
 const REQUEST = { [DIRECTION_CONTEXT_KEY]: 'request' };
 const order = { id: 'o-1', card: { number: '4000001234567899' }, note: 'plain' };
 
-interface Hit { url: string; body: Buffer }
 const hits: Hit[] = [];
 let upstream: http.Server;
 let upstreamUrl: string;
@@ -80,25 +80,14 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wireseal-gateway-admin-'));
   configFile = path.join(dir, 'gateway.json');
   auditFile = path.join(dir, 'audit.jsonl');
-  upstream = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      hits.push({ url: req.url ?? '', body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    });
-  });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  ({ server: upstream, url: upstreamUrl } = await recordingUpstream(hits));
   fs.writeFileSync(configFile, JSON.stringify({ services: [ordersService(), cardsService()] }, null, 2));
   gateway = await startGateway({ configFile, keys: store, watchIntervalMs: 100, admin: { token: TOKEN, auditFile }, onEvent: (e) => events.push(e) });
   admin = gateway.adminUrl!;
 });
 
 after(async () => {
-  await gateway?.stop();
-  await new Promise<void>((r) => upstream.close(() => r()));
-  fs.rmSync(dir, { recursive: true, force: true });
+  await tearDown(gateway, upstream, dir);
 });
 
 describe('admin listener', () => {

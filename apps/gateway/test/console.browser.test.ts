@@ -8,8 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,8 @@ import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { keyView, startGateway } from '@wireseal-apps/gateway';
 import type { Gateway } from '@wireseal-apps/gateway';
 import { track, untrack } from '@wireseal-tooling/child-reaper';
+import { recordingUpstream, tearDown } from './helpers.ts';
+import type { Hit } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const executable = (p: string): boolean => {
@@ -45,7 +46,6 @@ const policy = FieldPolicy.parse(['card.number']);
 const order = { id: 'o-1', card: { number: '4000001234567899' }, note: 'plain' };
 const SHOTS = process.env.GATEWAY_UPDATE_SCREENSHOTS === '1' ? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'screenshots') : undefined;
 
-interface Hit { url: string; body: Buffer }
 const hits: Hit[] = [];
 let upstream: http.Server;
 let upstreamUrl: string;
@@ -108,16 +108,7 @@ describe('gateway console in headless Chromium', { skip: MISSING }, () => {
     shotDir = SHOTS ?? path.join(dir, 'screenshots');
     fs.mkdirSync(shotDir, { recursive: true });
     configFile = path.join(dir, 'gateway.json');
-    upstream = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        hits.push({ url: req.url ?? '', body: Buffer.concat(chunks) });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-      });
-    });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    ({ server: upstream, url: upstreamUrl } = await recordingUpstream(hits));
     fs.writeFileSync(configFile, `${JSON.stringify({ services: [
       { name: 'orders', description: 'orders from the shop', routePrefix: '/orders', upstream: upstreamUrl, enabled: true, keyId: 'svc-a', mode: 'fields', policy: ['card.number'] },
       { name: 'reports', description: 'daily reports, whole bodies sealed', routePrefix: '/reports', upstream: upstreamUrl, enabled: true, keyId: 'svc-b', mode: 'whole', encryption: 'optional' },
@@ -156,9 +147,7 @@ describe('gateway console in headless Chromium', { skip: MISSING }, () => {
   after(async () => {
     await browser?.close();
     if (reaperEntry) untrack(reaperEntry);
-    await gateway?.stop();
-    if (upstream) await new Promise<void>((r) => upstream.close(() => r()));
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await tearDown(gateway, upstream, dir);
   });
 
   test('sign in: a wrong token is refused, the right one (typed, Enter) shows the services with their state, mode, key and counters', async () => {

@@ -2,7 +2,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { KeySet, decodeProtectedHeader, decryptFields, encryptFields, FieldPolicy, open, seal } from '@wireseal/core';
@@ -10,6 +9,7 @@ import { DIRECTION_CONTEXT_KEY } from '@wireseal/http';
 import { createFetch } from '@wireseal/http/fetch';
 import { keyView, startGateway } from '@wireseal-apps/gateway';
 import type { Gateway, GatewayEvent } from '@wireseal-apps/gateway';
+import { listenUpstream, tearDown } from './helpers.ts';
 
 // The gateway's key store: one of the keys is the store's own primary (irrelevant to services).
 let store = KeySet.generate({ kid: 'svc-a' });
@@ -79,7 +79,7 @@ const postJson = (url: string, body: unknown): Promise<Response> => fetch(url, {
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wireseal-gateway-'));
   configFile = path.join(dir, 'gateway.json');
-  upstream = http.createServer((req, res) => {
+  ({ server: upstream, url: upstreamUrl } = await listenUpstream((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -93,17 +93,13 @@ before(async () => {
       const answer = JSON.stringify({ id: doc?.id, received: doc, account: { iban: 'GB82WEST12345698765432' }, path: req.url });
       res.writeHead(201, { 'content-type': 'application/json', etag: '"v1"' }).end(answer);
     });
-  });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  }));
   writeConfig(services());
   gateway = await startGateway({ configFile, keys: store, watchIntervalMs: 100, onEvent: (e) => events.push(e) });
 });
 
 after(async () => {
-  await gateway?.stop();
-  await new Promise<void>((r) => upstream.close(() => r()));
-  fs.rmSync(dir, { recursive: true, force: true });
+  await tearDown(gateway, upstream, dir);
 });
 
 describe('enabled service, fields mode', () => {
