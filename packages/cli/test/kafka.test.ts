@@ -132,7 +132,7 @@ describe.skipIf(!avail.ok).each(CLIENTS)('reencrypt --topic on %s (real Kafka)',
     expect(await readAll(dst, N - 1)).toHaveLength(N - 1);
   }, 180_000);
 
-  it('killed (SIGKILL) in the middle of a run, run again: every record in the destination exactly once', async () => {
+  it('killed (SIGKILL) in the middle of a run, run again, then new records on the other client: every record in the destination exactly once', async () => {
     const src = `crash-${sfx}`;
     const dst = `crash-v2-${sfx}`;
     const admin = kafka.admin();
@@ -148,9 +148,10 @@ describe.skipIf(!avail.ok).each(CLIENTS)('reencrypt --topic on %s (real Kafka)',
       await producer.send({ topic: src, acks: -1, messages: docs.slice(from, from + 1000).map((d) => ({ partition: d.id % 2, value: JSON.stringify(encryptFields(keys, d, policy, { context: ctx })) })) });
     }
     await producer.disconnect();
-    const args = ['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path(`crash-${client}.rejects.jsonl`), '--json', ...via];
+    const args = ['reencrypt', '--policy', policyFile, '--keyset', keysFile, '--topic', src, '--to-topic', dst, '--brokers', broker.brokers.join(','), '--reject', tmp.path(`crash-${client}.rejects.jsonl`), '--json'];
+    const other = client === 'kafkajs' ? 'platformatic' : 'kafkajs';
     // Killed once a first transaction committed (a progress line counts records), while later ones are in flight.
-    const killed = await wireseal([...args, '--progress', 'lines', '--progress-interval', '0.02'], {
+    const killed = await wireseal([...args, ...via, '--progress', 'lines', '--progress-interval', '0.02'], {
       onSpawn: (child) => {
         child.stderr!.on('data', (b: Buffer) => {
           if (/reencrypt: [1-9][\d,]* records/.test(b.toString())) child.kill('SIGKILL');
@@ -158,16 +159,26 @@ describe.skipIf(!avail.ok).each(CLIENTS)('reencrypt --topic on %s (real Kafka)',
       },
     });
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    const again = await wireseal(args);
+    // Resumed: the crashed run's open transaction is aborted (same transactional id), the rest read from the group's offsets.
+    const again = await wireseal([...args, ...via]);
     expect(again.code, again.stderr).toBe(0);
     const summary = JSON.parse(again.out) as { records: number; resumed: boolean; client: string };
     expect(summary).toMatchObject({ resumed: true, client });
     expect(summary.records).toBeLessThan(N);
-    const out = await readAll(dst, N);
-    expect(out).toHaveLength(N);
+    // New records, then a run on the other client: it continues from the same group offsets, into the same destination.
+    const more = Array.from({ length: 100 }, (_, i) => ({ id: N + i, pan: `4111-${N + i}`, owner: { name: `n${N + i}` } }));
+    const p2 = kafka.producer();
+    await p2.connect();
+    await p2.send({ topic: src, acks: -1, messages: more.map((d) => ({ partition: d.id % 2, value: JSON.stringify(encryptFields(keys, d, policy, { context: ctx })) })) });
+    await p2.disconnect();
+    const switched = await wireseal([...args, '--client', other]);
+    expect(switched.code, switched.stderr).toBe(0);
+    expect(JSON.parse(switched.out)).toMatchObject({ resumed: true, client: other, records: 100, written: 100 });
+    const out = await readAll(dst, N + 100);
+    expect(out).toHaveLength(N + 100);
     const opened = out.map((m) => decryptFields(rotated, JSON.parse(m.value!.toString()), policy, { context: { topic: dst } }).doc as { id: number });
-    expect(new Set(opened.map((d) => d.id)).size).toBe(N);
-    expect(checksum(opened)).toBe(checksum(docs));
+    expect(new Set(opened.map((d) => d.id)).size).toBe(N + 100);
+    expect(checksum(opened)).toBe(checksum([...docs, ...more]));
   }, 240_000);
 
   it('re-seals whole-value records (wireseal-jwe framing)', async () => {

@@ -120,6 +120,13 @@ export async function consumeRange(read: RangeRead): Promise<boolean> {
       maybeFinish();
     }
   });
+  // A crash kafkajs does not restart from (e.g. INCONSISTENT_GROUP_PROTOCOL: a member of another client still
+  // in the group) stops the read with its error; the read used to wait for ever.
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (e.payload.restart) return;
+    fatal ??= e.payload.error;
+    maybeFinish();
+  });
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
     autoCommit: false,

@@ -153,7 +153,10 @@ function kafkaErrorText(err: unknown): string {
   const message = (err as Error).message.trim();
   const nested = ((err as { errors?: unknown }).errors ?? []) as { apiId?: unknown; message?: unknown }[];
   const ids = Array.isArray(nested) ? nested.map((e) => (typeof e?.apiId === 'string' ? e.apiId : typeof e?.message === 'string' ? e.message : '')).filter(Boolean) : [];
-  return ids.length ? `${message} (${[...new Set(ids)].join(', ')})` : message;
+  const text = ids.length ? `${message} (${[...new Set(ids)].join(', ')})` : message;
+  return /INCONSISTENT_GROUP_PROTOCOL|incompatible with those of existing members/i.test(text)
+    ? `${text}; a member of the other Kafka client (a crashed run?) is still in the consumer group: run again once its session expired (30 s)`
+    : text;
 }
 
 /** Runs the job. */

@@ -90,6 +90,14 @@ export interface PlatformaticRangeRead {
   afterBatch?: () => void;
 }
 
+/**
+ * "No producer id yet" for InitProducerId (KIP-360). `@platformatic/kafka` 2.12.1 sends 0 / 0 when none is
+ * given, which the coordinator takes as an expected producer 0 and answers PRODUCER_FENCED for any
+ * transactional id that already has another producer id: every resume after an earlier run. Only the first
+ * `beginTransaction` of a producer sends it.
+ */
+const NO_PRODUCER = { producerId: -1n, producerEpoch: -1 };
+
 /** Records read at most before their transactions (one per partition) are committed. */
 const MAX_BATCH = 500;
 
@@ -197,7 +205,7 @@ async function readRange(read: PlatformaticRangeRead, producer: Producer<Buffer,
     for (const [p, messages] of byPartition) {
       const out = await read.transform(p, messages.map(asKafkaMessage));
       const last = messages[messages.length - 1]!;
-      const tx = await producer.beginTransaction();
+      const tx = await producer.beginTransaction(NO_PRODUCER);
       try {
         if (out.length) await tx.send({ messages: out.map((m) => toProduce(job.toTopic, m)) });
         await tx.addConsumer(consumer);
