@@ -180,7 +180,11 @@ describe('reader: the cache of unwrapped content keys', () => {
     const sealed = encryptFields(v1, doc, policy, { reuseContentKey: true });
     const engine = countingEngine();
     decryptFields(v1, sealed, policy, { engine });
+    // Seen once: on probation, not yet cached; seen again (another document): cached.
+    expect(readerCacheSize(v1.entry('c-old')!)).toBe(0);
+    decryptFields(v1, sealed, policy, { engine });
     expect(readerCacheSize(v1.entry('c-old')!)).toBe(1);
+    expect(engine.unwraps).toBe(1);
     // The same JWKS loaded again (a refresh): new entries, nothing carried over.
     const v2 = KeySet.fromJwks(jwks);
     expect(readerCacheSize(v2.entry('c-old')!)).toBe(0);
@@ -191,10 +195,16 @@ describe('reader: the cache of unwrapped content keys', () => {
     expect(codeOf(() => decryptFields(v3, sealed, policy, { engine }))).toBe('ERR_KEY_UNKNOWN');
   });
 
-  it(`holds at most ${READER_CACHE_PER_KEY} content keys per key`, () => {
+  it(`holds at most ${READER_CACHE_PER_KEY} content keys per key, and only keys seen again (a fresh key per document costs nothing)`, () => {
     const keys = KeySet.generate({ kid: 'c2' });
     const tokens = Array.from({ length: READER_CACHE_PER_KEY + 50 }, (_, i) => seal(keys, String(i)));
-    tokens.forEach((t, i) => expect(new TextDecoder().decode(open(keys, t))).toBe(String(i)));
+    // Each token opened twice (a key enters the cache when seen again), in two passes.
+    for (let pass = 0; pass < 2; pass++) tokens.forEach((t, i) => expect(new TextDecoder().decode(open(keys, t))).toBe(String(i)));
+    expect(readerCacheSize(keys.entry('c2')!)).toBe(0); // the second sighting came after 8 others: probation had moved on
+    tokens.forEach((t, i) => {
+      expect(new TextDecoder().decode(open(keys, t))).toBe(String(i));
+      expect(new TextDecoder().decode(open(keys, t))).toBe(String(i));
+    });
     expect(readerCacheSize(keys.entry('c2')!)).toBe(READER_CACHE_PER_KEY);
   });
 });

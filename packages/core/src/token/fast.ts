@@ -34,11 +34,6 @@ export function markReusable(cek: Uint8Array): void {
   reusable.add(cek);
 }
 
-/** @internal Whether {@link markReusable} saw `cek`. */
-export function isReusable(cek: Uint8Array): boolean {
-  return reusable.has(cek);
-}
-
 /** @internal The prepared key for `cek`, when the fast path applies to it with `engine`. */
 export function fastKeyFor(engine: Engine, cek: Uint8Array): GcmKey | undefined {
   if (engine !== nodeEngine || !reusable.has(cek)) return undefined;
@@ -93,6 +88,7 @@ export interface FastSealItem {
 
 /** Scratch for a document's IVs, ciphertexts and tags, encoded at once: it holds only what goes on the wire. */
 let scratch: Buffer | undefined;
+let scratchBytes: Uint8Array | undefined;
 
 /**
  * @internal Seals a document's fields under one prepared key with one native
@@ -107,16 +103,21 @@ export function fastSealTexts(engine: Engine, key: GcmKey, items: readonly FastS
   if (!NodeBuffer) throw new Error('unreachable: the fast path needs node:crypto');
   let total = 0;
   for (let i = 0; i < n; i++) total += 28 + items[i]!.plaintext.length;
-  if (scratch === undefined || scratch.length < total) scratch = NodeBuffer.allocUnsafeSlow(Math.max(total, 4096)) as Buffer;
+  if (scratch === undefined || scratch.length < total) {
+    scratch = NodeBuffer.allocUnsafeSlow(Math.max(total, 4096)) as Buffer;
+    scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.length);
+  }
   const buf = scratch;
+  // Views of the scratch as plain Uint8Arrays: a Buffer's subarray builds a Buffer, which costs more.
+  const bytes = scratchBytes!;
   const random = engine.randomBytes(12 * n);
   const at = new Int32Array(n);
   const batch = new Array<{ iv: Uint8Array; aad: PreparedAad; plaintext: Uint8Array }>(n);
   let o = 0;
   for (let i = 0; i < n; i++) {
     const it = items[i]!;
-    buf.set(random.subarray(12 * i, 12 * i + 12), o);
-    batch[i] = { iv: buf.subarray(o, o + 12), aad: preparedAad(key, it.headerB64, it.aad), plaintext: it.plaintext };
+    for (let k = 0; k < 12; k++) bytes[o + k] = random[12 * i + k]!;
+    batch[i] = { iv: bytes.subarray(o, o + 12), aad: preparedAad(key, it.headerB64, it.aad), plaintext: it.plaintext };
     at[i] = o + 12;
     o += 28 + it.plaintext.length;
   }
