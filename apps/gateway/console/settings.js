@@ -56,7 +56,7 @@ function renderForm(main, ctx) {
   const algorithm = h('div', { class: 'field' },
     h('span', { class: 'label', id: 'algorithm-label' }, 'Encryption algorithm'),
     h('output', { id: 'algorithm', 'aria-labelledby': 'algorithm-label' }, `${wire.alg} + ${wire.enc}`),
-    h('p', { class: 'help' }, `JWE compact tokens: a fresh content key per token, wrapped with ${wire.alg} under the service key; the content encrypted with ${wire.enc}.`));
+    h('p', { class: 'help' }, `JWE compact tokens: a content key wrapped with ${wire.alg} under the service key (held for up to 2^24 tokens or 5 minutes, a fresh one after a key change); the content encrypted with ${wire.enc}, a fresh IV per token.`));
 
   // Key(s)
   const accepted = new Map(); // audience ('' for the service) → Set of kids
