@@ -1,7 +1,7 @@
 // The batched GCM engine against node:crypto's aes-256-gcm on random batches:
 // byte-identical output, node:crypto's output opens, and any single-bit flip
 // of ciphertext, tag, IV or AAD is rejected (only for the flipped item).
-import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -220,5 +220,46 @@ describe('sealBatchInto (the token layer\'s layout: iv || ciphertext || tag in o
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('sealAheadInto (IVs drawn and keystream computed ahead, 32 per ECB call)', () => {
+  it('opens with node:crypto under the IV it wrote, across refills; IVs never repeat; bounds are refused', () => {
+    const k = randomBytes(32);
+    const key = prepareGcmKey(k);
+    const seen = new Set<string>();
+    let items = 0;
+    fc.assert(
+      fc.property(fc.array(fc.record({ aad: fc.uint8Array({ maxLength: 200 }), pt: fc.uint8Array({ maxLength: 160 }), prepared: fc.boolean() }), { minLength: 1, maxLength: 9 }), (spec) => {
+        const batch = spec.map((x) => ({ aad: x.prepared ? key.prepareAad(x.aad) : x.aad, plaintext: x.pt }));
+        const at: number[] = [];
+        let o = 3;
+        for (const it of batch) {
+          at.push(o);
+          o += 28 + it.plaintext.length;
+        }
+        const out = new Uint8Array(o + 5);
+        key.sealAheadInto(batch, out, at);
+        spec.forEach((x, i) => {
+          const iv = out.subarray(at[i]!, at[i]! + 12);
+          const n = x.pt.length;
+          const d = createDecipheriv('aes-256-gcm', createSecretKey(k), iv);
+          d.setAAD(x.aad);
+          d.setAuthTag(out.subarray(at[i]! + 12 + n, at[i]! + 28 + n));
+          expect(Buffer.concat([d.update(out.subarray(at[i]! + 12, at[i]! + 12 + n)), d.final()]).equals(Buffer.from(x.pt))).toBe(true);
+          const id = Buffer.from(iv).toString('hex');
+          expect(seen.has(id)).toBe(false);
+          seen.add(id);
+          items++;
+        });
+      }),
+      { numRuns: 120 },
+    );
+    expect(items).toBeGreaterThan(64); // several refills of 32
+    expect(codeOf(() => key.sealAheadInto([{ aad: new Uint8Array(0), plaintext: new Uint8Array(161) }], new Uint8Array(400), [0]))).toBe('ERR_ARGUMENT_INVALID');
+    expect(codeOf(() => key.sealAheadInto([{ aad: new Uint8Array(0), plaintext: new Uint8Array(10) }], new Uint8Array(30), [0]))).toBe('ERR_ARGUMENT_INVALID');
+    expect(codeOf(() => key.sealAheadInto([{ aad: prepareGcmKey(randomBytes(32)).prepareAad(new Uint8Array(3)), plaintext: new Uint8Array(1) }], new Uint8Array(64), [0]))).toBe('ERR_ARGUMENT_INVALID');
+    key.destroy();
+    expect(codeOf(() => key.sealAheadInto([{ aad: new Uint8Array(0), plaintext: new Uint8Array(1) }], new Uint8Array(64), [0]))).toBe('ERR_ARGUMENT_INVALID');
   });
 });

@@ -42,6 +42,13 @@ export const GCM_MAX_AAD_BYTES = 65536;
 export const GCM_IV_BYTES = 12;
 /** Tag length: only full 128-bit tags are produced and accepted. */
 export const GCM_TAG_BYTES = 16;
+/** Largest plaintext of {@link GcmKey.sealAheadInto} (ten keystream blocks per precomputed IV). */
+export const GCM_AHEAD_MAX_BYTES = 160;
+/** Keystream slots computed per ECB call by {@link GcmKey.sealAheadInto}. */
+const AHEAD_SLOTS = 32;
+/** Blocks per slot: E(J0) for the tag, then the counter blocks. */
+const AHEAD_SLOT_BLOCKS = 1 + GCM_AHEAD_MAX_BYTES / 16;
+const AHEAD_SLOT_BYTES = 16 * AHEAD_SLOT_BLOCKS;
 
 /** One message to seal. */
 export interface GcmSealItem {
@@ -141,6 +148,8 @@ export class GcmKey {
   #memoBytes = new Uint8Array(256);
   #memoStates = new Int32Array(4 * (256 / 16 + 1));
   #memoLength = 0;
+  /** Keystream computed ahead for random IVs drawn ahead ({@link GcmKey.sealAheadInto}); each slot used once, then zeroed. */
+  #ahead: { ks: Uint8Array; ivs: Uint8Array; next: number } | undefined;
 
   /** @internal Use {@link prepareGcmKey}. */
   constructor(ecb: NodeCrypto.Cipheriv, token: symbol) {
@@ -173,12 +182,7 @@ export class GcmKey {
    */
   sealBatch(items: readonly GcmSealItem[]): GcmSealed[] {
     const out: GcmSealed[] = new Array<GcmSealed>(items.length);
-    this.#seal(items, (i, len) => {
-      const ciphertext = new Uint8Array(len);
-      const tag = new Uint8Array(16);
-      out[i] = { ciphertext, tag };
-      return [ciphertext, 0, tag, 0];
-    });
+    this.#seal(items, undefined, undefined, out);
     return out;
   }
 
@@ -189,14 +193,91 @@ export class GcmKey {
    * @throws ArgumentInvalidError when a range falls outside `out`
    */
   sealBatchInto(items: readonly GcmSealItem[], out: Uint8Array, at: ArrayLike<number>): void {
-    this.#seal(items, (i, len) => {
+    for (let i = 0; i < items.length; i++) {
       const o = at[i]!;
+      const len = items[i]?.plaintext?.length ?? 0;
       if (!Number.isInteger(o) || o < 0 || o + len + 16 > out.length) throw new ArgumentInvalidError(`output range of item ${i} is outside the buffer`);
-      return [out, o, out, o + len];
-    });
+    }
+    this.#seal(items, out, at, undefined);
   }
 
-  #seal(items: readonly GcmSealItem[], place: (i: number, len: number) => [Uint8Array, number, Uint8Array, number]): void {
+  /**
+   * Seals items under fresh random IVs of its own choosing, from keystream
+   * computed ahead: one ECB call serves {@link AHEAD_SLOTS} items, across
+   * batches. Writes `iv || ciphertext || tag` for item i at `at[i]` of `out`.
+   * The IVs come from node:crypto's CSPRNG, 32 at a time, and each
+   * precomputed slot serves exactly one item and is then zeroed; slots not yet
+   * used are secret material held like the key (zeroed by {@link destroy}).
+   * Byte-identical to node:crypto's `aes-256-gcm` under the IV it wrote.
+   * @throws ArgumentInvalidError for a plaintext over {@link GCM_AHEAD_MAX_BYTES}, an AAD of another key, or a range outside `out`
+   */
+  sealAheadInto(items: readonly { readonly aad: PreparedAad | Uint8Array; readonly plaintext: Uint8Array }[], out: Uint8Array, at: ArrayLike<number>): void {
+    const ecb = this.#live();
+    const n = items.length;
+    const pts = new Array<Uint8Array>(n);
+    const aads = new Array<PreparedAad | Uint8Array>(n);
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
+      const pt = it.plaintext;
+      if (!(pt instanceof Uint8Array) || pt.length > GCM_AHEAD_MAX_BYTES) throw new ArgumentInvalidError(`plaintext must be a Uint8Array of at most ${GCM_AHEAD_MAX_BYTES} bytes`);
+      const o = at[i]!;
+      if (!Number.isInteger(o) || o < 0 || o + 28 + pt.length > out.length) throw new ArgumentInvalidError(`output range of item ${i} is outside the buffer`);
+      pts[i] = pt;
+      aads[i] = this.#checkAad(it.aad);
+    }
+    const w = this.#w;
+    for (let i = 0; i < n; i++) {
+      let ahead = this.#ahead;
+      if (ahead === undefined || ahead.next === AHEAD_SLOTS) ahead = this.#refill(ecb);
+      const slot = ahead.next++;
+      const ks = ahead.ks;
+      const base = slot * AHEAD_SLOT_BYTES;
+      const pt = pts[i]!;
+      const len = pt.length;
+      const o = at[i]!;
+      const ivAt = slot * 12;
+      for (let k = 0; k < 12; k++) out[o + k] = ahead.ivs[ivAt + k]!;
+      const c0 = o + 12;
+      for (let k = 0; k < len; k++) out[c0 + k] = pt[k]! ^ ks[base + 16 + k]!;
+      const aadLen = this.#startState(aads[i]!, w);
+      ghashUpdate(w, this.#table!, out, c0, c0 + len);
+      ghashLengths(w, this.#table!, aadLen, len);
+      tagBytes(w, ks, base, out, c0 + len);
+      ks.fill(0, base, base + AHEAD_SLOT_BYTES);
+      ahead.ivs.fill(0, ivAt, ivAt + 12);
+    }
+    w.fill(0);
+  }
+
+  /** Draws the next {@link AHEAD_SLOTS} IVs and computes their keystream (and H, the first time) in one ECB call. */
+  #refill(ecb: NodeCrypto.Cipheriv): { ks: Uint8Array; ivs: Uint8Array; next: number } {
+    const crypto = nodeCrypto;
+    if (!crypto) throw new RuntimeUnsupportedError('the batched GCM engine needs node:crypto');
+    const ivs = new Uint8Array(12 * AHEAD_SLOTS);
+    crypto.randomFillSync(ivs);
+    const needH = this.#table === undefined;
+    const head = needH ? 16 : 0;
+    const blocks = new Uint8Array(head + AHEAD_SLOTS * AHEAD_SLOT_BYTES);
+    let o = head;
+    for (let s = 0; s < AHEAD_SLOTS; s++) {
+      for (let c = 1; c <= AHEAD_SLOT_BLOCKS; c++) {
+        for (let k = 0; k < 12; k++) blocks[o + k] = ivs[12 * s + k]!;
+        blocks[o + 15] = c;
+        o += 16;
+      }
+    }
+    const out = ecb.update(blocks);
+    if (out.length !== blocks.length) throw new RuntimeUnsupportedError('AES-256-ECB returned an unexpected length');
+    if (needH) this.#table = ghashTable(out, 0);
+    const ks = out.subarray(head);
+    this.#ahead?.ks.fill(0);
+    this.#ahead = { ks, ivs, next: 0 };
+    if (needH) out.fill(0, 0, 16);
+    return this.#ahead;
+  }
+
+  /** Seals into `out` at `at[i]` (ciphertext, then tag), or, without `out`, into new arrays put in `sealed`. */
+  #seal(items: readonly GcmSealItem[], out: Uint8Array | undefined, at: ArrayLike<number> | undefined, sealed: GcmSealed[] | undefined): void {
     const ecb = this.#live();
     const n = items.length;
     // Each item's fields are read once, here: the layout and the pass over
@@ -221,7 +302,19 @@ export class GcmKey {
       const len = lens[i]!;
       const j0 = o;
       o += 16;
-      const [ct, c0, tag, t0] = place(i, len);
+      let ct: Uint8Array;
+      let tag: Uint8Array;
+      let c0 = 0;
+      let t0 = 0;
+      if (out !== undefined) {
+        ct = tag = out;
+        c0 = at![i]!;
+        t0 = c0 + len;
+      } else {
+        ct = new Uint8Array(len);
+        tag = new Uint8Array(16);
+        sealed![i] = { ciphertext: ct, tag };
+      }
       for (let k = 0; k < len; k++) ct[c0 + k] = pt[k]! ^ ks[o + k]!;
       o += (len + 15) & ~15;
       const aadLen = this.#startState(aads[i]!, w);
@@ -335,6 +428,9 @@ export class GcmKey {
   destroy(): void {
     this.#table?.fill(0);
     this.#table = undefined;
+    this.#ahead?.ks.fill(0);
+    this.#ahead?.ivs.fill(0);
+    this.#ahead = undefined;
     this.#ecb = undefined;
     this.#scratch.fill(0);
     this.#memoStates.fill(0);
