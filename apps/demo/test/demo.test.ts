@@ -100,7 +100,7 @@ test('the whole demo, from a fresh key directory: every check passes and no card
     assert.match(out, /PASS {2}ledger-worker output: 301 handled documents; 0 of 300 SSNs found \(300\/300 card numbers opened: its own audience\) \(control: 300\/300 payment ids found\)/);
     assert.match(out, /PASS {2}fraud-scorer output: 302 handled documents; 0 of 300 card numbers found \(300\/300 SSNs opened: its own audience\) \(control: 300\/300 payment ids found\)/);
     assert.match(out, /PASS {2}analytics output: 306 handled documents; 0 of 300 card numbers, 0 of 300 SSNs found \(control: 300\/300 payment ids found\)/);
-    assert.match(out, /PASS {2}config v2 \(keyId partner-acme-2, no restart\): old key → 400 ERR_KEY_UNKNOWN, new key → 201/);
+    assert.match(out, /PASS {2}config v4 \(keyId partner-acme-2, no restart\): old key → 400 ERR_KEY_UNKNOWN, new key → 201/);
     // Two gateways share a Redis replay store: the exact sealed request, replayed to the second, is refused.
     if (redis.ok) {
       assert.match(out, /gateway-2 {6}http:\/\/127\.0\.0\.1:\d+ {2}\(a second instance: same config, same key store, same Redis replay store\)/);
