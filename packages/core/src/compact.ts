@@ -30,10 +30,15 @@ export function seal(keys: KeySet, plaintext: Uint8Array | string, options: Seal
   const engine = getEngine(options.engine);
   const { key, alg, header } = sealingHeader(keys, options, engine);
   const bytes = toBytes(plaintext);
-  if (alg === 'dir') return sealWith(engine, key, alg, key.bytes, '', engine.randomBytes(12), bytes, header);
-  const held = contentKeyFor(engine, key, reuseBounds(options.reuseContentKey), () => newContentKeyBytes(engine, key, alg));
-  countToken(held, bytes.length);
-  return sealWith(engine, key, alg, held.cek, held.ek, engine.randomBytes(12), bytes, header);
+  try {
+    if (alg === 'dir') return sealWith(engine, key, alg, key.bytes, '', engine.randomBytes(12), bytes, header);
+    const held = contentKeyFor(engine, key, reuseBounds(options.reuseContentKey), () => newContentKeyBytes(engine, key, alg));
+    countToken(held, bytes.length);
+    return sealWith(engine, key, alg, held.cek, held.ek, engine.randomBytes(12), bytes, header);
+  } finally {
+    // Bytes made here from the caller's text may sit in Node's shared Buffer pool: zero them.
+    if (typeof plaintext === 'string') bytes.fill(0);
+  }
 }
 
 /**

@@ -45,11 +45,17 @@ export function sealParts(keys: KeySet, plaintext: Uint8Array | string, options:
   const engine = getEngine(options.engine);
   const { key, alg, header } = sealingHeader(keys, options, engine);
   const bytes = toBytes(plaintext);
-  const held = alg === 'dir' ? dirContent(key) : contentKeyFor(engine, key, reuseBounds(options.reuseContentKey), () => newContentKeyBytes(engine, key, alg));
-  countToken(held, bytes.length);
-  const iv = engine.randomBytes(12);
-  const { ciphertext, tag } = engine.gcmEncrypt(held.cek, iv, bytes, header.aad);
-  return { protectedHeader: header.b64, encryptedKey: held.ekBytes, iv, ciphertext, tag };
+  try {
+    const held = alg === 'dir' ? dirContent(key) : contentKeyFor(engine, key, reuseBounds(options.reuseContentKey), () => newContentKeyBytes(engine, key, alg));
+    countToken(held, bytes.length);
+    const iv = engine.randomBytes(12);
+    const { ciphertext, tag } = engine.gcmEncrypt(held.cek, iv, bytes, header.aad);
+    // A copy of the encrypted key: the held key's bytes serve later tokens, and a caller may zero what it got.
+    return { protectedHeader: header.b64, encryptedKey: new Uint8Array(held.ekBytes), iv, ciphertext, tag }; // (Buffer#slice would be a view)
+  } finally {
+    // Bytes made here from the caller's text may sit in Node's shared Buffer pool: zero them.
+    if (typeof plaintext === 'string') bytes.fill(0);
+  }
 }
 
 /**

@@ -20,7 +20,7 @@ import type { FastSealItem } from '../token/fast.ts';
 import { FAST_MAX_BYTES, fastKeyFor, fastSealTexts } from '../token/fast.ts';
 import type { GcmKey } from '../gcm/index.ts';
 import { utf8Bytes } from '../token/text.ts';
-import { contentKeyFor, countToken, reuseBounds } from '../token/reuse.ts';
+import { contentKeyFor, countToken, reuseBounds, spent } from '../token/reuse.ts';
 import { publicAlgOf, publicContentKey } from '../token/public-key.ts';
 import { Binder } from './bind.ts';
 import { boxed, limitsOf, put, tooMany } from './document.ts';
@@ -111,10 +111,13 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
       if (sealer.kind === 'shared') {
         const key = sealer.key;
         held = sealer.content ??= alg === 'dir' ? dirContent(key) : contentKeyFor(engine, key, bounds, () => newContentKeyBytes(engine, key, alg));
+        // The token and byte bounds hold per token: a long document moves on to a fresh key (its tokens are standalone).
+        if (bounds !== undefined && alg !== 'dir' && spent(held, bounds)) held = sealer.content = contentKeyFor(engine, key, bounds, () => newContentKeyBytes(engine, key, alg));
         header = headerFor(path, alg, key.kid, wsc);
       } else {
         const { entry, alg: publicAlg } = sealer;
         held = sealer.content ??= contentKeyFor(engine, entry, bounds, () => publicContentKey(engine, entry, publicAlg));
+        if (bounds !== undefined && spent(held, bounds)) held = sealer.content = contentKeyFor(engine, entry, bounds, () => publicContentKey(engine, entry, publicAlg));
         const id = wsc === undefined ? path.text : `${path.text}\u0000${wsc}`;
         let h = held.headers.get(id);
         if (h === undefined) {
@@ -134,7 +137,10 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
           if (b === undefined) batches.set(gk, (b = { places: [], items: [] }));
           b.places.push(holder, k);
           b.items.push({ headerB64: header.b64, aad: header.aad, ek: held.ek, plaintext });
-        } else put(holder, k, sealTextWith(engine, held.cek, held.ek, text, header));
+        } else {
+          plaintext.fill(0); // from Node's shared pool: leave no copy of the value there
+          put(holder, k, sealTextWith(engine, held.cek, held.ek, text, header));
+        }
       } else put(holder, k, sealTextWith(engine, held.cek, held.ek, text, header));
       if (concrete) {
         sealed.push(c);
@@ -151,7 +157,13 @@ export function sealDocument<T>(keys: FieldKeys, doc: T, policy: FieldPolicy, op
   }
   checkRequired(unmatched, required, true);
   for (const [gk, b] of batches) {
-    const tokens = fastSealTexts(engine, gk, b.items);
+    let tokens: string[];
+    try {
+      tokens = fastSealTexts(engine, gk, b.items);
+    } finally {
+      // The values' UTF-8 bytes came from Node's shared Buffer pool: leave no copy there.
+      for (const it of b.items) it.plaintext.fill(0);
+    }
     for (let i = 0; i < tokens.length; i++) put(b.places[2 * i] as Record<string, unknown>, b.places[2 * i + 1] as string, tokens[i]!);
   }
   return { doc: box.v as T, sealed, unmatched, kids };

@@ -214,15 +214,23 @@ export class GcmKey {
   sealAheadInto(items: readonly { readonly aad: PreparedAad | Uint8Array; readonly plaintext: Uint8Array }[], out: Uint8Array, at: ArrayLike<number>): void {
     const ecb = this.#live();
     const n = items.length;
+    // Everything read once, here (offsets and lengths too): nothing below calls back into caller code.
     const pts = new Array<Uint8Array>(n);
     const aads = new Array<PreparedAad | Uint8Array>(n);
+    const offs = new Int32Array(n);
+    const lens = new Int32Array(n);
+    const end = out.length;
     for (let i = 0; i < n; i++) {
       const it = items[i]!;
       const pt = it.plaintext;
-      if (!(pt instanceof Uint8Array) || pt.length > GCM_AHEAD_MAX_BYTES) throw new ArgumentInvalidError(`plaintext must be a Uint8Array of at most ${GCM_AHEAD_MAX_BYTES} bytes`);
-      const o = at[i]!;
-      if (!Number.isInteger(o) || o < 0 || o + 28 + pt.length > out.length) throw new ArgumentInvalidError(`output range of item ${i} is outside the buffer`);
+      if (!(pt instanceof Uint8Array)) throw new ArgumentInvalidError(`plaintext must be a Uint8Array of at most ${GCM_AHEAD_MAX_BYTES} bytes`);
+      const len = pt.byteLength;
+      if (len > GCM_AHEAD_MAX_BYTES) throw new ArgumentInvalidError(`plaintext must be a Uint8Array of at most ${GCM_AHEAD_MAX_BYTES} bytes`);
+      const o = Number(at[i]);
+      if (!Number.isInteger(o) || o < 0 || o + 28 + len > end) throw new ArgumentInvalidError(`output range of item ${i} is outside the buffer`);
       pts[i] = pt;
+      offs[i] = o;
+      lens[i] = len;
       aads[i] = this.#checkAad(it.aad);
     }
     const w = this.#w;
@@ -233,8 +241,8 @@ export class GcmKey {
       const ks = ahead.ks;
       const base = slot * AHEAD_SLOT_BYTES;
       const pt = pts[i]!;
-      const len = pt.length;
-      const o = at[i]!;
+      const len = lens[i]!;
+      const o = offs[i]!;
       const ivAt = slot * 12;
       for (let k = 0; k < 12; k++) out[o + k] = ahead.ivs[ivAt + k]!;
       const c0 = o + 12;

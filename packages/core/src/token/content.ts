@@ -55,7 +55,11 @@ export function sealTextWith(engine: Engine, contentKey: Uint8Array, ekB64: stri
   const gk = fastKeyFor(engine, contentKey);
   if (gk !== undefined) {
     const bytes = utf8Bytes(text);
-    if (bytes.length <= FAST_MAX_BYTES) return [header.b64, ekB64, fastSealText(engine, gk, header.b64, header.aad, bytes)].join('.');
+    try {
+      if (bytes.length <= FAST_MAX_BYTES) return [header.b64, ekB64, fastSealText(engine, gk, header.b64, header.aad, bytes)].join('.');
+    } finally {
+      bytes.fill(0); // from Node's shared Buffer pool: leave no copy of the value there
+    }
   }
   const fast = engineInternals(engine);
   if (!fast) {

@@ -5,7 +5,8 @@
  * Writer: with `reuseContentKey` set, one content key (and its encrypted key,
  * and for public-key audiences its `epk`) serves the tokens of many
  * documents under one key, until it has sealed `maxTokens` tokens or
- * `maxBytes` bytes, or is `maxAgeMs` old, whichever comes first. Every token
+ * `maxBytes` bytes (both checked before each token), or is `maxAgeMs` old
+ * (checked when a document starts), whichever comes first. Every token
  * keeps its own random 96-bit IV and stays a standalone JWE.
  *
  * Reader: unwrapped content keys are kept per key entry, by encrypted key, in
@@ -153,6 +154,11 @@ const EMPTY = new Uint8Array(0);
 
 function isShared(entry: KeyEntry | AsymmetricEntry): entry is KeyEntry {
   return (entry as KeyEntry).bytes instanceof Uint8Array;
+}
+
+/** @internal Whether a held key has reached its token or byte bound (checked before each token). */
+export function spent(held: HeldContentKey, bounds: ReuseBounds): boolean {
+  return held.tokens >= bounds.maxTokens || held.bytes >= bounds.maxBytes;
 }
 
 /** @internal Counts one token of `units` plaintext bytes (or UTF-16 units times 3) against a held key. */
