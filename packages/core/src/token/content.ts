@@ -12,7 +12,7 @@ import type { EncodedHeader, SymmetricAlg } from './header.ts';
 import { contentKeyOf } from './key-management.ts';
 import type { ParsedToken } from './parse.ts';
 import { strictUtf8, utf8Bytes } from './text.ts';
-import { FAST_MAX_BYTES, fastKeyFor, fastOpen, fastSealText } from './fast.ts';
+import { FAST_MAX_BYTES, fastKeyFor, fastOpen } from './fast.ts';
 import { NodeBuffer } from '../runtime.ts';
 
 /** @internal Joins the five segments. */
@@ -52,15 +52,7 @@ const LARGE = 128 * 1024;
  * under a fresh random IV: an engine that can goes UTF-8 in, base64url out.
  */
 export function sealTextWith(engine: Engine, contentKey: Uint8Array, ekB64: string, text: string, header: EncodedHeader): string {
-  const gk = fastKeyFor(engine, contentKey);
-  if (gk !== undefined) {
-    const bytes = utf8Bytes(text);
-    try {
-      if (bytes.length <= FAST_MAX_BYTES) return [header.b64, ekB64, fastSealText(engine, gk, header.b64, header.aad, bytes)].join('.');
-    } finally {
-      bytes.fill(0); // from Node's shared Buffer pool: leave no copy of the value there
-    }
-  }
+  // (Field values under keys prepared for the batched engine are sealed by fields/seal.ts, per document.)
   const fast = engineInternals(engine);
   if (!fast) {
     const iv = engine.randomBytes(12);
@@ -79,15 +71,6 @@ export function decryptParsed(engine: Engine, key: KeyEntry, p: ParsedToken, cek
   return { plaintext, cek: contentKey };
 }
 
-
-/**
- * @internal Like {@link decryptParsed}, but returns the plaintext as text
- * (field tokens hold JSON text). Invalid UTF-8 throws `ERR_TOKEN_MALFORMED`.
- */
-export function decryptParsedText(engine: Engine, key: KeyEntry, p: ParsedToken, cek?: Uint8Array): { text: string; cek: Uint8Array } {
-  const contentKey = contentKeyOf(engine, key, p, cek);
-  return { text: decryptTextWith(engine, contentKey, p), cek: contentKey };
-}
 
 /** @internal Authenticates and decrypts a parsed token to text under a content key the caller resolved. */
 export function decryptTextWith(engine: Engine, contentKey: Uint8Array, p: ParsedToken): string {

@@ -8,7 +8,6 @@
  * node:crypto's five calls. The output is byte-identical to node:crypto's
  * (test/gcm-*.test.ts); every other case stays on node:crypto.
  */
-import { encode } from '../base64url.ts';
 import type { Engine } from '../engine.ts';
 import { nodeEngine } from '../engine.ts';
 import type { GcmKey, PreparedAad } from '../gcm/index.ts';
@@ -56,16 +55,6 @@ export function preparedAad(key: GcmKey, headerB64: string, aad: Uint8Array): Pr
     byHeader.set(headerB64, p);
   }
   return p;
-}
-
-const b64u = (bytes: Uint8Array): string =>
-  NodeBuffer ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64url') : encode(bytes);
-
-/** @internal `iv.ciphertext.tag` of a field's UTF-8 text under a prepared key (the caller checked the size). */
-export function fastSealText(engine: Engine, key: GcmKey, headerB64: string, aad: Uint8Array, plaintext: Uint8Array): string {
-  const iv = engine.randomBytes(12);
-  const { ciphertext, tag } = key.seal(iv, preparedAad(key, headerB64, aad), plaintext);
-  return `${b64u(iv)}.${b64u(ciphertext)}.${b64u(tag)}`;
 }
 
 /**
