@@ -13,7 +13,7 @@ import type { FieldKeys } from '@wireseal/core';
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { HEADER_ERROR, HEADER_MARKER, createKafkaCodec, wiresealEachBatch, wiresealEachMessage, wiresealProducer } from '@wireseal/kafka';
 import type { KafkaCodec, OpenedMessage } from '@wireseal/kafka';
-import { SwappableKeys, broker, client, consumerConfig, createTopics, kafkaUnavailable, uniqueTopic, waitFor } from './cluster.ts';
+import { SwappableKeys, broker, client, consumerConfig, createTopics, kafkaUnavailable, readRaw, uniqueTopic, waitFor } from './cluster.ts';
 
 const unavailable = kafkaUnavailable();
 
@@ -61,21 +61,6 @@ function pathsOf(e: Event, audiences: ReadonlyArray<keyof typeof AUDIENCES>): st
 /** A checksum of opened values: sha256 over the sorted `id|path|JSON(value)` lines. */
 function checksum(lines: string[]): string {
   return createHash('sha256').update([...lines].sort().join('\n')).digest('hex');
-}
-
-/** Reads `count` raw records of a topic from the beginning with a fresh group. */
-async function readRaw(kafka: Kafka, topic: string, count: number): Promise<KafkaMessage[]> {
-  const consumer = kafka.consumer(consumerConfig(uniqueTopic('raw-reader')));
-  const out: KafkaMessage[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void out.push(message) });
-    await waitFor(() => out.length >= count, `${count} raw records on ${topic}`);
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
 }
 
 /** The high watermark summed over a topic's partitions: how many records it holds. */

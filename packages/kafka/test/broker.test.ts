@@ -15,7 +15,7 @@ import type { Message as PlMessage } from '@platformatic/kafka';
 import { HEADER_JWE, HEADER_MARKER, createKafkaCodec, wiresealEachBatch, wiresealEachMessage, wiresealProducer } from '@wireseal/kafka';
 import type { KafkaCodec, OpenedMessage, ProducedRecord, SealableMessage } from '@wireseal/kafka';
 import { wiresealConsume } from '@wireseal/kafka/platformatic';
-import { CLIENTS, SwappableKeys, brokerSuite, consumerConfig, createTopics, kafkaUnavailable, plConsumer, plStream, sealedConsumer, sealedProducer, uniqueTopic, waitFor } from './cluster.ts';
+import { CLIENTS, SwappableKeys, brokerSuite, consumerConfig, createTopics, kafkaUnavailable, plConsumer, plStream, sealedConsumer, sealedProducer, readRaw, uniqueTopic, waitFor } from './cluster.ts';
 
 const unavailable = kafkaUnavailable();
 
@@ -29,21 +29,6 @@ function paymentDoc(id: number) {
     customer: { ssn: `123-45-${String(id % 10000).padStart(4, '0')}`, email: `c${id}@example.test`, phone: `+1555${id}`, tier: id % 3 },
     note: 'x'.repeat(64),
   };
-}
-
-/** Reads `count` raw records of a topic from the beginning with a fresh group. */
-async function readRaw(kafka: Kafka, topic: string, count: number): Promise<KafkaMessage[]> {
-  const consumer = kafka.consumer(consumerConfig(uniqueTopic('raw-reader')));
-  const out: KafkaMessage[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void out.push(message) });
-    await waitFor(() => out.length >= count, `${count} raw records on ${topic}`);
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
 }
 
 function headerBytes(h: IHeaders[string]): unknown {

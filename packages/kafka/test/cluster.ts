@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import type { KafkaHandle } from '@wireseal-tooling/local-kafka';
 import { kafkaAvailable, startKafka } from '@wireseal-tooling/local-kafka';
-import type { Admin, ConsumerConfig, KafkaConfig, SASLOptions } from 'kafkajs';
+import type { Admin, ConsumerConfig, KafkaConfig, KafkaMessage, SASLOptions } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import { Consumer as PlConsumer, Producer as PlProducer } from '@platformatic/kafka';
 import type { ConsumerOptions as PlConsumerOptions, MessagesStream, SASLOptions as PlSASLOptions } from '@platformatic/kafka';
@@ -289,4 +289,19 @@ export class SwappableKeys implements KeyProvider {
 /** A primary-only key set from a JWK (to build rotation states from the same key bytes). */
 export function keySetOf(jwks: object): KeySet {
   return KeySet.fromJwks(jwks as never);
+}
+
+/** Reads `count` raw records of a topic from the beginning with a fresh group. */
+export async function readRaw(kafka: Kafka, topic: string, count: number): Promise<KafkaMessage[]> {
+  const consumer = kafka.consumer(consumerConfig(uniqueTopic('raw-reader')));
+  const out: KafkaMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void out.push(message) });
+    await waitFor(() => out.length >= count, `${count} raw records on ${topic}`);
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
 }
