@@ -2,9 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { AwsClientConfig } from '@wireseal-tooling/local-secrets';
+import type { AwsClientConfig, SecretsManagerHandle } from '@wireseal-tooling/local-secrets';
+import { startSecretsManager } from '@wireseal-tooling/local-secrets';
 import type { Jwks } from '@wireseal/core';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { WiresealError } from '@wireseal/core/errors';
 import { caught as caughtError } from '@wireseal-tooling/vitest-config/errors';
 
@@ -79,4 +80,32 @@ export function codeOf(fn: () => unknown): string | undefined {
   } catch (err) {
     return (err as { code?: string }).code;
   }
+}
+
+/**
+ * A Secrets Manager emulator (moto) for a test file: started before its tests, stopped
+ * after them; what a test hands to `track` (providers, keyrings) is closed after it.
+ */
+export function secretsManagerSuite<T extends { close(): unknown }>(): { readonly sm: SecretsManagerHandle; track(x: T): T } {
+  let sm: SecretsManagerHandle | undefined;
+  const open: T[] = [];
+  beforeAll(async () => {
+    sm = await startSecretsManager();
+  });
+  afterAll(async () => {
+    await sm?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((x) => x.close()));
+  });
+  return {
+    get sm(): SecretsManagerHandle {
+      if (sm === undefined) throw new Error('the Secrets Manager emulator is not started yet (use it inside a test or hook)');
+      return sm;
+    },
+    track(x: T): T {
+      open.push(x);
+      return x;
+    },
+  };
 }

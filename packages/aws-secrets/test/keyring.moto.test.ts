@@ -3,27 +3,14 @@
  * one secret per audience, each loaded, refreshed and going stale on its own.
  */
 import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startSecretsManager } from '@wireseal-tooling/local-secrets';
-import type { SecretsManagerHandle } from '@wireseal-tooling/local-secrets';
+import { describe, expect, it, vi } from 'vitest';
 import { FieldPolicy, KeySet, PrivateKeySet, PublicKeySet, decodeProtectedHeader, decryptFields, encryptFields } from '@wireseal/core';
 import type { WiresealError } from '@wireseal/core/errors';
 import { secretsManagerKeyring } from '../src/index.ts';
 import type { SecretsManagerAudienceErrorInfo, SecretsManagerAudienceRefreshInfo, SecretsManagerAudiences, SecretsManagerKeyring, SecretsManagerKeyringOptions } from '../src/index.ts';
-import { caught, codeOf, countingClient, createSecret, expectNoKeyBytes, jwksWithKeyOf, putSecret, secretName } from './helpers.ts';
+import { caught, codeOf, countingClient, createSecret, expectNoKeyBytes, jwksWithKeyOf, putSecret, secretName, secretsManagerSuite } from './helpers.ts';
 
-let sm: SecretsManagerHandle;
-const rings: SecretsManagerKeyring[] = [];
-
-beforeAll(async () => {
-  sm = await startSecretsManager();
-});
-afterAll(async () => {
-  await sm?.stop();
-});
-afterEach(async () => {
-  await Promise.all(rings.splice(0).map((r) => r.close()));
-});
+const moto = secretsManagerSuite<SecretsManagerKeyring>();
 
 const policy = FieldPolicy.parse({ audiences: { pci: ['card.number'], pii: ['customer.ssn'] } });
 const both = { id: 'pay_1', card: { number: '4111 1111 1111 1111' }, customer: { ssn: '078-05-1120' } };
@@ -46,7 +33,7 @@ const kidOf = (token: unknown): string | undefined => decodeProtectedHeader(toke
 
 /** A keyring over a counting client, with hooks recorded. */
 function track<const A extends SecretsManagerAudiences>(options: Omit<SecretsManagerKeyringOptions<A>, 'client'>) {
-  const { client, gets } = countingClient(sm.clientConfig());
+  const { client, gets } = countingClient(moto.sm.clientConfig());
   const errors: Array<[WiresealError, SecretsManagerAudienceErrorInfo]> = [];
   const refreshes: SecretsManagerAudienceRefreshInfo[] = [];
   const ring = secretsManagerKeyring<A>({
@@ -58,13 +45,13 @@ function track<const A extends SecretsManagerAudiences>(options: Omit<SecretsMan
     onRefresh: (i) => refreshes.push(i),
     ...options,
   });
-  rings.push(ring as unknown as SecretsManagerKeyring);
+  moto.track(ring as unknown as SecretsManagerKeyring);
   return { ring, client, gets, errors, refreshes };
 }
 
 /** Two secrets, `pci` and `pii`, each with a fresh shared key set. */
 async function twoSecrets(prefix: string) {
-  const admin = countingClient(sm.clientConfig()).client;
+  const admin = countingClient(moto.sm.clientConfig()).client;
   const pciKeys = KeySet.generate({ kid: `${prefix}-pci-1` });
   const piiKeys = KeySet.generate({ kid: `${prefix}-pii-1` });
   const pciId = secretName();
@@ -175,7 +162,7 @@ describe('secretsManagerKeyring (moto)', () => {
   });
 
   it('start-up: ready() rejects naming the audience whose secret is missing or invalid; the others are ready; a later ready() retries only the failed one', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const pciKeys = KeySet.generate({ kid: 'up-pci-1' });
     const pciId = secretName();
     const piiId = secretName();
@@ -246,7 +233,7 @@ describe('secretsManagerKeyring (moto)', () => {
   });
 
   it("public-key audience: the writer's secret holds the public JWK Set (kind 'public'), the reader's the key pairs (kind 'private')", async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const pciPairs = PrivateKeySet.generate({ kid: 'pub-pci-1', type: 'X25519' });
     const piiKeys = KeySet.generate({ kid: 'pub-pii-1' });
     const [pubId, privId, piiId] = [secretName(), secretName(), secretName()];
@@ -312,7 +299,7 @@ describe('secretsManagerKeyring (moto)', () => {
 });
 
 describe('secretsManagerKeyring options', () => {
-  const opts = (audiences: unknown, extra: object = {}) => ({ audiences, client: countingClient(sm.clientConfig()).client, ...extra }) as SecretsManagerKeyringOptions;
+  const opts = (audiences: unknown, extra: object = {}) => ({ audiences, client: countingClient(moto.sm.clientConfig()).client, ...extra }) as SecretsManagerKeyringOptions;
   it.each([
     ['no audiences object', undefined, /audiences must be an object/],
     ['an empty one', {}, /names no audience/],

@@ -1,33 +1,20 @@
 /**
  * secretsManagerKeyProvider against a real Secrets Manager API (moto_server on a loopback port).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startSecretsManager } from '@wireseal-tooling/local-secrets';
-import type { SecretsManagerHandle } from '@wireseal-tooling/local-secrets';
+import { describe, expect, it, vi } from 'vitest';
 import { KeySet, decodeProtectedHeader, open, seal } from '@wireseal/core';
 import type { WiresealError } from '@wireseal/core/errors';
 import { secretsManagerKeyProvider } from '../src/index.ts';
 import type { SecretsManagerErrorInfo, SecretsManagerKeyProvider, SecretsManagerKeyProviderOptions, SecretsManagerRefreshInfo } from '../src/index.ts';
-import { caught, countingClient, createSecret, expectNoKeyBytes, jwksWithKeyOf, putSecret, secretName } from './helpers.ts';
+import { caught, countingClient, createSecret, expectNoKeyBytes, jwksWithKeyOf, putSecret, secretName, secretsManagerSuite } from './helpers.ts';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-let sm: SecretsManagerHandle;
-const providers: SecretsManagerKeyProvider[] = [];
-
-beforeAll(async () => {
-  sm = await startSecretsManager();
-});
-afterAll(async () => {
-  await sm?.stop();
-});
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-});
+const moto = secretsManagerSuite<SecretsManagerKeyProvider>();
 
 /** A provider over a counting client, with hooks recorded. */
 function track(options: Partial<SecretsManagerKeyProviderOptions> & { secretId: string }) {
-  const { client, gets } = countingClient(sm.clientConfig());
+  const { client, gets } = countingClient(moto.sm.clientConfig());
   const errors: Array<[WiresealError, SecretsManagerErrorInfo]> = [];
   const refreshes: SecretsManagerRefreshInfo[] = [];
   const provider = secretsManagerKeyProvider({
@@ -39,13 +26,13 @@ function track(options: Partial<SecretsManagerKeyProviderOptions> & { secretId: 
     onRefresh: (i) => refreshes.push(i),
     ...options,
   });
-  providers.push(provider);
+  moto.track(provider);
   return { provider, client, gets, errors, refreshes };
 }
 
 describe('secretsManagerKeyProvider (moto)', () => {
   it('loads a key set from SecretString; seals and opens', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const keys = KeySet.generate({ kid: 'load-1' });
     const id = secretName();
     const versionId = await createSecret(admin, id, keys.toJwks());
@@ -63,7 +50,7 @@ describe('secretsManagerKeyProvider (moto)', () => {
   });
 
   it('accepts the key set as SecretBinary', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const keys = KeySet.generate({ kid: 'bin-1' });
     const id = secretName();
     await createSecret(admin, id, new TextEncoder().encode(JSON.stringify(keys.toJwks())));
@@ -74,17 +61,17 @@ describe('secretsManagerKeyProvider (moto)', () => {
   });
 
   it('creates its own client from clientConfig', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const id = secretName();
     await createSecret(admin, id, KeySet.generate({ kid: 'own-1' }).toJwks());
-    const provider = secretsManagerKeyProvider({ secretId: id, clientConfig: sm.clientConfig() });
-    providers.push(provider);
+    const provider = secretsManagerKeyProvider({ secretId: id, clientConfig: moto.sm.clientConfig() });
+    moto.track(provider);
     await provider.ready();
     expect(provider.current().primaryKid).toBe('own-1');
   });
 
   it('fails fast at start-up with ERR_KEY_SOURCE: missing secret, invalid content, nothing listening', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const missing = track({ secretId: secretName() });
     const e1 = await caught(() => missing.provider.ready());
     expect(e1.code).toBe('ERR_KEY_SOURCE');
@@ -104,9 +91,9 @@ describe('secretsManagerKeyProvider (moto)', () => {
     // a port nothing listens on: moto is reachable, this endpoint is not
     const down = secretsManagerKeyProvider({
       secretId: badId,
-      clientConfig: { ...sm.clientConfig(), endpoint: 'http://127.0.0.1:9', maxAttempts: 1 },
+      clientConfig: { ...moto.sm.clientConfig(), endpoint: 'http://127.0.0.1:9', maxAttempts: 1 },
     });
-    providers.push(down);
+    moto.track(down);
     expect((await caught(() => down.ready())).code).toBe('ERR_KEY_SOURCE');
 
     // a later ready() tries again and succeeds once the secret exists
@@ -116,7 +103,7 @@ describe('secretsManagerKeyProvider (moto)', () => {
   });
 
   it('rotation: after the next refresh new tokens use the new kid; tokens sealed before still open (AWSPREVIOUS)', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const a = KeySet.generate({ kid: 'rot-a' });
     const b = KeySet.generate({ kid: 'rot-b' }); // the new version holds only the new key
     const c = KeySet.generate({ kid: 'rot-c' });
@@ -156,7 +143,7 @@ describe('secretsManagerKeyProvider (moto)', () => {
   });
 
   it('a send-only service (encrypt-only keys) cannot open what was sealed under its previous key after a rotation', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const sendOnly = (keys: KeySet) => ({ keys: keys.toJwks().keys.map((k) => ({ ...k, key_ops: ['encrypt' as const] })) });
     const a = KeySet.generate({ kid: 'send-a' });
     const b = KeySet.generate({ kid: 'send-b' });
@@ -176,7 +163,7 @@ describe('secretsManagerKeyProvider (moto)', () => {
   });
 
   it('bad content (not JSON, no primary, a 16-byte key): the last good set stays, the error is reported without key bytes', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const good = KeySet.generate({ kid: 'good-1' });
     const id = secretName();
     await createSecret(admin, id, good.toJwks());
@@ -221,7 +208,7 @@ describe('secretsManagerKeyProvider (moto)', () => {
   });
 
   it('caching: 100,000 seal/open calls cause no GetSecretValue; each background refresh makes exactly one', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const id = secretName();
     await createSecret(admin, id, KeySet.generate({ kid: 'cache-1' }).toJwks());
     const intervalMs = 250;
@@ -249,7 +236,7 @@ describe('secretsManagerKeyProvider (moto)', () => {
   });
 
   it('one request in flight however many callers', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const id = secretName();
     await createSecret(admin, id, KeySet.generate({ kid: 'flight-1' }).toJwks());
     const { provider, gets } = track({ secretId: id, refreshIntervalMs: 60_000, maxStaleMs: 120_000 });
@@ -260,7 +247,7 @@ describe('secretsManagerKeyProvider (moto)', () => {
   });
 
   it('close() stops refreshing, and current() throws ERR_KEY_SOURCE afterwards', async () => {
-    const admin = countingClient(sm.clientConfig()).client;
+    const admin = countingClient(moto.sm.clientConfig()).client;
     const id = secretName();
     await createSecret(admin, id, KeySet.generate({ kid: 'close-1' }).toJwks());
     const { provider, gets } = track({ secretId: id, refreshIntervalMs: 50, maxStaleMs: 5000 });
