@@ -32,7 +32,7 @@ child.stdout.on('data', (chunk) => {
     const m = /^(\S+?):bench: ?(.*)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
     if (m?.[2].startsWith(MARK)) {
       try {
-        targets.push({ package: m[1], ...JSON.parse(m[2].slice(MARK.length)) });
+        targets.push(targetEntry(m[1], JSON.parse(m[2].slice(MARK.length))));
       } catch {
         process.stderr.write(`bench: unreadable target line from ${m[1]}: ${m[2]}\n`);
       }
@@ -45,6 +45,17 @@ child.stdout.on('data', (chunk) => {
     sections.get(pkg).push(text);
   }
 });
+
+/**
+ * One docs/benchmarks.json entry: `id` (a stable slug), `name` (what is compared with
+ * what), `ratio` (the measured ratio, also as `measured`), `target`, `met`, and the rest
+ * of what the benchmark said (section, judged, config, wall).
+ */
+function targetEntry(pkg, t) {
+  const name = `${pkg}: ${t.case}${t.vs ? ` vs ${t.vs}` : ''}`;
+  const id = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return { id, name, ratio: t.measured, target: t.target, met: t.met, package: pkg, ...t };
+}
 
 const cell = (v) => String(v ?? '—').replace(/\|/g, '\\|');
 function targetTable() {
